@@ -1,0 +1,97 @@
+"""Every error the client SDK raises, under one root.
+
+    WinledgerError
+    ├── ValidationError        an append was refused locally; nothing was stored
+    ├── StoreError             the local SQLite store cannot be used
+    ├── ConfigurationError     sync() was called without a server URL or a token
+    └── SyncError              sync() could not finish; everything stays in the store
+        ├── NetworkError       no usable answer after the retries (connection, timeout)
+        ├── ProtocolError      the server answered something the protocol does not allow
+        └── ServerError        the server answered with an error status (``status``, ``code``)
+            ├── AuthError          401: the token is missing, wrong or revoked
+            ├── RateLimitedError   429 or 503 still refused after the retries (``retry_after``)
+            └── PayloadTooLargeError  413 that splitting the batch could not fix
+
+A ``SyncError`` never loses an event: whatever the server answered before the
+failure is committed locally, and the rest is still pending for the next
+``sync()``.
+"""
+
+from __future__ import annotations
+
+
+class WinledgerError(Exception):
+    """Root of every error raised by ``client_sdk``."""
+
+
+class ValidationError(WinledgerError, ValueError):
+    """An append was refused by the schema; the store is unchanged.
+
+    ``code`` is the rejection code (``invalid_event`` for almost everything),
+    ``field`` the JSON path of the bad field (``$.data.text``) when known.
+    """
+
+    def __init__(self, message: str, *, code: str = "invalid_event", field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.field = field
+
+
+class StoreError(WinledgerError):
+    """The local store is unusable: written by a newer SDK, not a winledger store, or corrupt."""
+
+
+class ConfigurationError(WinledgerError):
+    """A setting needed for the call is missing (the server URL or the token)."""
+
+
+class SyncError(WinledgerError):
+    """``sync()`` stopped before finishing; run it again later."""
+
+
+class NetworkError(SyncError):
+    """The server could not be reached, or did not answer in time, after ``attempts`` tries."""
+
+    def __init__(self, message: str, *, attempts: int) -> None:
+        super().__init__(message)
+        self.attempts = attempts
+
+
+class ProtocolError(SyncError):
+    """The server's answer does not follow sync protocol v1 (a server bug or the wrong URL)."""
+
+
+class ServerError(SyncError):
+    """The server answered with an error status.
+
+    ``code`` is the problem's stable code (``unavailable``, ``malformed_body``,
+    ...) when the body was ``application/problem+json``, else ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: str | None = None,
+        detail: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class AuthError(ServerError):
+    """401: the server does not accept the token. Every pending event stays pending."""
+
+
+class RateLimitedError(ServerError):
+    """429 or 503 with a ``Retry-After`` longer than the client is willing to wait, or too many times."""
+
+
+class PayloadTooLargeError(ServerError):
+    """413 that the client could not avoid by sending smaller batches."""

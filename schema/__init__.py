@@ -1,0 +1,87 @@
+"""winledger's pure core: event types, validation, canonical forms and versioning.
+
+Nothing here does I/O or imports the server's or the client's dependencies.
+"""
+
+from schema.canonical import (
+    EMPTY_DIGEST,
+    add_hash,
+    canonical_json,
+    digest_of,
+    es_number,
+    event_hash,
+    format_timestamp,
+    normalize_timestamp,
+    parse_timestamp,
+)
+from schema.events import (
+    CLIENT_FIELDS,
+    CURRENT_VERSIONS,
+    EVENT_TYPES,
+    Envelope,
+    Event,
+    EventRetracted,
+    FeedbackReceived,
+    LearningNoted,
+    MetricLinked,
+    MetricObserved,
+    MilestoneReached,
+    ProjectStarted,
+    ProjectUpdated,
+    WinCaptured,
+)
+from schema.hlc import canonical_order, next_clock
+from schema.upcast import UPCASTERS, Upcasters, read_event
+from schema.validation import (
+    DEVICE_SEQ_CONFLICT,
+    ID_CONFLICT,
+    INVALID_EVENT,
+    REJECTION_CODES,
+    UNKNOWN_TYPE,
+    UNSUPPORTED_VERSION,
+    Rejection,
+    ValidEvent,
+    decode_event,
+    validate_fields,
+)
+
+__all__ = [
+    "CLIENT_FIELDS",
+    "CURRENT_VERSIONS",
+    "DEVICE_SEQ_CONFLICT",
+    "EMPTY_DIGEST",
+    "EVENT_TYPES",
+    "ID_CONFLICT",
+    "INVALID_EVENT",
+    "REJECTION_CODES",
+    "UNKNOWN_TYPE",
+    "UNSUPPORTED_VERSION",
+    "UPCASTERS",
+    "Envelope",
+    "Event",
+    "EventRetracted",
+    "FeedbackReceived",
+    "LearningNoted",
+    "MetricLinked",
+    "MetricObserved",
+    "MilestoneReached",
+    "ProjectStarted",
+    "ProjectUpdated",
+    "Rejection",
+    "Upcasters",
+    "ValidEvent",
+    "WinCaptured",
+    "add_hash",
+    "canonical_json",
+    "canonical_order",
+    "decode_event",
+    "digest_of",
+    "es_number",
+    "event_hash",
+    "format_timestamp",
+    "next_clock",
+    "normalize_timestamp",
+    "parse_timestamp",
+    "read_event",
+    "validate_fields",
+]

@@ -1,0 +1,142 @@
+"""Canonical forms: RFC 3339 timestamps, RFC 8785 (JCS) JSON, event hashes and set digests.
+
+The digest of a set of events is the sum, modulo 2**128, of the first 16 bytes
+(big-endian) of SHA-256 over each event's JCS form. A sum rather than an XOR so
+that a doubled event changes it; order-independent so that any replica can
+compute it from its own set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+
+DIGEST_MODULUS = 2**128
+EMPTY_DIGEST = "0" * 32
+
+_RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
+    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_END = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse an RFC 3339 date-time that carries a timezone; return it in UTC.
+
+    Fractions finer than a microsecond are truncated. Raises ``ValueError``
+    with a sentence that quotes the value.
+    """
+    match = _RFC3339.match(value)
+    if match is None:
+        if re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?$", value):
+            raise ValueError(f"{value!r} has no timezone; add 'Z' or an offset such as '+02:00'")
+        raise ValueError(f"{value!r} is not an RFC 3339 date-time such as '2026-03-14T09:26:53Z'")
+    year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
+    micros = int((fraction or "0")[:6].ljust(6, "0"))
+    if int(off_h or 0) > 23 or int(off_m or 0) > 59:
+        raise ValueError(f"{value!r} has an invalid timezone offset")
+    offset = timedelta(hours=int(off_h or 0), minutes=int(off_m or 0))
+    tz = UTC if zulu else timezone(offset if sign == "+" else -offset)
+    try:
+        # A leap second (":60") is folded onto the last microsecond of its minute.
+        leap = second == "60"
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            59 if leap else int(second),
+            999_999 if leap else micros,
+            tzinfo=tz,
+        )
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a valid date-time: {exc}") from None
+    moment = moment.astimezone(UTC)
+    if not _EPOCH <= moment < _END:
+        raise ValueError(f"{value!r} is outside 1970-01-01 to 2100-01-01")
+    return moment
+
+
+def format_timestamp(moment: datetime) -> str:
+    """The normalized form: UTC, microseconds, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalize_timestamp(value: str) -> str:
+    return format_timestamp(parse_timestamp(value))
+
+
+def es_number(value: float) -> str:
+    """Serialize a double as ECMAScript's Number.prototype.toString does (RFC 8785 3.2.2.3)."""
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("JCS has no form for NaN or infinity")
+    if value == 0:
+        return "0"
+    sign = "-" if value < 0 else ""
+    # repr() gives the shortest round-tripping digits; re-lay them out the ECMAScript way.
+    mantissa, _, exp_part = repr(abs(value)).partition("e")
+    int_part, _, frac_part = mantissa.partition(".")
+    digits = (int_part + frac_part).lstrip("0").rstrip("0")
+    # n: where the decimal point sits relative to the first significant digit.
+    if int_part == "0":
+        point = int(exp_part or 0) - (len(frac_part) - len(frac_part.lstrip("0")))
+    else:
+        point = len(int_part) + int(exp_part or 0)
+    k, n = len(digits), point
+    if k <= n <= 21:
+        text = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        text = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        text = "0." + "0" * (-n) + digits
+    else:
+        exponent = n - 1
+        text = digits[0] + ("." + digits[1:] if k > 1 else "") + "e"
+        text += ("+" if exponent > 0 else "-") + str(abs(exponent))
+    return sign + text
+
+
+def _jcs_ready(value: Any) -> Any:
+    if isinstance(value, float):
+        return msgspec.Raw(es_number(value).encode())
+    if isinstance(value, dict):
+        return {key: _jcs_ready(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_jcs_ready(item) for item in value]
+    return value
+
+
+def canonical_json(value: Any) -> bytes:
+    """RFC 8785 JSON of plain data (dicts with ASCII keys, lists, str, int, float, bool, None).
+
+    msgspec's string escaping is JCS's (short escapes for \\b \\t \\n \\f \\r,
+    lowercase ``\\u00xx`` for other controls, everything else literal UTF-8);
+    numbers are laid out by ``es_number`` and keys sorted (ASCII keys sort the
+    same by code point as by UTF-16 unit).
+    """
+    return msgspec.json.encode(_jcs_ready(value), order="sorted")
+
+
+def event_hash(event: dict[str, Any]) -> int:
+    """The 128-bit contribution of one normalized event (its nine client fields) to a digest."""
+    return int.from_bytes(hashlib.sha256(canonical_json(event)).digest()[:16], "big")
+
+
+def add_hash(digest: str, event_hash_value: int) -> str:
+    return format_digest(int(digest, 16) + event_hash_value)
+
+
+def format_digest(total: int) -> str:
+    return format(total % DIGEST_MODULUS, "032x")
+
+
+def digest_of(hashes: Iterable[int]) -> str:
+    return format_digest(sum(hashes))

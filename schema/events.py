@@ -1,0 +1,212 @@
+"""Event types: one frozen Struct per (type, version), tagged on ``type``.
+
+Schema evolution rules: a payload never changes shape within a version. A new
+field or a changed meaning is a new version ``v`` with a new Struct registered
+in ``EVENT_TYPES``, plus an upcaster from the previous version (see
+``schema.upcast``). Stored events keep the version they were pushed with.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from msgspec import Struct
+
+from schema.types import (
+    Direction,
+    Evidence,
+    FiniteFloat,
+    Label,
+    Layer,
+    LearningKind,
+    Milestone,
+    Name,
+    NonNegativeInt,
+    PositiveInt,
+    ProjectKind,
+    Quote,
+    Slug,
+    Source,
+    Tags,
+    Text,
+    Timestamp,
+    Uuid,
+)
+
+
+class Payload(Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Base of every ``data`` payload: absent optional fields stay absent."""
+
+
+class Envelope(
+    Struct,
+    frozen=True,
+    kw_only=True,
+    forbid_unknown_fields=True,
+    tag_field="type",
+    gc=False,
+):
+    """The eight envelope fields; each subclass adds its ``data`` and its ``type`` tag.
+
+    ``project_id`` is required for every type except those with
+    ``project_optional`` set; ``schema.validation`` enforces it.
+    """
+
+    id: Uuid
+    device_id: Uuid
+    device_seq: PositiveInt
+    clock: NonNegativeInt
+    occurred_at: Timestamp
+    v: NonNegativeInt
+    project_id: Uuid | None = None
+
+    project_optional: ClassVar[bool] = False
+
+
+# -- payloads, version 1 ---------------------------------------------------------
+
+
+class ProjectStartedV1(Payload):
+    name: Name
+    kind: ProjectKind
+    summary: Text | None = None
+    team: Name | None = None
+
+
+class ProjectUpdatedV1(Payload):
+    name: Name | None = None
+    kind: ProjectKind | None = None
+    summary: Text | None = None
+    team: Name | None = None
+
+
+class WinCapturedV1(Payload):
+    text: Text
+    source: Source
+    tags: Tags | None = None
+
+
+class MilestoneReachedV1(Payload):
+    milestone: Milestone
+    note: Text | None = None
+
+
+class MetricObservedV1(Payload):
+    key: Slug
+    layer: Layer
+    value: FiniteFloat
+    label: Label | None = None
+    unit: Label | None = None
+    baseline: FiniteFloat | None = None
+    low: FiniteFloat | None = None
+    high: FiniteFloat | None = None
+    direction: Direction | None = None
+    note: Text | None = None
+
+
+class MetricLinkedV1(Payload):
+    cause: Slug
+    effect: Slug
+    evidence: Evidence
+    note: Text | None = None
+
+
+class FeedbackReceivedV1(Payload):
+    quote: Quote
+    source_name: Name | None = None
+    source_team: Name | None = None
+    decision: Text | None = None
+
+
+class LearningNotedV1(Payload):
+    text: Text
+    kind: LearningKind
+
+
+class EventRetractedV1(Payload):
+    target: Uuid
+    reason: Text | None = None
+
+
+# -- events, version 1 -----------------------------------------------------------
+
+
+class ProjectStarted(Envelope, tag="project.started"):
+    data: ProjectStartedV1
+
+
+class ProjectUpdated(Envelope, tag="project.updated"):
+    data: ProjectUpdatedV1
+
+
+class WinCaptured(Envelope, tag="win.captured"):
+    data: WinCapturedV1
+    project_optional: ClassVar[bool] = True
+
+
+class MilestoneReached(Envelope, tag="milestone.reached"):
+    data: MilestoneReachedV1
+
+
+class MetricObserved(Envelope, tag="metric.observed"):
+    data: MetricObservedV1
+
+
+class MetricLinked(Envelope, tag="metric.linked"):
+    data: MetricLinkedV1
+
+
+class FeedbackReceived(Envelope, tag="feedback.received"):
+    data: FeedbackReceivedV1
+
+
+class LearningNoted(Envelope, tag="learning.noted"):
+    data: LearningNotedV1
+    project_optional: ClassVar[bool] = True
+
+
+class EventRetracted(Envelope, tag="event.retracted"):
+    data: EventRetractedV1
+    project_optional: ClassVar[bool] = True
+
+
+Event = (
+    ProjectStarted
+    | ProjectUpdated
+    | WinCaptured
+    | MilestoneReached
+    | MetricObserved
+    | MetricLinked
+    | FeedbackReceived
+    | LearningNoted
+    | EventRetracted
+)
+"""Every event type at its current version (a tagged union on ``type``)."""
+
+EVENT_TYPES: dict[str, dict[int, type[Envelope]]] = {
+    "project.started": {1: ProjectStarted},
+    "project.updated": {1: ProjectUpdated},
+    "win.captured": {1: WinCaptured},
+    "milestone.reached": {1: MilestoneReached},
+    "metric.observed": {1: MetricObserved},
+    "metric.linked": {1: MetricLinked},
+    "feedback.received": {1: FeedbackReceived},
+    "learning.noted": {1: LearningNoted},
+    "event.retracted": {1: EventRetracted},
+}
+"""Every known (type, version) and the Struct that validates it."""
+
+CURRENT_VERSIONS: dict[str, int] = {name: max(versions) for name, versions in EVENT_TYPES.items()}
+
+CLIENT_FIELDS = (
+    "id",
+    "device_id",
+    "device_seq",
+    "clock",
+    "occurred_at",
+    "type",
+    "v",
+    "project_id",
+    "data",
+)
+"""The nine fields a client creates; the server adds ``seq`` and ``received_at``."""

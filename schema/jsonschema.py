@@ -1,0 +1,52 @@
+"""JSON Schema for the envelope, every event type and every wire message (for code generation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from schema.events import EVENT_TYPES, Envelope
+from schema.wire import (
+    EventResult,
+    InfoResponse,
+    Problem,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    StoredEvent,
+    SyncRequest,
+    SyncResponse,
+)
+
+WIRE_MESSAGES: tuple[type[msgspec.Struct], ...] = (
+    PushRequest,
+    PushResponse,
+    SyncRequest,
+    SyncResponse,
+    PullResponse,
+    EventResult,
+    StoredEvent,
+    InfoResponse,
+    Problem,
+)
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """File name -> JSON Schema document."""
+    documents: dict[str, dict[str, Any]] = {}
+
+    def add(name: str, struct: Any) -> None:
+        (schema,), components = msgspec.json.schema_components([struct], ref_template="#/$defs/{name}")
+        document = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": name, **schema}
+        if components:
+            document["$defs"] = components
+        documents[f"{name}.json"] = document
+
+    add("envelope", Envelope)
+    for event_type, versions in EVENT_TYPES.items():
+        for version, struct in versions.items():
+            add(f"event.{event_type}.v{version}", struct)
+    for message in WIRE_MESSAGES:
+        add(message.__name__, message)
+    return documents

@@ -1,0 +1,69 @@
+"""Constrained field types and the limits every replica enforces."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from msgspec import Meta
+
+MAX_INT = 2**53 - 1
+"""Largest integer on the wire: JavaScript clients hold every integer in a Number."""
+
+MAX_NAME = 200
+MAX_LABEL = 100
+MAX_TEXT = 10_000
+MAX_QUOTE = 2_000
+MAX_TAGS = 20
+MAX_TAG = 50
+MAX_TIMESTAMP = 64
+
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+_FLOAT_MAX = 1.7976931348623157e308
+
+Uuid = Annotated[
+    str,
+    Meta(
+        pattern=UUID_PATTERN,
+        description="UUID in canonical lowercase 36-character form.",
+        examples=["0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"],
+    ),
+]
+Slug = Annotated[str, Meta(pattern=SLUG_PATTERN, description="Metric key.")]
+PositiveInt = Annotated[int, Meta(ge=1, le=MAX_INT)]
+NonNegativeInt = Annotated[int, Meta(ge=0, le=MAX_INT)]
+FiniteFloat = Annotated[float, Meta(ge=-_FLOAT_MAX, le=_FLOAT_MAX, description="A finite number.")]
+Timestamp = Annotated[
+    str,
+    Meta(
+        max_length=MAX_TIMESTAMP,
+        description="RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
+        examples=["2026-03-14T09:26:53.589793Z"],
+    ),
+]
+Name = Annotated[str, Meta(min_length=1, max_length=MAX_NAME)]
+Label = Annotated[str, Meta(min_length=1, max_length=MAX_LABEL)]
+Text = Annotated[str, Meta(min_length=1, max_length=MAX_TEXT)]
+Quote = Annotated[str, Meta(min_length=1, max_length=MAX_QUOTE)]
+Tag = Annotated[str, Meta(min_length=1, max_length=MAX_TAG)]
+Tags = Annotated[list[Tag], Meta(max_length=MAX_TAGS)]
+
+ProjectKind = Literal["model", "experiment", "analysis", "infrastructure", "research", "other"]
+Source = Literal["text", "voice"]
+Milestone = Literal[
+    "trained",
+    "evaluated",
+    "experiment_launched",
+    "experiment_concluded",
+    "shadow_deployed",
+    "deployed",
+    "adopted",
+    "rolled_back",
+    "retired",
+    "abandoned",
+]
+Layer = Literal["model", "production", "business"]
+Direction = Literal["higher_is_better", "lower_is_better"]
+Evidence = Literal["ab_test", "shadow", "counterfactual", "before_after", "stakeholder_report", "estimate"]
+LearningKind = Literal["learned", "next"]

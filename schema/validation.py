@@ -1,0 +1,203 @@
+"""Turning one pushed event into its normalized, validated form, or into a rejection.
+
+The same function runs on the server (for every pushed event) and in the
+client SDK (before an event is appended locally), so that a device never
+holds an event the server would refuse.
+
+Order of checks, and so which code wins when several apply:
+``unknown_type``, ``unsupported_version``, ``invalid_event``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import msgspec
+from msgspec import UNSET, Struct, UnsetType
+
+from schema.canonical import event_hash, format_timestamp, parse_timestamp
+from schema.events import CLIENT_FIELDS, EVENT_TYPES, Envelope
+from schema.types import MAX_INT
+
+Format = Literal["json", "msgpack"]
+
+UNKNOWN_TYPE = "unknown_type"
+UNSUPPORTED_VERSION = "unsupported_version"
+INVALID_EVENT = "invalid_event"
+ID_CONFLICT = "id_conflict"
+DEVICE_SEQ_CONFLICT = "device_seq_conflict"
+
+REJECTION_CODES = (UNKNOWN_TYPE, UNSUPPORTED_VERSION, INVALID_EVENT, ID_CONFLICT, DEVICE_SEQ_CONFLICT)
+"""Per-event rejection codes, in the order of precedence when several apply."""
+
+
+class Rejection(Struct, frozen=True, gc=False):
+    """Why one event was refused; ``message`` names the field."""
+
+    code: str
+    message: str
+    id: str | None = None
+
+
+class ValidEvent(Struct, frozen=True, gc=False):
+    """A validated event in normalized form.
+
+    ``body`` is the normalized event as compact JSON (nine client fields;
+    byte-identical for events equal in meaning), ``fields`` the same as plain
+    data, and ``hash`` its 128-bit contribution to a set digest.
+    """
+
+    event: Envelope
+    fields: dict[str, Any]
+    body: bytes
+    hash: int
+
+    @property
+    def id(self) -> str:
+        return self.event.id
+
+
+class _Head(Struct):
+    type: Any = UNSET
+    v: Any = UNSET
+    id: Any = UNSET
+
+
+_head_decoders = {
+    "json": msgspec.json.Decoder(_Head),
+    "msgpack": msgspec.msgpack.Decoder(_Head),
+}
+_event_decoders: dict[tuple[Format, str, int], Any] = {
+    (fmt, name, version): (msgspec.json.Decoder if fmt == "json" else msgspec.msgpack.Decoder)(struct)
+    for fmt in ("json", "msgpack")
+    for name, versions in EVENT_TYPES.items()
+    for version, struct in versions.items()
+}
+_encoder = msgspec.json.Encoder()
+
+_PATH = re.compile(r"`\$((?:\.[A-Za-z_]\w*|\[\d+\])*)`")
+_FRIENDLIER = (
+    (re.compile(r"Expected `float` [<>]= -?1\.797\d*e\+308"), "Expected a finite number"),
+    (
+        re.compile(r"Expected `str` matching regex '\^\[0-9a-f\].*?'"),
+        "Expected a UUID in canonical lowercase form",
+    ),
+    (
+        re.compile(r"Expected `str` matching regex '\^\[a-z0-9\]\[a-z0-9_.-\]\{0,63\}\$'"),
+        "Expected a metric key: 1-64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit",
+    ),
+)
+
+
+def _message(exc: msgspec.ValidationError | msgspec.DecodeError, path: str) -> str:
+    text = str(exc)
+    for pattern, replacement in _FRIENDLIER:
+        text = pattern.sub(replacement, text)
+    if "- at `$" not in text:
+        return f"{text} - at `{path}`"
+    return _PATH.sub(lambda m: f"`{path}{m.group(1)}`", text)
+
+
+def _strings_ok(value: Any, path: str) -> str | None:
+    """Free text may not carry NUL (it breaks C strings and many databases)."""
+    if isinstance(value, str):
+        return f"Contains a NUL character - at `{path}`" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = _strings_ok(item, f"{path}.{key}")
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = _strings_ok(item, f"{path}[{index}]")
+            if problem:
+                return problem
+    return None
+
+
+def _semantic_problem(event: Envelope, fields: dict[str, Any], path: str) -> str | None:
+    if event.project_id is None and not event.project_optional:
+        return f"`project_id` is required for type {fields['type']!r} - at `{path}.project_id`"
+    data = fields["data"]
+    if fields["type"] == "project.updated" and not data:
+        return f"project.updated needs at least one of name, kind, summary, team - at `{path}.data`"
+    if fields["type"] == "metric.observed":
+        low, high, value = data.get("low"), data.get("high"), data["value"]
+        if (low is None) != (high is None):
+            missing = "high" if high is None else "low"
+            return (
+                f"An interval needs both `low` and `high`; `{missing}` is missing"
+                f" - at `{path}.data.{missing}`"
+            )
+        if low is not None and not low <= value <= high:
+            return (
+                f"Interval must satisfy low <= value <= high, got low={low!r}, "
+                f"value={value!r}, high={high!r} - at `{path}.data`"
+            )
+    return _strings_ok(data, f"{path}.data")
+
+
+def decode_event(raw: bytes | msgspec.Raw, fmt: Format = "json", path: str = "$") -> ValidEvent | Rejection:
+    """Validate and normalize one event given as encoded bytes (one element of a batch).
+
+    ``path`` is the JSON path of the element, used in messages
+    (``$.events[3]``). Raises nothing for bad events: every problem is a
+    ``Rejection``.
+    """
+    try:
+        head = _head_decoders[fmt].decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        return Rejection(INVALID_EVENT, _message(exc, path))
+    event_id = head.id if isinstance(head.id, str) else None
+    if isinstance(head.type, UnsetType):
+        return Rejection(INVALID_EVENT, f"Object missing required field `type` - at `{path}`", event_id)
+    if not isinstance(head.type, str):
+        return Rejection(INVALID_EVENT, f"`type` must be a string - at `{path}.type`", event_id)
+    versions = EVENT_TYPES.get(head.type)
+    if versions is None:
+        known = ", ".join(sorted(EVENT_TYPES))
+        return Rejection(
+            UNKNOWN_TYPE,
+            f"Unknown event type {head.type!r}; this server knows {known} - at `{path}.type`",
+            event_id,
+        )
+    v = head.v
+    if isinstance(v, UnsetType):
+        return Rejection(INVALID_EVENT, f"Object missing required field `v` - at `{path}`", event_id)
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_INT:
+        return Rejection(
+            INVALID_EVENT, f"`v` must be an integer from 1 to 2^53-1, got {v!r} - at `{path}.v`", event_id
+        )
+    if v not in versions:
+        known_versions = ", ".join(str(k) for k in sorted(versions))
+        return Rejection(
+            UNSUPPORTED_VERSION,
+            f"Version {v} of {head.type!r} is not known here (known: {known_versions}) - at `{path}.v`",
+            event_id,
+        )
+    try:
+        event: Envelope = _event_decoders[(fmt, head.type, v)].decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        return Rejection(INVALID_EVENT, _message(exc, path), event_id)
+    return _normalize(event, path, event_id)
+
+
+def _normalize(event: Envelope, path: str, event_id: str | None) -> ValidEvent | Rejection:
+    try:
+        occurred_at = format_timestamp(parse_timestamp(event.occurred_at))
+    except ValueError as exc:
+        return Rejection(INVALID_EVENT, f"{exc} - at `{path}.occurred_at`", event_id)
+    if occurred_at != event.occurred_at:
+        event = msgspec.structs.replace(event, occurred_at=occurred_at)
+    builtins = msgspec.to_builtins(event)
+    fields = {name: builtins[name] for name in CLIENT_FIELDS}
+    problem = _semantic_problem(event, fields, path)
+    if problem:
+        return Rejection(INVALID_EVENT, problem, event_id)
+    return ValidEvent(event=event, fields=fields, body=_encoder.encode(fields), hash=event_hash(fields))
+
+
+def validate_fields(fields: dict[str, Any]) -> ValidEvent | Rejection:
+    """Validate an event given as plain data (how the client SDK builds one)."""
+    return decode_event(_encoder.encode(fields))

@@ -1,0 +1,138 @@
+"""Messages of sync protocol v1 (see docs/protocol.md).
+
+The server decodes request bodies element by element (an event is judged on
+its own), so ``PushRequest`` and ``SyncRequest`` describe the shape for
+documentation and code generation; ``RawPushBody`` is what it parses with.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from msgspec import UNSET, Raw, Struct, UnsetType
+
+from schema.events import Event
+from schema.types import NonNegativeInt, PositiveInt, Timestamp
+
+DEFAULT_MAX_BATCH = 1000
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+DEFAULT_PAGE = 500
+MAX_PAGE = 5000
+DEFAULT_BODY_TIMEOUT_S = 30.0
+
+JSON = "application/json"
+MSGPACK = "application/msgpack"
+PROBLEM_JSON = "application/problem+json"
+
+Status = Literal["accepted", "duplicate", "rejected"]
+
+
+class Message(Struct, kw_only=True):
+    """Base of every protocol message."""
+
+
+class PushRequest(Message):
+    """Body of ``POST /v1/events``; unknown top-level fields are ignored."""
+
+    events: list[Event]
+
+
+class SyncRequest(Message):
+    """Body of ``POST /v1/sync``: push ``events``, then pull from ``after``."""
+
+    events: list[Event]
+    after: NonNegativeInt = 0
+    limit: PositiveInt = DEFAULT_PAGE
+
+
+class RawPushBody(Struct):
+    events: list[Raw]
+    after: Any = UNSET
+    limit: Any = UNSET
+
+
+class EventResult(Message):
+    """The answer to event i of a push, at position i. All five keys are always present."""
+
+    id: str | None
+    status: Status
+    seq: int | None
+    code: str | None
+    message: str | None
+
+
+class StoredEvent(Message):
+    """An event as pulled: the nine client fields in normalized form plus ``seq`` and ``received_at``."""
+
+    id: str
+    device_id: str
+    device_seq: int
+    clock: int
+    occurred_at: Timestamp
+    type: str
+    v: int
+    project_id: str | None
+    data: dict[str, Any]
+    seq: int
+    received_at: Timestamp
+
+
+class PushResponse(Message):
+    results: list[EventResult]
+    cursor: int
+    epoch: str
+
+
+class PullResponse(Message):
+    """``count`` and ``digest`` are present exactly when ``more`` is false."""
+
+    events: list[StoredEvent]
+    cursor: int
+    more: bool
+    epoch: str
+    count: int | UnsetType = UNSET
+    digest: str | UnsetType = UNSET
+
+
+class SyncResponse(Message):
+    results: list[EventResult]
+    events: list[StoredEvent]
+    cursor: int
+    more: bool
+    epoch: str
+    count: int | UnsetType = UNSET
+    digest: str | UnsetType = UNSET
+
+
+class Limits(Message):
+    max_batch: int
+    max_body_bytes: int
+    body_timeout_seconds: float
+    default_page: int
+    max_page: int
+    max_name: int
+    max_label: int
+    max_text: int
+    max_quote: int
+    max_tags: int
+    max_tag: int
+    max_integer: int
+
+
+class InfoResponse(Message):
+    protocol: int
+    epoch: str
+    server_time: Timestamp
+    limits: Limits
+    event_types: dict[str, list[int]]
+
+
+class Problem(Message):
+    """RFC 9457 problem details, always ``application/problem+json``, with a stable ``code``."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str
+    epoch: str | UnsetType = UNSET

@@ -1,0 +1,99 @@
+"""The composition root: ``create_app(settings)`` turns configuration into a running Starlette app."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy.exc import OperationalError
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server import db, routes
+from server.auth import Accounts
+from server.http import ProblemError, problem_response
+from server.settings import Settings
+from server.store import EventStore
+
+log = logging.getLogger("winledger.server")
+
+
+class State:
+    """What every request handler receives through ``request.app.state.winledger``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = db.create_engine(settings.db_url)
+        self.store = EventStore(self.engine)
+        self.accounts = Accounts(self.store)
+        self.limiter = routes.RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self.epoch = ""
+
+    async def open(self) -> None:
+        self.epoch = await db.create_schema(self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    state = State(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await state.open()
+        try:
+            yield
+        finally:
+            await state.close()
+
+    def epoch_for(request: Request) -> str | None:
+        return state.epoch if request.url.path.startswith("/v1") and state.epoch else None
+
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ProblemError)
+        return problem_response(exc, epoch_for(request))
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        error = ProblemError(exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}")
+        return problem_response(error, epoch_for(request))
+
+    async def on_operational(request: Request, exc: Exception) -> Response:
+        log.warning("database unavailable: %s", exc)
+        error = ProblemError(
+            503, "unavailable", "The database is busy or unavailable; retry later", retry_after=1
+        )
+        return problem_response(error, epoch_for(request))
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        error = ProblemError(
+            500, "internal_error", "The server failed on this request; nothing was changed by it"
+        )
+        return problem_response(error, epoch_for(request))
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", routes.healthz, methods=["GET"]),
+            Route("/v1/info", routes.info, methods=["GET"]),
+            Route("/v1/events", routes.pull, methods=["GET"]),
+            Route("/v1/events", routes.push, methods=["POST"]),
+            Route("/v1/sync", routes.sync, methods=["POST"]),
+        ],
+        exception_handlers={
+            ProblemError: on_problem,
+            HTTPException: on_http,
+            OperationalError: on_operational,
+            Exception: on_unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.winledger = state
+    return app

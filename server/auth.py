@@ -1,0 +1,170 @@
+"""Users and bearer tokens.
+
+A token reads ``wl_<token id>_<secret>``: the id (16 hex digits) names the
+row, the secret (64 hex digits, 256 random bits) is never stored, only its
+SHA-256. A secret with that much entropy needs no slow hash; comparison is in
+constant time. Tokens can be listed and revoked by id and are never recoverable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from schema import EMPTY_DIGEST, parse_timestamp
+from server import db
+from server.store import EventStore, utc_now
+
+TOKEN_PATTERN = re.compile(r"^wl_([0-9a-f]{16})_([0-9a-f]{64})$")
+LAST_USED_RESOLUTION_S = 60  # last use is recorded at most once a minute per token
+
+
+class AdminError(Exception):
+    """An admin action that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: str
+    user: str
+    label: str | None
+    created_at: str
+    expires_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str, str]:
+    """``(token id, secret, full token)``."""
+    token_id, secret = secrets.token_hex(8), secrets.token_hex(32)
+    return token_id, secret, f"wl_{token_id}_{secret}"
+
+
+class Accounts:
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    async def create_user(self, name: str, label: str | None = None) -> str:
+        """Create a user and a first token; return the token."""
+        name = _check_name(name)
+        async with self.store.write() as connection:
+            exists = await connection.scalar(select(db.users.c.id).where(db.users.c.name == name))
+            if exists is not None:
+                raise AdminError(f"User {name!r} already exists; use create-token for another token")
+            result = await connection.execute(
+                insert(db.users).values(name=name, created_at=utc_now(), last_seq=0, digest=EMPTY_DIGEST)
+            )
+            user_id = result.inserted_primary_key[0]  # type: ignore[index]
+            return await _insert_token(connection, user_id, label)
+
+    async def create_token(self, name: str, label: str | None = None) -> str:
+        async with self.store.write() as connection:
+            user_id = await _user_id(connection, name)
+            return await _insert_token(connection, user_id, label)
+
+    async def list_tokens(self, name: str) -> list[TokenInfo]:
+        async with self.store.engine.connect() as connection:
+            user_id = await _user_id(connection, name)
+            t = db.tokens.c
+            result = await connection.execute(
+                select(t.id, t.label, t.created_at, t.expires_at, t.last_used_at, t.revoked_at)
+                .where(t.user_id == user_id)
+                .order_by(t.created_at, t.id)
+            )
+            return [TokenInfo(row[0], name, *row[1:]) for row in result.all()]
+
+    async def revoke_token(self, token_id: str) -> TokenInfo:
+        async with self.store.write() as connection:
+            t = db.tokens.c
+            row = (
+                await connection.execute(
+                    select(
+                        t.id,
+                        db.users.c.name,
+                        t.label,
+                        t.created_at,
+                        t.expires_at,
+                        t.last_used_at,
+                        t.revoked_at,
+                    )
+                    .join_from(db.tokens, db.users, db.users.c.id == t.user_id)
+                    .where(t.id == token_id)
+                )
+            ).one_or_none()
+            if row is None:
+                raise AdminError(f"No token with id {token_id!r}; list-tokens NAME shows the ids")
+            info = TokenInfo(*row)
+            if info.revoked_at is None:
+                revoked_at = utc_now()
+                await connection.execute(
+                    update(db.tokens).where(t.id == token_id).values(revoked_at=revoked_at)
+                )
+                info = TokenInfo(*row[:-1], revoked_at)
+            return info
+
+    async def authenticate(self, token: str) -> int | None:
+        """The user id a token belongs to, or ``None`` (malformed, unknown, revoked or expired)."""
+        match = TOKEN_PATTERN.match(token)
+        if match is None:
+            return None
+        token_id, secret = match.groups()
+        t = db.tokens.c
+        async with self.store.engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(t.user_id, t.secret_hash, t.revoked_at, t.expires_at, t.last_used_at).where(
+                        t.id == token_id
+                    )
+                )
+            ).one_or_none()
+        if row is None:
+            # Spend the same work as a real comparison so timing does not reveal which ids exist.
+            hmac.compare_digest(_hash(secret), "0" * 64)
+            return None
+        user_id, secret_hash, revoked_at, expires_at, last_used_at = row
+        if not hmac.compare_digest(_hash(secret), secret_hash):
+            return None
+        now = utc_now()
+        if revoked_at is not None or (expires_at is not None and expires_at <= now):
+            return None
+        if last_used_at is None or _seconds_between(last_used_at, now) >= LAST_USED_RESOLUTION_S:
+            async with self.store.write() as connection:
+                await connection.execute(update(db.tokens).where(t.id == token_id).values(last_used_at=now))
+        return int(user_id)
+
+
+async def _user_id(connection: AsyncConnection, name: str) -> int:
+    user_id = await connection.scalar(select(db.users.c.id).where(db.users.c.name == name))
+    if user_id is None:
+        raise AdminError(f"No user named {name!r}")
+    return int(user_id)
+
+
+async def _insert_token(connection: AsyncConnection, user_id: int, label: str | None) -> str:
+    token_id, secret, token = new_token()
+    await connection.execute(
+        insert(db.tokens).values(
+            id=token_id, user_id=user_id, secret_hash=_hash(secret), label=label, created_at=utc_now()
+        )
+    )
+    return token
+
+
+def _seconds_between(earlier: str, later: str) -> float:
+    return (parse_timestamp(later) - parse_timestamp(earlier)).total_seconds()
+
+
+def _check_name(name: str) -> str:
+    if not 1 <= len(name) <= 200 or not name.isprintable() or name != name.strip():
+        raise AdminError(f"User name {name!r} must be 1-200 printable characters without surrounding spaces")
+    return name

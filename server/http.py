@@ -1,0 +1,172 @@
+"""HTTP plumbing of protocol v1: problems, content negotiation, bounded body reading."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any, Literal
+
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from schema.wire import JSON, MSGPACK, PROBLEM_JSON, Problem
+
+Format = Literal["json", "msgpack"]
+EPOCH_HEADER = "Winledger-Epoch"
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    408: "Request Timeout",
+    409: "Conflict",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+_problem_encoder = msgspec.json.Encoder()
+_json_encoder = msgspec.json.Encoder()
+_msgpack_encoder = msgspec.msgpack.Encoder()
+
+
+class ProblemError(Exception):
+    """Raised anywhere in a request to answer it with ``application/problem+json``."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        retry_after: float | None = None,
+        headers: dict | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+        self.headers = dict(headers or {})
+        if retry_after is not None:
+            self.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
+
+
+def problem_response(error: ProblemError, epoch: str | None = None) -> Response:
+    body = Problem(
+        type=f"urn:winledger:problem:{error.code}",
+        title=_TITLES.get(error.status, "Error"),
+        status=error.status,
+        code=error.code,
+        detail=error.detail,
+        epoch=epoch if epoch is not None else msgspec.UNSET,
+    )
+    headers = dict(error.headers)
+    if epoch is not None:
+        headers[EPOCH_HEADER] = epoch
+    return Response(_problem_encoder.encode(body), error.status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def encode(value: Any, fmt: Format, epoch: str) -> Response:
+    if fmt == "msgpack":
+        return Response(_msgpack_encoder.encode(value), headers={EPOCH_HEADER: epoch}, media_type=MSGPACK)
+    return Response(_json_encoder.encode(value), headers={EPOCH_HEADER: epoch}, media_type=JSON)
+
+
+def request_format(request: Request) -> Format:
+    """The format of the request body, from Content-Type; anything unknown is a 415."""
+    raw = request.headers.get("content-type")
+    if raw is None:
+        raise ProblemError(
+            415,
+            "unsupported_media_type",
+            "Content-Type is missing; send application/json or application/msgpack",
+        )
+    media = raw.split(";", 1)[0].strip().lower()
+    if media == JSON:
+        return "json"
+    if media in (MSGPACK, "application/x-msgpack"):
+        return "msgpack"
+    raise ProblemError(
+        415,
+        "unsupported_media_type",
+        f"Content-Type {raw!r} is not supported; send application/json or application/msgpack",
+    )
+
+
+def response_format(request: Request, default: Format) -> Format:
+    """The response format from Accept; ``default`` is the request's own format (JSON for a GET)."""
+    raw = request.headers.get("accept")
+    if raw is None or not raw.strip():
+        return default
+    best: tuple[float, int, Format] | None = None
+    for position, part in enumerate(raw.split(",")):
+        media, *params = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.lower()
+        if quality <= 0:
+            continue
+        if media == JSON:
+            fmt: Format = "json"
+        elif media in (MSGPACK, "application/x-msgpack"):
+            fmt = "msgpack"
+        elif media in ("*/*", "application/*"):
+            fmt = default
+        else:
+            continue
+        # Highest quality wins; among equals, the earlier entry.
+        if best is None or quality > best[0]:
+            best = (quality, position, fmt)
+    if best is None:
+        raise ProblemError(
+            406,
+            "not_acceptable",
+            f"Accept {raw!r} names no format this server speaks: application/json, application/msgpack",
+        )
+    return best[2]
+
+
+async def read_body(request: Request, max_bytes: int, timeout_s: float) -> bytes:
+    """The whole body, refused as soon as it passes ``max_bytes`` or takes longer than ``timeout_s``."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise ProblemError(
+                400, "malformed_body", f"Content-Length {declared!r} is not a number"
+            ) from None
+        if size > max_bytes:
+            raise _too_large(max_bytes, size)
+    chunks: list[bytes] = []
+    received = 0
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for chunk in request.stream():
+                received += len(chunk)
+                if received > max_bytes:
+                    raise _too_large(max_bytes, received)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ProblemError(
+            408,
+            "body_timeout",
+            f"The request body did not arrive within {timeout_s:g} s ({received} bytes received)",
+        ) from None
+    return b"".join(chunks)
+
+
+def _too_large(max_bytes: int, size: int) -> ProblemError:
+    return ProblemError(
+        413,
+        "body_too_large",
+        f"The body is over the limit of {max_bytes} bytes (at least {size} bytes); split the batch and retry",
+    )

@@ -1,0 +1,127 @@
+"""Decoding request bodies and parameters of protocol v1, and encoding pulled pages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, Raw
+
+from schema import Rejection, ValidEvent, decode_event
+from schema.types import MAX_INT
+from schema.wire import RawPushBody
+from server.http import Format, ProblemError
+from server.store import Outcome, Page
+
+_raw_decoders = {"json": msgspec.json.Decoder(RawPushBody), "msgpack": msgspec.msgpack.Decoder(RawPushBody)}
+_DIGITS = re.compile(r"^[0-9]{1,16}$")
+_MSGPACK_MAP_FIRST = frozenset({*range(0x80, 0x90), 0xDE, 0xDF})
+_NOT_AN_OBJECT = {"json": "an object", "msgpack": "a map"}
+
+
+def decode_push_body(body: bytes, fmt: Format) -> RawPushBody:
+    """Parse the whole body; syntax errors and non-object elements are 400s for the whole request."""
+    if fmt == "json":
+        try:
+            # msgspec does not check UTF-8 inside values it passes over as Raw.
+            body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ProblemError(
+                400, "malformed_body", f"The body is not valid UTF-8 (byte {exc.start})"
+            ) from None
+    else:
+        try:
+            # A full pass checks every string is valid UTF-8 and the structure is complete.
+            msgspec.msgpack.decode(body)
+        except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+            raise ProblemError(400, "malformed_body", f"The body is not valid MessagePack: {exc}") from None
+    try:
+        parsed = _raw_decoders[fmt].decode(body)
+    except msgspec.ValidationError as exc:
+        raise ProblemError(
+            400, "malformed_body", f"The body must be an object with an `events` list: {exc}"
+        ) from None
+    except msgspec.DecodeError as exc:
+        kind = "JSON" if fmt == "json" else "MessagePack"
+        raise ProblemError(400, "malformed_body", f"The body is not valid {kind}: {exc}") from None
+    for index, element in enumerate(parsed.events):
+        if not _is_object(element, fmt):
+            raise ProblemError(
+                400,
+                "malformed_body",
+                f"Every element of `events` must be {_NOT_AN_OBJECT[fmt]} - at `$.events[{index}]`",
+            )
+    return parsed
+
+
+def _is_object(element: Raw, fmt: Format) -> bool:
+    data = bytes(element)
+    if fmt == "json":
+        return data.lstrip()[:1] == b"{"
+    return bool(data) and data[0] in _MSGPACK_MAP_FIRST
+
+
+def decode_events(parsed: RawPushBody, fmt: Format) -> list[ValidEvent | Rejection]:
+    return [decode_event(raw, fmt, f"$.events[{index}]") for index, raw in enumerate(parsed.events)]
+
+
+def query_int(value: str | None, name: str, default: int, minimum: int) -> int:
+    if value is None:
+        return default
+    if not _DIGITS.match(value) or int(value) > MAX_INT:
+        raise ProblemError(
+            400, "invalid_parameter", f"`{name}` must be an integer from {minimum} to 2^53-1, got {value!r}"
+        )
+    number = int(value)
+    if number < minimum:
+        raise ProblemError(
+            400, "invalid_parameter", f"`{name}` must be an integer from {minimum} to 2^53-1, got {value!r}"
+        )
+    return number
+
+
+def body_int(value: Any, name: str, default: int, minimum: int) -> int:
+    if value is UNSET:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= MAX_INT:
+        raise ProblemError(
+            400,
+            "invalid_parameter",
+            f"`{name}` must be an integer from {minimum} to 2^53-1, got {value!r} - at `$.{name}`",
+        )
+    return value
+
+
+def results(outcomes: list[Outcome]) -> list[dict[str, Any]]:
+    return [
+        {"id": o.id, "status": o.status, "seq": o.seq, "code": o.code, "message": o.message} for o in outcomes
+    ]
+
+
+def page_events(page: Page, fmt: Format) -> list[Any]:
+    """Stored events with ``seq`` and ``received_at`` added.
+
+    JSON splices the stored normalized body (it is served exactly as stored);
+    MessagePack re-encodes it, keeping float fields as doubles.
+    """
+    if fmt == "json":
+        return [
+            Raw(body[:-1] + b',"seq":%d,"received_at":"%s"}' % (seq, received_at.encode()))
+            for seq, body, received_at in page.rows
+        ]
+    events = []
+    for seq, body, received_at in page.rows:
+        event = msgspec.json.decode(body)
+        event["seq"] = seq
+        event["received_at"] = received_at
+        events.append(event)
+    return events
+
+
+def page_fields(page: Page) -> dict[str, Any]:
+    fields: dict[str, Any] = {"cursor": page.cursor, "more": page.more}
+    if not page.more:
+        fields["count"] = page.last_seq
+        fields["digest"] = page.digest
+    return fields

@@ -1,0 +1,79 @@
+"""Server configuration: ``WINLEDGER_*`` environment variables, overridden by command-line flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from schema.wire import (
+    DEFAULT_BODY_TIMEOUT_S,
+    DEFAULT_MAX_BATCH,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_PAGE,
+    MAX_PAGE,
+)
+
+DEFAULT_DB_URL = "sqlite+aiosqlite:///./winledger.db"
+ENV_PREFIX = "WINLEDGER_"
+
+
+class SettingsError(ValueError):
+    """A configuration value that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    db_url: str = DEFAULT_DB_URL
+    host: str = "127.0.0.1"
+    port: int = 8750
+    max_batch: int = DEFAULT_MAX_BATCH
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
+    default_page: int = DEFAULT_PAGE
+    max_page: int = MAX_PAGE
+    rate_limit_per_s: float = 0.0
+    """Requests per second allowed per user (token bucket); 0 turns rate limiting off."""
+    rate_limit_burst: int = 100
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read ``WINLEDGER_<FIELD>`` (``WINLEDGER_DB`` for the URL), then apply overrides."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            names = [ENV_PREFIX + field.name.upper()]
+            if field.name == "db_url":
+                names.insert(0, ENV_PREFIX + "DB")
+            for key in names:
+                if key in environ:
+                    values[field.name] = _cast(key, environ[key], type(getattr(cls(), field.name)))
+                    break
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        settings = replace(cls(), **values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        positive = ("max_batch", "max_body_bytes", "body_timeout_s", "default_page", "max_page")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise SettingsError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if self.default_page > self.max_page:
+            raise SettingsError(f"default_page ({self.default_page}) exceeds max_page ({self.max_page})")
+        if self.rate_limit_per_s < 0 or self.rate_limit_burst < 1:
+            raise SettingsError("rate_limit_per_s must be >= 0 and rate_limit_burst >= 1")
+        if not 0 <= self.port <= 65535:
+            raise SettingsError(f"port must be 0-65535, got {self.port!r}")
+
+
+def _cast(key: str, raw: str, kind: type) -> Any:
+    try:
+        if kind is int:
+            return int(raw)
+        if kind is float:
+            return float(raw)
+    except ValueError:
+        raise SettingsError(f"{key} must be a {kind.__name__}, got {raw!r}") from None
+    return raw

@@ -1,0 +1,252 @@
+"""The event store: each user's log, stored once and in order.
+
+Ordering: ``seq`` is per user, starts at 1 and is assigned inside the write
+transaction from the user's ``last_seq`` row, so seqs are gap-free and follow
+commit order. A reader that has seen seq N can never later meet a committed
+seq below N. On SQLite every write transaction of this process goes through
+one lock (SQLite has one writer anyway) and starts with ``BEGIN IMMEDIATE``,
+which also orders writers from other processes (the admin CLI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from schema import (
+    DEVICE_SEQ_CONFLICT,
+    ID_CONFLICT,
+    Rejection,
+    ValidEvent,
+    add_hash,
+    format_timestamp,
+)
+from server import db
+
+_IN_CHUNK = 500  # parameters per IN (...) lookup
+
+
+class CursorAhead(Exception):
+    """A pull position beyond the user's newest seq (a store restored without a new epoch)."""
+
+    def __init__(self, after: int, last_seq: int) -> None:
+        super().__init__(f"`after` is {after}, but the newest event on this server is seq {last_seq}")
+        self.after = after
+        self.last_seq = last_seq
+
+
+class Outcome:
+    """The answer to one pushed event, in request order."""
+
+    __slots__ = ("code", "id", "message", "seq", "status")
+
+    def __init__(
+        self,
+        id: str | None,
+        status: str,
+        seq: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        self.id, self.status, self.seq, self.code, self.message = id, status, seq, code, message
+
+
+class Page:
+    """One page of a pull: ``rows`` are ``(seq, body, received_at)``."""
+
+    __slots__ = ("cursor", "digest", "last_seq", "more", "rows")
+
+    def __init__(
+        self, rows: list[tuple[int, bytes, str]], cursor: int, more: bool, last_seq: int, digest: str
+    ):
+        self.rows, self.cursor, self.more, self.last_seq, self.digest = rows, cursor, more, last_seq, digest
+
+
+def utc_now() -> str:
+    return format_timestamp(datetime.now(UTC))
+
+
+class EventStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._write_lock = asyncio.Lock()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A serialized write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
+        async with self._write_lock, self.engine.connect() as connection:
+            connection = await connection.execution_options(write=True)
+            async with connection.begin():
+                yield connection
+
+    async def push(
+        self, user_id: int, items: Sequence[ValidEvent | Rejection], after: int | None = None
+    ) -> tuple[list[Outcome], int]:
+        """Store the new events of one request in one transaction; return outcomes and the newest seq.
+
+        With ``after`` (a sync request), raises ``CursorAhead`` before storing
+        anything if ``after`` is beyond the user's newest seq.
+        """
+        async with self.write() as connection:
+            last_seq, digest = await _user_log_head(connection, user_id)
+            if after is not None and after > last_seq:
+                raise CursorAhead(after, last_seq)
+            valid = [item for item in items if isinstance(item, ValidEvent)]
+            if not valid:
+                return [_rejected(item) for item in items], last_seq  # type: ignore[arg-type]
+            by_id, by_device = await _existing(connection, user_id, valid)
+            outcomes, rows, last_seq, digest = _judge(user_id, items, by_id, by_device, last_seq, digest)
+            if rows:
+                sql = (
+                    f"INSERT INTO events ({', '.join(db.EVENT_INSERT_COLUMNS)}) "
+                    f"VALUES ({db.placeholders(connection, len(db.EVENT_INSERT_COLUMNS))})"
+                )
+                await connection.exec_driver_sql(sql, rows)
+                await connection.execute(
+                    update(db.users).where(db.users.c.id == user_id).values(last_seq=last_seq, digest=digest)
+                )
+        return outcomes, last_seq
+
+    async def pull(self, user_id: int, after: int, limit: int) -> Page:
+        """Events with seq > ``after`` in seq order, read in one snapshot with the log head."""
+        async with self.engine.connect() as connection, connection.begin():
+            last_seq, digest = await _user_log_head(connection, user_id)
+            if after > last_seq:
+                raise CursorAhead(after, last_seq)
+            result = await connection.execute(
+                select(db.events.c.seq, db.events.c.body, db.events.c.received_at)
+                .where(db.events.c.user_id == user_id, db.events.c.seq > after)
+                .order_by(db.events.c.seq)
+                .limit(limit)
+            )
+            rows = [(seq, bytes(body), received_at) for seq, body, received_at in result.all()]
+        cursor = rows[-1][0] if rows else after
+        return Page(rows, cursor, cursor < last_seq, last_seq, digest)
+
+    async def head(self, user_id: int) -> tuple[int, str]:
+        async with self.engine.connect() as connection, connection.begin():
+            return await _user_log_head(connection, user_id)
+
+
+async def _user_log_head(connection: AsyncConnection, user_id: int) -> tuple[int, str]:
+    row = (
+        await connection.execute(
+            select(db.users.c.last_seq, db.users.c.digest).where(db.users.c.id == user_id)
+        )
+    ).one()
+    return int(row[0]), row[1]
+
+
+async def _existing(
+    connection: AsyncConnection, user_id: int, valid: list[ValidEvent]
+) -> tuple[dict[str, tuple[bytes, int]], dict[tuple[str, int], str]]:
+    """Stored events that share an id, or a (device_id, device_seq), with the batch."""
+    ids = list({item.event.id for item in valid})
+    by_id: dict[str, tuple[bytes, int]] = {}
+    e = db.events.c
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        result = await connection.execute(
+            select(e.event_id, e.body, e.seq).where(e.user_id == user_id, e.event_id.in_(chunk))
+        )
+        by_id.update({event_id: (bytes(body), seq) for event_id, body, seq in result.all()})
+    seqs_by_device: dict[str, set[int]] = {}
+    for item in valid:
+        seqs_by_device.setdefault(item.event.device_id, set()).add(item.event.device_seq)
+    by_device: dict[tuple[str, int], str] = {}
+    for device_id, device_seqs in seqs_by_device.items():
+        ordered = sorted(device_seqs)
+        for start in range(0, len(ordered), _IN_CHUNK):
+            chunk = ordered[start : start + _IN_CHUNK]
+            result = await connection.execute(
+                select(e.device_seq, e.event_id).where(
+                    e.user_id == user_id, e.device_id == device_id, e.device_seq.in_(chunk)
+                )
+            )
+            by_device.update({(device_id, seq): event_id for seq, event_id in result.all()})
+    return by_id, by_device
+
+
+def _rejected(item: Rejection) -> Outcome:
+    return Outcome(item.id, "rejected", None, item.code, item.message)
+
+
+def _judge(
+    user_id: int,
+    items: Sequence[ValidEvent | Rejection],
+    by_id: dict[str, tuple[bytes, int]],
+    by_device: dict[tuple[str, int], str],
+    last_seq: int,
+    digest: str,
+) -> tuple[list[Outcome], list[tuple[Any, ...]], int, str]:
+    """Decide each event against the stored log and the accepted earlier items of the same batch.
+
+    ``by_id`` and ``by_device`` are updated as events are accepted, so a
+    repeat later in the batch is judged against them like a stored event.
+    """
+    outcomes: list[Outcome] = []
+    rows: list[tuple[Any, ...]] = []
+    received_at = utc_now()
+    for index, item in enumerate(items):
+        if isinstance(item, Rejection):
+            outcomes.append(_rejected(item))
+            continue
+        ev = item.event
+        stored = by_id.get(ev.id)
+        if stored is not None:
+            body, seq = stored
+            if body == item.body:
+                outcomes.append(Outcome(ev.id, "duplicate", seq))
+            else:
+                outcomes.append(
+                    Outcome(
+                        ev.id,
+                        "rejected",
+                        None,
+                        ID_CONFLICT,
+                        f"Event id {ev.id!r} is already stored with other content"
+                        f" - at `$.events[{index}].id`",
+                    )
+                )
+            continue
+        holder = by_device.get((ev.device_id, ev.device_seq))
+        if holder is not None:
+            outcomes.append(
+                Outcome(
+                    ev.id,
+                    "rejected",
+                    None,
+                    DEVICE_SEQ_CONFLICT,
+                    f"device_seq {ev.device_seq} of device {ev.device_id!r} already belongs to event "
+                    f"{holder!r} - at `$.events[{index}].device_seq`",
+                )
+            )
+            continue
+        last_seq += 1
+        digest = add_hash(digest, item.hash)
+        by_id[ev.id] = (item.body, last_seq)
+        by_device[(ev.device_id, ev.device_seq)] = ev.id
+        rows.append(
+            (
+                user_id,
+                last_seq,
+                ev.id,
+                ev.device_id,
+                ev.device_seq,
+                item.fields["type"],
+                ev.v,
+                ev.project_id,
+                ev.clock,
+                item.body,
+                format(item.hash, "032x"),
+                received_at,
+            )
+        )
+        outcomes.append(Outcome(ev.id, "accepted", last_seq))
+    return outcomes, rows, last_seq, digest
