@@ -1,0 +1,152 @@
+"""The ``winledger`` command.
+
+One command serves both sides. Client-side commands run wherever the client
+SDK is installed. Server commands (``serve``, ``admin ...``) load the server
+package only when they run (``importlib``, by name), so ``winledger --help``
+and the client's commands work on a machine where only the client is
+installed, and a server command there says which extra to install.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+DEFAULT_DB_URL = "sqlite+aiosqlite:///./winledger.db"
+_SERVER_MODULES = {"server", "starlette", "sqlalchemy", "aiosqlite", "uvicorn"}
+
+
+def _server_cli() -> ModuleType:
+    try:
+        return importlib.import_module("server.cli")
+    except ModuleNotFoundError as exc:
+        root = (exc.name or "").split(".")[0]
+        if root in _SERVER_MODULES:
+            raise SystemExit(
+                f"winledger: this command runs the server, whose dependencies are not installed here "
+                f"(missing module {exc.name!r}). Install them with: pip install 'winledger[server]'"
+            ) from None
+        raise
+
+
+def _server_command(name: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        return int(getattr(_server_cli(), name)(args))
+
+    return run
+
+
+def _schema_export(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from schema.jsonschema import schemas
+
+    directory = Path(args.dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    documents = schemas()
+    for name, document in sorted(documents.items()):
+        (directory / name).write_bytes(msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n")
+    print(f"Wrote {len(documents)} JSON Schema files to {directory}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from client_sdk.demo import run_demo
+
+    return run_demo(keep=Path(args.keep) if args.keep else None)
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("WINLEDGER_DB", DEFAULT_DB_URL),
+        metavar="URL",
+        help="SQLAlchemy async database URL (default: $WINLEDGER_DB, else %(default)s)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="winledger",
+        description="Capture wins offline and sync them through a winledger server.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = commands.add_parser("serve", help="run the sync server (creates or upgrades the database)")
+    _add_db(serve)
+    serve.add_argument(
+        "--host", default=os.environ.get("WINLEDGER_HOST", "127.0.0.1"), help="default: %(default)s"
+    )
+    serve.add_argument(
+        "--port", type=int, default=int(os.environ.get("WINLEDGER_PORT", "8750")), help="default: %(default)s"
+    )
+    serve.add_argument(
+        "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.set_defaults(run=_server_command("serve"))
+
+    admin = commands.add_parser("admin", help="manage users and tokens in a server database")
+    admin_commands = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
+
+    create_user = admin_commands.add_parser(
+        "create-user", help="create a user; prints a new token once, alone on the last line"
+    )
+    create_user.add_argument("name")
+    create_user.add_argument("--label", metavar="DEVICE", help="label of the first token, e.g. the device")
+    _add_db(create_user)
+    create_user.set_defaults(run=_server_command("create_user"))
+
+    create_token = admin_commands.add_parser(
+        "create-token", help="create another token for a user; prints it once, alone on the last line"
+    )
+    create_token.add_argument("name")
+    create_token.add_argument("--label", metavar="DEVICE", help="what the token is for, e.g. 'phone'")
+    _add_db(create_token)
+    create_token.set_defaults(run=_server_command("create_token"))
+
+    list_tokens = admin_commands.add_parser("list-tokens", help="list a user's tokens (never their secrets)")
+    list_tokens.add_argument("name")
+    _add_db(list_tokens)
+    list_tokens.set_defaults(run=_server_command("list_tokens"))
+
+    revoke = admin_commands.add_parser(
+        "revoke-token", help="revoke a token by its id; other tokens keep working"
+    )
+    revoke.add_argument("token_id")
+    _add_db(revoke)
+    revoke.set_defaults(run=_server_command("revoke_token"))
+
+    schema_cmd = commands.add_parser("schema", help="the event and wire schemas")
+    schema_commands = schema_cmd.add_subparsers(dest="schema_command", metavar="ACTION", required=True)
+    export = schema_commands.add_parser(
+        "export", help="write JSON Schema for the envelope, every event type and every wire message"
+    )
+    export.add_argument("dir", help="directory to write into (created if missing)")
+    export.set_defaults(run=_schema_export)
+
+    demo = commands.add_parser(
+        "demo", help="start a server, sync two offline devices through it and show what they hold"
+    )
+    demo.add_argument(
+        "--keep", metavar="DIR", help="keep the demo's databases in DIR instead of a temporary one"
+    )
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> Any:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

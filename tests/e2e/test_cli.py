@@ -1,0 +1,84 @@
+"""The ``winledger`` command as an admin uses it: real processes, a real database file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.process import ServerProcess, run_cli
+
+pytestmark = pytest.mark.e2e
+
+COMMANDS = [
+    [],
+    ["serve"],
+    ["admin"],
+    ["admin", "create-user"],
+    ["admin", "create-token"],
+    ["admin", "list-tokens"],
+    ["admin", "revoke-token"],
+    ["schema"],
+    ["schema", "export"],
+    ["demo"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "winledger")
+def test_every_command_has_help(command: list[str]) -> None:
+    result = run_cli(*command, "--help")
+    assert result.stdout.startswith("usage: winledger")
+
+
+def test_tokens_are_listed_without_secrets_and_revoked_one_by_one(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "admin.db").start()
+    try:
+        db = ["--db", server.db_url]
+        laptop = server.create_user("erin", label="laptop")
+        created = run_cli("admin", "create-token", "erin", "--label", "phone", *db)
+        phone = created.stdout.strip().splitlines()[-1]
+        assert phone.startswith("wl_") and phone != laptop
+
+        again = run_cli("admin", "create-user", "erin", *db, check=False)
+        assert again.returncode == 1 and "already exists" in again.stderr
+
+        with httpx.Client(base_url=server.url) as http:
+            for token in (laptop, phone):
+                assert http.get("/v1/info", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+            listing = run_cli("admin", "list-tokens", "erin", *db).stdout
+            assert "laptop" in listing and "phone" in listing
+            for token in (laptop, phone):
+                assert token.split("_")[2] not in listing
+            phone_id = phone.split("_")[1]
+            assert run_cli("admin", "revoke-token", phone_id, *db).returncode == 0
+            revoked = http.get("/v1/info", headers={"Authorization": f"Bearer {phone}"})
+            assert revoked.status_code == 401 and revoked.json()["code"] == "unauthorized"
+            assert http.get("/v1/info", headers={"Authorization": f"Bearer {laptop}"}).status_code == 200
+
+        unknown = run_cli("admin", "revoke-token", "0000000000000000", *db, check=False)
+        assert unknown.returncode == 1 and "No token" in unknown.stderr
+    finally:
+        server.stop()
+
+
+def test_schema_export_writes_json_schema_for_events_and_messages(tmp_path: Path) -> None:
+    run_cli("schema", "export", str(tmp_path / "out"))
+    names = {path.name for path in (tmp_path / "out").iterdir()}
+    assert {"envelope.json", "event.win.captured.v1.json", "PushRequest.json", "PullResponse.json"} <= names
+    document = json.loads((tmp_path / "out" / "event.metric.observed.v1.json").read_text())
+    metric = document["$defs"]["MetricObservedV1"]
+    assert set(metric["required"]) == {"key", "layer", "value"}
+
+
+def test_server_commands_name_the_extra_where_the_server_is_not_installed() -> None:
+    blocked = (
+        "import sys; sys.modules['starlette'] = None; sys.modules['sqlalchemy'] = None; "
+        "from client_sdk.cli import main; sys.exit(main(['admin', 'list-tokens', 'x']))"
+    )
+    result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "pip install 'winledger[server]'" in result.stderr
