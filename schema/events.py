@@ -66,32 +66,32 @@ class Envelope(
 # -- payloads, version 1 ---------------------------------------------------------
 
 
-class ProjectStartedV1(Payload):
+class ProjectStartedV1(Payload, frozen=True):
     name: Name
     kind: ProjectKind
     summary: Text | None = None
     team: Name | None = None
 
 
-class ProjectUpdatedV1(Payload):
+class ProjectUpdatedV1(Payload, frozen=True):
     name: Name | None = None
     kind: ProjectKind | None = None
     summary: Text | None = None
     team: Name | None = None
 
 
-class WinCapturedV1(Payload):
+class WinCapturedV1(Payload, frozen=True):
     text: Text
     source: Source
     tags: Tags | None = None
 
 
-class MilestoneReachedV1(Payload):
+class MilestoneReachedV1(Payload, frozen=True):
     milestone: Milestone
     note: Text | None = None
 
 
-class MetricObservedV1(Payload):
+class MetricObservedV1(Payload, frozen=True):
     key: Slug
     layer: Layer
     value: FiniteFloat
@@ -104,26 +104,26 @@ class MetricObservedV1(Payload):
     note: Text | None = None
 
 
-class MetricLinkedV1(Payload):
+class MetricLinkedV1(Payload, frozen=True):
     cause: Slug
     effect: Slug
     evidence: Evidence
     note: Text | None = None
 
 
-class FeedbackReceivedV1(Payload):
+class FeedbackReceivedV1(Payload, frozen=True):
     quote: Quote
     source_name: Name | None = None
     source_team: Name | None = None
     decision: Text | None = None
 
 
-class LearningNotedV1(Payload):
+class LearningNotedV1(Payload, frozen=True):
     text: Text
     kind: LearningKind
 
 
-class EventRetractedV1(Payload):
+class EventRetractedV1(Payload, frozen=True):
     target: Uuid
     reason: Text | None = None
 
@@ -131,41 +131,41 @@ class EventRetractedV1(Payload):
 # -- events, version 1 -----------------------------------------------------------
 
 
-class ProjectStarted(Envelope, tag="project.started"):
+class ProjectStarted(Envelope, tag="project.started", frozen=True):
     data: ProjectStartedV1
 
 
-class ProjectUpdated(Envelope, tag="project.updated"):
+class ProjectUpdated(Envelope, tag="project.updated", frozen=True):
     data: ProjectUpdatedV1
 
 
-class WinCaptured(Envelope, tag="win.captured"):
+class WinCaptured(Envelope, tag="win.captured", frozen=True):
     data: WinCapturedV1
     project_optional: ClassVar[bool] = True
 
 
-class MilestoneReached(Envelope, tag="milestone.reached"):
+class MilestoneReached(Envelope, tag="milestone.reached", frozen=True):
     data: MilestoneReachedV1
 
 
-class MetricObserved(Envelope, tag="metric.observed"):
+class MetricObserved(Envelope, tag="metric.observed", frozen=True):
     data: MetricObservedV1
 
 
-class MetricLinked(Envelope, tag="metric.linked"):
+class MetricLinked(Envelope, tag="metric.linked", frozen=True):
     data: MetricLinkedV1
 
 
-class FeedbackReceived(Envelope, tag="feedback.received"):
+class FeedbackReceived(Envelope, tag="feedback.received", frozen=True):
     data: FeedbackReceivedV1
 
 
-class LearningNoted(Envelope, tag="learning.noted"):
+class LearningNoted(Envelope, tag="learning.noted", frozen=True):
     data: LearningNotedV1
     project_optional: ClassVar[bool] = True
 
 
-class EventRetracted(Envelope, tag="event.retracted"):
+class EventRetracted(Envelope, tag="event.retracted", frozen=True):
     data: EventRetractedV1
     project_optional: ClassVar[bool] = True
 

@@ -18,7 +18,7 @@ from msgspec import UNSET, Struct, UnsetType
 
 from schema.canonical import event_hash, format_timestamp, parse_timestamp
 from schema.events import CLIENT_FIELDS, EVENT_TYPES, Envelope
-from schema.types import MAX_INT
+from schema.types import MAX_INT, SLUG_PATTERN
 
 Format = Literal["json", "msgpack"]
 
@@ -64,7 +64,7 @@ class _Head(Struct):
     id: Any = UNSET
 
 
-_head_decoders = {
+_head_decoders: dict[Format, Any] = {
     "json": msgspec.json.Decoder(_Head),
     "msgpack": msgspec.msgpack.Decoder(_Head),
 }
@@ -76,16 +76,22 @@ _event_decoders: dict[tuple[Format, str, int], Any] = {
 }
 _encoder = msgspec.json.Encoder()
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SLUG_RULE = "Expected a metric key: 1-64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit"
+# msgspec searches with Python's `$`, which also matches before a final newline.
+_SLUG = re.compile(SLUG_PATTERN)
+_SLUG_FIELDS = {"metric.observed": ("key",), "metric.linked": ("cause", "effect")}
+
 _PATH = re.compile(r"`\$((?:\.[A-Za-z_]\w*|\[\d+\])*)`")
 _FRIENDLIER = (
     (re.compile(r"Expected `float` [<>]= -?1\.797\d*e\+308"), "Expected a finite number"),
     (
-        re.compile(r"Expected `str` matching regex '\^\[0-9a-f\].*?'"),
+        re.compile(r"Expected `str` (?:matching regex '\^\[0-9a-f\].*?'|of length [<>]= 36)"),
         "Expected a UUID in canonical lowercase form",
     ),
     (
         re.compile(r"Expected `str` matching regex '\^\[a-z0-9\]\[a-z0-9_.-\]\{0,63\}\$'"),
-        "Expected a metric key: 1-64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit",
+        _SLUG_RULE,
     ),
 )
 
@@ -100,9 +106,17 @@ def _message(exc: msgspec.ValidationError | msgspec.DecodeError, path: str) -> s
 
 
 def _strings_ok(value: Any, path: str) -> str | None:
-    """Free text may not carry NUL (it breaks C strings and many databases)."""
+    """Free text may not carry NUL (it breaks C strings and many databases) or a lone surrogate.
+
+    Decoded bytes never hold a lone surrogate (the decoders refuse them); a
+    Python ``str`` given to ``validate_fields`` may.
+    """
     if isinstance(value, str):
-        return f"Contains a NUL character - at `{path}`" if "\x00" in value else None
+        if "\x00" in value:
+            return f"Contains a NUL character - at `{path}`"
+        if _SURROGATE.search(value):
+            return f"Contains a lone surrogate - at `{path}`"
+        return None
     if isinstance(value, dict):
         for key, item in value.items():
             problem = _strings_ok(item, f"{path}.{key}")
@@ -120,6 +134,9 @@ def _semantic_problem(event: Envelope, fields: dict[str, Any], path: str) -> str
     if event.project_id is None and not event.project_optional:
         return f"`project_id` is required for type {fields['type']!r} - at `{path}.project_id`"
     data = fields["data"]
+    for name in _SLUG_FIELDS.get(fields["type"], ()):
+        if not _SLUG.fullmatch(data[name]):
+            return f"{_SLUG_RULE}, got {data[name]!r} - at `{path}.data.{name}`"
     if fields["type"] == "project.updated" and not data:
         return f"project.updated needs at least one of name, kind, summary, team - at `{path}.data`"
     if fields["type"] == "metric.observed":
@@ -200,4 +217,9 @@ def _normalize(event: Envelope, path: str, event_id: str | None) -> ValidEvent |
 
 def validate_fields(fields: dict[str, Any]) -> ValidEvent | Rejection:
     """Validate an event given as plain data (how the client SDK builds one)."""
-    return decode_event(_encoder.encode(fields))
+    try:
+        raw = _encoder.encode(fields)
+    except (TypeError, ValueError, OverflowError) as exc:  # UnicodeEncodeError is a ValueError
+        event_id = fields.get("id") if isinstance(fields.get("id"), str) else None
+        return Rejection(INVALID_EVENT, _strings_ok(fields, "$") or f"{exc} - at `$`", event_id)
+    return decode_event(raw)

@@ -153,4 +153,4 @@ async def create_schema(engine: AsyncEngine) -> str:
                     ],
                 )
                 return epoch
-            return rows["epoch"]
+            return str(rows["epoch"])

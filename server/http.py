@@ -44,7 +44,7 @@ class ProblemError(Exception):
         detail: str,
         *,
         retry_after: float | None = None,
-        headers: dict | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail = status, code, detail

@@ -14,7 +14,7 @@ from schema.wire import RawPushBody
 from server.http import Format, ProblemError
 from server.store import Outcome, Page
 
-_raw_decoders = {"json": msgspec.json.Decoder(RawPushBody), "msgpack": msgspec.msgpack.Decoder(RawPushBody)}
+_raw_decoders: dict[Format, Any] = {"json": msgspec.json.Decoder(RawPushBody), "msgpack": msgspec.msgpack.Decoder(RawPushBody)}
 _DIGITS = re.compile(r"^[0-9]{1,16}$")
 _MSGPACK_MAP_FIRST = frozenset({*range(0x80, 0x90), 0xDE, 0xDF})
 _NOT_AN_OBJECT = {"json": "an object", "msgpack": "a map"}
@@ -37,7 +37,7 @@ def decode_push_body(body: bytes, fmt: Format) -> RawPushBody:
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise ProblemError(400, "malformed_body", f"The body is not valid MessagePack: {exc}") from None
     try:
-        parsed = _raw_decoders[fmt].decode(body)
+        parsed: RawPushBody = _raw_decoders[fmt].decode(body)
     except msgspec.ValidationError as exc:
         raise ProblemError(
             400, "malformed_body", f"The body must be an object with an `events` list: {exc}"

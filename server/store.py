@@ -163,13 +163,13 @@ async def _existing(
     for device_id, device_seqs in seqs_by_device.items():
         ordered = sorted(device_seqs)
         for start in range(0, len(ordered), _IN_CHUNK):
-            chunk = ordered[start : start + _IN_CHUNK]
-            result = await connection.execute(
+            seq_chunk = ordered[start : start + _IN_CHUNK]
+            holders = await connection.execute(
                 select(e.device_seq, e.event_id).where(
-                    e.user_id == user_id, e.device_id == device_id, e.device_seq.in_(chunk)
+                    e.user_id == user_id, e.device_id == device_id, e.device_seq.in_(seq_chunk)
                 )
             )
-            by_device.update({(device_id, seq): event_id for seq, event_id in result.all()})
+            by_device.update({(device_id, seq): event_id for seq, event_id in holders.all()})
     return by_id, by_device
 
 
