@@ -20,11 +20,27 @@ DIGEST_MODULUS = 2**128
 EMPTY_DIGEST = "0" * 32
 
 _RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?"
-    r"(?:([Zz])|([+-])(\d{2}):(\d{2}))$"
+    r"^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]+))?"
+    r"(?:([Zz])|([+-])([0-9]{2}):([0-9]{2}))$"
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _END = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+_NORMALIZED = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+_NORMALIZED_MIN = "1970-01-01T00:00:00.000000Z"
+_NORMALIZED_END = "2100-01-01T00:00:00.000000Z"
+
+
+def normalize_timestamp(value: str) -> str:
+    """The normalized form of an RFC 3339 date-time; raises ``ValueError`` like ``parse_timestamp``."""
+    if _NORMALIZED.fullmatch(value) and _NORMALIZED_MIN <= value < _NORMALIZED_END:
+        try:
+            datetime.fromisoformat(value)  # the calendar check (no 30 February)
+            return value
+        except ValueError:
+            pass
+    return format_timestamp(parse_timestamp(value))
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -33,9 +49,9 @@ def parse_timestamp(value: str) -> datetime:
     Fractions finer than a microsecond are truncated. Raises ``ValueError``
     with a sentence that quotes the value.
     """
-    match = _RFC3339.match(value)
+    match = _RFC3339.fullmatch(value)
     if match is None:
-        if re.match(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?$", value):
+        if re.match(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?$", value):
             raise ValueError(f"{value!r} has no timezone; add 'Z' or an offset such as '+02:00'")
         raise ValueError(f"{value!r} is not an RFC 3339 date-time such as '2026-03-14T09:26:53Z'")
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
@@ -70,16 +86,16 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def normalize_timestamp(value: str) -> str:
-    return format_timestamp(parse_timestamp(value))
-
-
 def es_number(value: float) -> str:
     """Serialize a double as ECMAScript's Number.prototype.toString does (RFC 8785 3.2.2.3)."""
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError("JCS has no form for NaN or infinity")
     if value == 0:
         return "0"
+    shortest = repr(value)
+    if "e" not in shortest:
+        # Python writes 1e-4 <= |x| < 1e16 positionally with the same digits as ECMAScript.
+        return shortest[:-2] if shortest.endswith(".0") else shortest
     sign = "-" if value < 0 else ""
     # repr() gives the shortest round-tripping digits; re-lay them out the ECMAScript way.
     mantissa, _, exp_part = repr(abs(value)).partition("e")
@@ -104,13 +120,17 @@ def es_number(value: float) -> str:
     return sign + text
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _jcs_ready(value: Any) -> Any:
-    if isinstance(value, float):
+    kind = type(value)
+    if kind is float:
         return msgspec.Raw(es_number(value).encode())
-    if isinstance(value, dict):
-        return {key: _jcs_ready(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_jcs_ready(item) for item in value]
+    if kind is dict:
+        return {key: item if type(item) in _PLAIN else _jcs_ready(item) for key, item in value.items()}
+    if kind is list:
+        return [item if type(item) in _PLAIN else _jcs_ready(item) for item in value]
     return value
 
 

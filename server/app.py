@@ -62,7 +62,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        error = ProblemError(exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}")
+        error = ProblemError(
+            exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}", headers=exc.headers
+        )
         return problem_response(error, epoch_for(request))
 
     async def on_operational(request: Request, exc: Exception) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 import math
 from typing import Any, Literal
 
@@ -44,7 +45,7 @@ class ProblemError(Exception):
         detail: str,
         *,
         retry_after: float | None = None,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail = status, code, detail

@@ -1,5 +1,5 @@
 """The routes of protocol v1. Order of checks in every /v1 route:
-authentication (before the body is read), Accept, Content-Type, body size and
+authentication (before the body is read), Content-Type, Accept, body size and
 time, syntax, then each event on its own."""
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ class EventStore:
         anything if ``after`` is beyond the user's newest seq.
         """
         async with self.write() as connection:
-            last_seq, digest = await _user_log_head(connection, user_id)
+            last_seq, digest = await _user_log_head(connection, user_id, for_update=True)
             if after is not None and after > last_seq:
                 raise CursorAhead(after, last_seq)
             valid = [item for item in items if isinstance(item, ValidEvent)]
@@ -134,12 +134,15 @@ class EventStore:
             return await _user_log_head(connection, user_id)
 
 
-async def _user_log_head(connection: AsyncConnection, user_id: int) -> tuple[int, str]:
-    row = (
-        await connection.execute(
-            select(db.users.c.last_seq, db.users.c.digest).where(db.users.c.id == user_id)
-        )
-    ).one()
+async def _user_log_head(
+    connection: AsyncConnection, user_id: int, *, for_update: bool = False
+) -> tuple[int, str]:
+    query = select(db.users.c.last_seq, db.users.c.digest).where(db.users.c.id == user_id)
+    if for_update:
+        # The user's row is the lock that orders concurrent pushes on servers with row locks
+        # (PostgreSQL); SQLite's BEGIN IMMEDIATE already serializes writers.
+        query = query.with_for_update()
+    row = (await connection.execute(query)).one()
     return int(row[0]), row[1]
 
 
@@ -210,7 +213,7 @@ def _judge(
                         "rejected",
                         None,
                         ID_CONFLICT,
-                        f"Event id {ev.id!r} is already stored with other content"
+                        f"Event id {ev.id!r} is already used by an event with other content"
                         f" - at `$.events[{index}].id`",
                     )
                 )
