@@ -46,6 +46,7 @@ def _describe(event: object) -> str:
             f"{data.get('key')} = {data.get('value'):g}{data.get('unit') or ''} ({data.get('layer')})"
         ),
         "feedback.received": lambda: f"{data.get('source_name')}: {data.get('quote')!r}",
+        "learning.noted": lambda: f"{data.get('kind')}: {data.get('text')!r}",
     }.get(kind, lambda: "")()
     return f"{kind:<18} {detail}"
 
@@ -56,7 +57,8 @@ def _show(title: str, client: Client) -> None:
     for event in events:
         origin = "here " if event.device_id == client.device_id else "other"
         seq = "-" if event.seq is None else str(event.seq)
-        print(f"  seq {seq:>2}  {origin}  {_describe(event)}")
+        day = event.occurred_at.strftime("%Y-%m-%d")
+        print(f"  seq {seq:>2}  {origin}  {day}  {_describe(event)}")
 
 
 def run_demo(keep: Path | None = None) -> int:
@@ -123,7 +125,10 @@ def _walk_through(workdir: Path, url: str, alice_token: str, bob_token: str) -> 
     phone = Client(workdir / "phone.db")
 
     churn = laptop.start_project(
-        "Churn early warning", "model", summary="Flags at-risk accounts 30 days before renewal"
+        "Churn early warning",
+        "model",
+        summary="Flags at-risk accounts 30 days before renewal",
+        occurred_at=now - timedelta(days=150),
     )
     laptop.milestone(
         churn, "trained", note="Gradient boosting on 2 years of usage", occurred_at=now - timedelta(days=120)

@@ -66,7 +66,8 @@ class ServerError(SyncError):
     """The server answered with an error status.
 
     ``code`` is the problem's stable code (``unavailable``, ``malformed_body``,
-    ...) when the body was ``application/problem+json``, else ``None``.
+    ...) when the body was ``application/problem+json``, else ``None``;
+    ``epoch`` the server store's epoch when the problem carried it.
     """
 
     def __init__(
@@ -77,12 +78,14 @@ class ServerError(SyncError):
         code: str | None = None,
         detail: str | None = None,
         retry_after: float | None = None,
+        epoch: str | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.detail = detail
         self.retry_after = retry_after
+        self.epoch = epoch
 
 
 class AuthError(ServerError):

@@ -1,0 +1,307 @@
+"""``Client``: append win events to a local store, offline, and sync them with a winledger server."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+
+import schema
+from client_sdk._ids import uuid7
+from client_sdk._store import Store
+from client_sdk._sync import matches_server, run_sync
+from client_sdk._transport import Transport
+from client_sdk._types import Event, Status, SyncReport
+from client_sdk.errors import ConfigurationError, ValidationError
+
+When = datetime | str | None
+
+
+class Client:
+    """A device's replica of one user's win journal, stored in the SQLite file at ``path``.
+
+    Appends work with no server at all. ``server`` and ``token`` (default: the
+    ``WINLEDGER_SERVER`` and ``WINLEDGER_TOKEN`` environment variables) are
+    needed only by ``sync()`` and ``verify()``. ``transport`` replaces the
+    network (tests pass one that drives the server in-process).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        server: str | None = None,
+        token: str | None = None,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        retries: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        max_retry_after: float = 120.0,
+        batch_size: int = 1000,
+        page_size: int = 1000,
+        busy_timeout: float = 30.0,
+    ) -> None:
+        if batch_size < 1 or page_size < 1:
+            raise ConfigurationError(
+                f"batch_size and page_size must be >= 1, got {batch_size} and {page_size}."
+            )
+        self._store = Store(path, busy_timeout=busy_timeout)
+        self.server = server or os.environ.get("WINLEDGER_SERVER") or None
+        self._token = token or os.environ.get("WINLEDGER_TOKEN") or None
+        self._http_options: dict[str, Any] = {
+            "transport": transport,
+            "timeout": timeout,
+            "retries": retries,
+            "backoff": backoff,
+            "max_backoff": max_backoff,
+            "max_retry_after": max_retry_after,
+        }
+        self._http: Transport | None = None
+        self._batch_size = batch_size
+        self._page_size = page_size
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+        self._store.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def path(self) -> str:
+        return self._store.path
+
+    @property
+    def device_id(self) -> str:
+        """This store's device id (a new one after a ``device_seq_conflict``)."""
+        return self._store.device_id
+
+    # -- appends -----------------------------------------------------------------
+
+    def _append(self, event_type: str, data: dict[str, Any], project: str | None, occurred_at: When) -> str:
+        # Absent and None are the same to the schema; dropping None keeps bodies minimal.
+        payload = {key: value for key, value in data.items() if value is not None}
+        when = _timestamp(occurred_at, event_type)
+        event_id = uuid7()
+
+        def build(device_id: str, device_seq: int, clock: int) -> dict[str, Any]:
+            return {
+                "id": event_id,
+                "device_id": device_id,
+                "device_seq": device_seq,
+                "clock": clock,
+                "occurred_at": when,
+                "type": event_type,
+                "v": schema.CURRENT_VERSIONS[event_type],
+                "project_id": project,
+                "data": payload,
+            }
+
+        return self._store.append(build).id
+
+    def start_project(
+        self,
+        name: str,
+        kind: str,
+        *,
+        summary: str | None = None,
+        team: str | None = None,
+        occurred_at: When = None,
+    ) -> str:
+        """Record ``project.started``; returns the new project's id (not the event's)."""
+        project_id = uuid7()
+        data = {"name": name, "kind": kind, "summary": summary, "team": team}
+        self._append("project.started", data, project_id, occurred_at)
+        return project_id
+
+    def update_project(
+        self,
+        project: str,
+        *,
+        name: str | None = None,
+        kind: str | None = None,
+        summary: str | None = None,
+        team: str | None = None,
+        occurred_at: When = None,
+    ) -> str:
+        data = {"name": name, "kind": kind, "summary": summary, "team": team}
+        return self._append("project.updated", data, project, occurred_at)
+
+    def capture(
+        self,
+        text: str,
+        project: str | None = None,
+        source: str = "text",
+        tags: Iterable[str] = (),
+        occurred_at: When = None,
+    ) -> str:
+        if isinstance(tags, str):
+            raise ValidationError(
+                f"Cannot append win.captured: `tags` must be a list of strings, got the string {tags!r}.",
+                field="$.data.tags",
+            )
+        data = {"text": text, "source": source, "tags": list(tags) or None}
+        return self._append("win.captured", data, project, occurred_at)
+
+    def milestone(
+        self, project: str, milestone: str, note: str | None = None, *, occurred_at: When = None
+    ) -> str:
+        return self._append("milestone.reached", {"milestone": milestone, "note": note}, project, occurred_at)
+
+    def metric(
+        self,
+        project: str,
+        key: str,
+        value: float,
+        *,
+        layer: str,
+        label: str | None = None,
+        unit: str | None = None,
+        baseline: float | None = None,
+        low: float | None = None,
+        high: float | None = None,
+        direction: str | None = None,
+        note: str | None = None,
+        occurred_at: When = None,
+    ) -> str:
+        numbers_ = {"value": value, "baseline": baseline, "low": low, "high": high}
+        data: dict[str, Any] = {name: _number(name, number) for name, number in numbers_.items()}
+        data.update(key=key, layer=layer, label=label, unit=unit, direction=direction, note=note)
+        return self._append("metric.observed", data, project, occurred_at)
+
+    def link_metrics(
+        self,
+        project: str,
+        cause: str,
+        effect: str,
+        evidence: str,
+        note: str | None = None,
+        *,
+        occurred_at: When = None,
+    ) -> str:
+        data = {"cause": cause, "effect": effect, "evidence": evidence, "note": note}
+        return self._append("metric.linked", data, project, occurred_at)
+
+    def feedback(
+        self,
+        project: str,
+        quote: str,
+        *,
+        source_name: str | None = None,
+        source_team: str | None = None,
+        decision: str | None = None,
+        occurred_at: When = None,
+    ) -> str:
+        data = {"quote": quote, "source_name": source_name, "source_team": source_team, "decision": decision}
+        return self._append("feedback.received", data, project, occurred_at)
+
+    def learning(
+        self, text: str, kind: str = "learned", project: str | None = None, *, occurred_at: When = None
+    ) -> str:
+        return self._append("learning.noted", {"text": text, "kind": kind}, project, occurred_at)
+
+    def retract(self, event_id: str, reason: str | None = None, *, occurred_at: When = None) -> str:
+        """Record that ``event_id`` should be disregarded; the target stays in the log (it is immutable)."""
+        target = self._store.resolve(event_id) if isinstance(event_id, str) else event_id
+        return self._append("event.retracted", {"target": target, "reason": reason}, None, occurred_at)
+
+    # -- reads -------------------------------------------------------------------
+
+    def events(self, project: str | None = None, *, include_unreadable: bool = False) -> list[Event]:
+        """Pending, synced and unconfirmed events (retracted ones too), in canonical order.
+
+        Events of a type or version this SDK does not know are left out unless
+        ``include_unreadable``; rejected events are in ``rejected()``.
+        """
+        return self._store.events(project, include_unreadable)
+
+    def rejected(self) -> list[Event]:
+        """Events the server refused for good, with ``code`` and ``message``; never pushed again."""
+        return self._store.rejected()
+
+    def status(self) -> Status:
+        store = self._store
+        counts = store.counts()
+        last_sync = store.get("last_sync")
+        return Status(
+            path=store.path,
+            device_id=store.device_id,
+            server=self.server,
+            cursor=store.cursor,
+            epoch=store.get("epoch"),
+            last_sync=None if last_sync is None else schema.parse_timestamp(last_sync),
+            **counts,
+        )
+
+    # -- sync --------------------------------------------------------------------
+
+    def _transport(self) -> Transport:
+        if self._http is None:
+            if not self.server:
+                raise ConfigurationError(
+                    "No server to sync with: pass server='https://...' to Client() or set WINLEDGER_SERVER."
+                )
+            if not self._token:
+                raise ConfigurationError(
+                    "No token to sync with: pass token=... to Client() or set WINLEDGER_TOKEN."
+                )
+            self._http = Transport(self.server, self._token, **self._http_options)
+        return self._http
+
+    def sync(self) -> SyncReport:
+        """Push the outbox and pull until the server has nothing more; safe to interrupt and re-run.
+
+        Raises ``ConfigurationError`` without a server or token, ``AuthError``
+        on 401, and another ``SyncError`` when the server stays unreachable or
+        answers out of protocol; what was answered before is kept.
+        """
+        return run_sync(
+            self._store, self._transport(), batch_size=self._batch_size, page_size=self._page_size
+        )
+
+    def verify(self) -> bool:
+        """Sync, then compare the server's count and digest of the user's events with this store's."""
+        self.sync()
+        return matches_server(self._store)
+
+
+def _timestamp(value: When, event_type: str) -> str:
+    if value is None:
+        return schema.format_timestamp(datetime.now(UTC))
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValidationError(
+                f"Cannot append {event_type}: occurred_at {value.isoformat()!r} has no timezone; "
+                "use an aware datetime such as datetime.now(timezone.utc).",
+                field="$.occurred_at",
+            )
+        return schema.format_timestamp(value)
+    return value  # a string: the schema checks and normalizes it
+
+
+def _number(name: str, value: Any) -> Any:
+    """Plain floats for the schema (NumPy scalars included); non-finite values refused by name."""
+    if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return value
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValidationError(
+            f"Cannot append metric.observed: `{name}` must be a finite number, got {number!r}.",
+            field=f"$.data.{name}",
+        )
+    return number

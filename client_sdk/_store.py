@@ -1,0 +1,418 @@
+"""The local store: one SQLite file holding a device's replica of the user's log and its outbox.
+
+Several processes of one person may open the same file at once (the CLI and a
+notebook), so the file runs in WAL mode with ``synchronous=FULL`` (an append
+that returned survives a power cut) and a busy timeout, and every change is
+one ``BEGIN IMMEDIATE`` transaction: ``device_seq`` and ``clock`` are read and
+advanced under the write lock, so two processes never mint the same
+``device_seq``, and the answer to one request is committed all at once, so a
+``sync()`` interrupted anywhere leaves a state the next one continues from.
+
+Tables
+------
+``meta``: ``device_id`` (fixed until a ``device_seq_conflict`` proves another
+store claims it), ``device_seq`` (the last one minted under ``device_id``),
+``clock`` (the largest clock created or pulled), ``cursor`` (pull position in
+the server's seq space), ``epoch`` (the server store's id last seen),
+``server_count``/``server_digest``/``server_cursor`` (the server's set at the
+end of the last complete pull), ``last_sync``.
+
+``events``: every event the store knows, one row per id, with its normalized
+JSON ``body`` (the nine client fields, byte-identical to what the server
+returns minus ``seq`` and ``received_at``), its digest ``hash``, whether this
+SDK can ``readable`` it (known type and version, valid), and its sync state:
+
+    pending      in the outbox: created here, or lost by the server (see epochs).
+                 seq IS NULL. ``code``/``message`` hold the last deferral
+                 (``unknown_type``/``unsupported_version`` from an older server).
+    synced       the server holds it in the current epoch, at ``seq``.
+                 seq IS NOT NULL; it came back from a push or a pull.
+    unconfirmed  it was synced, then the server's epoch changed (or a pull
+                 answered ``cursor_ahead``); seq IS NULL. A pull from 0 is
+                 under way: each event it returns goes back to synced, and when
+                 it completes, every event still unconfirmed is one the server
+                 lost and becomes pending, to be pushed again.
+
+``rejected``: events the server refused for good (``invalid_event``,
+``id_conflict``, a ``device_seq_conflict`` on another device's event, an event
+too large for any request), with ``code`` and ``message``. Kept, never pushed.
+
+``aliases``: ``old_id -> new_id`` for events re-minted after a
+``device_seq_conflict``, so that an id handed out earlier still resolves.
+
+Invariants
+----------
+- state = 'synced' exactly when seq IS NOT NULL.
+- Every event the server holds with seq <= ``cursor`` is in ``events`` (in the
+  current epoch), unless state 'unconfirmed' rows exist: then ``cursor`` counts
+  from the reset to 0 and the pull that re-confirms them is in progress.
+- Events minted here under one ``device_id`` have device_seq 1, 2, 3, ... with
+  no gaps, and clocks that strictly increase with device_seq.
+- ``clock`` >= the clock of every event in ``events``.
+- Nothing is ever deleted, except a pending event re-minted under a new id
+  (its content lives on under the new id; ``aliases`` records the move).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+import schema
+from client_sdk._types import Event, EventStatus
+from client_sdk.errors import StoreError, ValidationError
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x574C4447  # "WLDG" in the SQLite header marks a winledger client store.
+
+_DDL = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    device_seq INTEGER NOT NULL,
+    clock INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    v INTEGER NOT NULL,
+    project_id TEXT,
+    body BLOB NOT NULL,
+    hash TEXT NOT NULL,
+    readable INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'synced', 'unconfirmed')),
+    seq INTEGER,
+    code TEXT,
+    message TEXT,
+    CHECK ((state = 'synced') = (seq IS NOT NULL))
+);
+CREATE INDEX events_order ON events (clock, device_id, device_seq);
+CREATE INDEX events_state ON events (state, clock);
+CREATE INDEX events_seq ON events (seq);
+CREATE INDEX events_project ON events (project_id);
+CREATE TABLE rejected (
+    rid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    device_seq INTEGER NOT NULL,
+    clock INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    v INTEGER NOT NULL,
+    project_id TEXT,
+    body BLOB NOT NULL,
+    code TEXT NOT NULL,
+    message TEXT NOT NULL,
+    rejected_at TEXT NOT NULL
+);
+CREATE TABLE aliases (old_id TEXT PRIMARY KEY, new_id TEXT NOT NULL) WITHOUT ROWID;
+"""
+
+EVENT_COLUMNS = "id, device_id, device_seq, clock, type, v, project_id, body, hash, readable"
+_MARKS = ", ".join("?" * 10)
+
+_json_decode = msgspec.json.Decoder(dict[str, Any]).decode
+_json_encode = msgspec.json.Encoder().encode
+_AT_PATH = re.compile(r" - at `(\$[^`]*)`$")
+_PATH_PART = re.compile(r"\.([A-Za-z_]\w*)|\[(\d+)\]")
+
+
+class Normalized(msgspec.Struct, frozen=True):
+    """An event ready for a row of ``events``: validated when this SDK knows its type, else verbatim."""
+
+    fields: dict[str, Any]
+    body: bytes
+    hash: str
+    readable: bool
+
+    def row(self) -> tuple[Any, ...]:
+        f = self.fields
+        return (
+            f["id"],
+            f["device_id"],
+            f["device_seq"],
+            f["clock"],
+            f["type"],
+            f["v"],
+            f["project_id"],
+            self.body,
+            self.hash,
+            int(self.readable),
+        )
+
+
+def normalize(fields: dict[str, Any]) -> Normalized:
+    """Validate known events; keep the others (a newer device's types) exactly as given."""
+    result = schema.validate_fields(fields)
+    if isinstance(result, schema.ValidEvent):
+        return Normalized(result.fields, result.body, format(result.hash, "032x"), True)
+    return Normalized(fields, _json_encode(fields), format(schema.event_hash(fields), "032x"), False)
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def utc_now() -> str:
+    return schema.format_timestamp(datetime.now(UTC))
+
+
+def _value_at(fields: dict[str, Any], path: str) -> Any:
+    value: Any = fields
+    for key, index in _PATH_PART.findall(path):
+        try:
+            value = value[key] if key else value[int(index)]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
+
+
+def validation_error(rejection: schema.Rejection, fields: dict[str, Any]) -> ValidationError:
+    """A sentence naming the event type and the field, quoting the bad value (shortened)."""
+    match = _AT_PATH.search(rejection.message)
+    if match is None:
+        return ValidationError(
+            f"Cannot append {fields.get('type')}: {rejection.message}.", code=rejection.code
+        )
+    path = match.group(1)
+    shown = repr(_value_at(fields, path))
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    core = rejection.message[: match.start()].rstrip(".")
+    field = path.removeprefix("$.")
+    return ValidationError(
+        f"Cannot append {fields.get('type')}: {core} at `{field}` (got {shown}).",
+        code=rejection.code,
+        field=path,
+    )
+
+
+class Store:
+    """The SQLite file; every method is one short transaction unless it says otherwise."""
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+        self.path = os.path.expanduser(os.fspath(path))
+        self._lock = threading.RLock()
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the lock is taken up front.
+            self.conn = sqlite3.connect(
+                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the store {self.path!r}: {exc}.") from exc
+        try:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            self._enable_wal(busy_timeout)
+            self.conn.execute("PRAGMA synchronous = FULL")
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self.conn.close()
+            raise StoreError(f"{self.path!r} is not a usable winledger store: {exc}.") from exc
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _enable_wal(self, timeout: float) -> None:
+        # Switching a new file to WAL answers "locked" at once, without the busy handler, while
+        # another process does the same: retry until the timeout. The mode then sticks to the file.
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+
+    def _open(self) -> None:
+        with self.transaction() as conn:
+            app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if app_id == 0 and version == 0:
+                if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                    raise StoreError(f"{self.path!r} is an SQLite database of another application.")
+                # One statement at a time: executescript() would COMMIT the open transaction.
+                for statement in _DDL.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                conn.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [("device_id", str(uuid.uuid4())), ("device_seq", 0), ("clock", 0), ("cursor", 0)],
+                )
+            elif app_id != APPLICATION_ID:
+                raise StoreError(f"{self.path!r} is an SQLite database of another application.")
+            elif version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path!r} was written by a newer winledger (store version {version}, "
+                    f"this one reads up to {SCHEMA_VERSION}); upgrade the client."
+                )
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; the thread lock keeps other threads of this handle out of it."""
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A consistent read (joins the transaction already open in this thread, if any)."""
+        with self._lock:
+            if self.conn.in_transaction:
+                yield self.conn
+                return
+            self.conn.execute("BEGIN")
+            try:
+                yield self.conn
+            finally:
+                self.conn.execute("COMMIT")
+
+    # -- meta --------------------------------------------------------------------
+
+    def get(self, key: str, default: Any = None) -> Any:
+        with self.snapshot() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else row[0]
+
+    @property
+    def device_id(self) -> str:
+        return str(self.get("device_id"))
+
+    @property
+    def cursor(self) -> int:
+        return int(self.get("cursor", 0))
+
+    # -- appends -----------------------------------------------------------------
+
+    def append(self, build: Callable[[str, int, int], dict[str, Any]]) -> schema.ValidEvent:
+        """Mint the next event of this device: ``build(device_id, device_seq, clock)`` gives its fields.
+
+        Raises ``ValidationError`` (storing nothing) when the schema refuses them.
+        """
+        with self.transaction() as conn:
+            device_id = self.device_id
+            device_seq = int(self.get("device_seq")) + 1
+            clock = schema.next_clock(now_ms(), int(self.get("clock")))
+            fields = build(device_id, device_seq, clock)
+            result = schema.validate_fields(fields)
+            if isinstance(result, schema.Rejection):
+                raise validation_error(result, fields)
+            row = Normalized(result.fields, result.body, format(result.hash, "032x"), True).row()
+            conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}, state) VALUES ({_MARKS}, 'pending')", row)
+            set_meta(conn, device_seq=device_seq, clock=clock)
+        return result
+
+    def resolve(self, event_id: str) -> str:
+        """The current id of an event that may have been re-minted since ``event_id`` was handed out."""
+        with self.snapshot() as conn:
+            row = conn.execute("SELECT new_id FROM aliases WHERE old_id = ?", (event_id,)).fetchone()
+        return event_id if row is None else str(row[0])
+
+    # -- reads -------------------------------------------------------------------
+
+    def events(self, project: str | None, include_unreadable: bool) -> list[Event]:
+        where = ["1 = 1"]
+        params: list[Any] = []
+        if project is not None:
+            where.append("project_id = ?")
+            params.append(project)
+        if not include_unreadable:
+            where.append("readable = 1")
+        with self.snapshot() as conn:
+            rows = conn.execute(
+                f"SELECT body, seq, state, code, message FROM events WHERE {' AND '.join(where)} "
+                "ORDER BY clock, device_id, device_seq",
+                params,
+            ).fetchall()
+        return [_event(body, seq, state, code, message) for body, seq, state, code, message in rows]
+
+    def rejected(self) -> list[Event]:
+        with self.snapshot() as conn:
+            rows = conn.execute(
+                "SELECT body, code, message FROM rejected ORDER BY clock, device_id, device_seq, rid"
+            ).fetchall()
+        return [_event(body, None, "rejected", code, message) for body, code, message in rows]
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("pending", "synced", "unconfirmed", "rejected", "unreadable"), 0)
+        with self.snapshot() as conn:
+            counts.update(conn.execute("SELECT state, count(*) FROM events GROUP BY state").fetchall())
+            counts["rejected"] = conn.execute("SELECT count(*) FROM rejected").fetchone()[0]
+            counts["unreadable"] = conn.execute("SELECT count(*) FROM events WHERE readable = 0").fetchone()[
+                0
+            ]
+        return counts
+
+    def pending(self, limit: int) -> list[tuple[str, str, bytes]]:
+        """(id, device_id, body) of the oldest pending events, in canonical order."""
+        with self.snapshot() as conn:
+            return conn.execute(
+                "SELECT id, device_id, body FROM events WHERE state = 'pending' "
+                "ORDER BY clock, device_id, device_seq LIMIT ?",
+                (limit,),
+            ).fetchall()
+
+    def synced_digest(self, upto: int) -> tuple[int, str]:
+        """Count and digest of the synced events with seq <= ``upto``, from the stored hashes."""
+        with self.snapshot() as conn:
+            rows = conn.execute(
+                "SELECT hash FROM events WHERE state = 'synced' AND seq <= ?", (upto,)
+            ).fetchall()
+        return len(rows), schema.digest_of(int(h, 16) for (h,) in rows)
+
+
+def set_meta(conn: sqlite3.Connection, **values: Any) -> None:
+    conn.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        list(values.items()),
+    )
+
+
+def _timestamp(value: Any, clock: int) -> datetime:
+    try:
+        return schema.parse_timestamp(value)
+    except (TypeError, ValueError):
+        # Only an unreadable event from a newer device can get here; its clock still says roughly when.
+        return datetime.fromtimestamp((clock >> 10) / 1000, UTC)
+
+
+def _event(body: bytes, seq: int | None, state: EventStatus, code: str | None, message: str | None) -> Event:
+    f = _json_decode(body)
+    data = f.get("data")
+    return Event(
+        id=f["id"],
+        device_id=f["device_id"],
+        device_seq=f["device_seq"],
+        clock=f["clock"],
+        occurred_at=_timestamp(f.get("occurred_at"), f["clock"]),
+        type=f["type"],
+        v=f["v"],
+        project_id=f.get("project_id"),
+        data=data if isinstance(data, dict) else {},
+        seq=seq,
+        status=state,
+        code=code,
+        message=message,
+    )
