@@ -44,6 +44,12 @@ def schemas() -> dict[str, dict[str, Any]]:
         documents[f"{name}.json"] = document
 
     add("envelope", Envelope)
+    # Envelope is only a base class: its generated `type` tag is its class name and it has no
+    # `data`. The envelope every event shares has one of the real tags and a payload object.
+    envelope = documents["envelope.json"]["$defs"]["Envelope"]
+    envelope["properties"]["type"] = {"enum": sorted(EVENT_TYPES)}
+    envelope["properties"]["data"] = {"type": "object", "description": "The payload of `type`, version `v`."}
+    envelope["required"] = [*envelope["required"], "data"]
     for event_type, versions in EVENT_TYPES.items():
         for version, struct in versions.items():
             add(f"event.{event_type}.v{version}", struct)

@@ -18,7 +18,9 @@ MAX_TAG = 50
 MAX_TIMESTAMP = 64
 
 UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+# `(?!\n)` because Python's `$` also matches before a trailing newline (ECMAScript's does not,
+# and the lookahead changes nothing there).
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}(?!\n)$"
 
 _FLOAT_MAX = 1.7976931348623157e308
 
@@ -26,6 +28,9 @@ Uuid = Annotated[
     str,
     Meta(
         pattern=UUID_PATTERN,
+        # The length also refuses a trailing newline, which Python's `$` lets through.
+        min_length=36,
+        max_length=36,
         description="UUID in canonical lowercase 36-character form.",
         examples=["0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"],
     ),

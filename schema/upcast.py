@@ -10,6 +10,7 @@ newer replica, and a newer reader will understand it.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,11 +47,14 @@ class Upcasters:
         if versions is None or not isinstance(version, int) or version not in versions:
             return None
         current = max(versions)
+        if version < current:
+            # Steps may edit what they are given; the caller's event must stay as stored.
+            fields = copy.deepcopy(fields)
         while version < current:
             step = self._steps.get((fields["type"], version))
             if step is None:
                 raise LookupError(f"No upcaster from version {version} of {fields['type']!r}")
-            fields = step(dict(fields))
+            fields = step(fields)
             version += 1
             fields["v"] = version
         return fields

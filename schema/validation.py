@@ -10,6 +10,7 @@ Order of checks, and so which code wins when several apply:
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Literal
 
@@ -161,6 +162,8 @@ def decode_event(raw: bytes | msgspec.Raw, fmt: Format = "json", path: str = "$"
         head = _head_decoders[fmt].decode(raw)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         return Rejection(INVALID_EVENT, _message(exc, path))
+    except RecursionError:
+        return Rejection(INVALID_EVENT, f"The event is nested too deeply - at `{path}`")
     event_id = head.id if isinstance(head.id, str) else None
     if isinstance(head.type, UnsetType):
         return Rejection(INVALID_EVENT, f"Object missing required field `type` - at `{path}`", event_id)
@@ -212,6 +215,15 @@ def _normalize(event: Envelope, path: str, event_id: str | None) -> ValidEvent |
 
 def validate_fields(fields: dict[str, Any]) -> ValidEvent | Rejection:
     """Validate an event given as plain data (how the client SDK builds one)."""
+    data = fields.get("data")
+    if isinstance(data, dict):
+        for name, value in data.items():
+            # JSON has no NaN or infinity: the encoder would write null and hide the real problem.
+            if isinstance(value, float) and not math.isfinite(value):
+                event_id = fields.get("id") if isinstance(fields.get("id"), str) else None
+                return Rejection(
+                    INVALID_EVENT, f"Expected a finite number, got {value!r} - at `$.data.{name}`", event_id
+                )
     try:
         raw = _encoder.encode(fields)
     except (TypeError, ValueError, OverflowError) as exc:  # UnicodeEncodeError is a ValueError

@@ -85,8 +85,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", routes.healthz, methods=["GET"]),
             Route("/v1/info", routes.info, methods=["GET"]),
-            Route("/v1/events", routes.pull, methods=["GET"]),
-            Route("/v1/events", routes.push, methods=["POST"]),
+            Route("/v1/events", routes.events, methods=["GET", "POST"]),
             Route("/v1/sync", routes.sync, methods=["POST"]),
         ],
         exception_handlers={

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 import math
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import msgspec

@@ -14,8 +14,11 @@ from schema.wire import RawPushBody
 from server.http import Format, ProblemError
 from server.store import Outcome, Page
 
-_raw_decoders: dict[Format, Any] = {"json": msgspec.json.Decoder(RawPushBody), "msgpack": msgspec.msgpack.Decoder(RawPushBody)}
-_DIGITS = re.compile(r"^[0-9]{1,16}$")
+_raw_decoders: dict[Format, Any] = {
+    "json": msgspec.json.Decoder(RawPushBody),
+    "msgpack": msgspec.msgpack.Decoder(RawPushBody),
+}
+_DIGITS = re.compile(r"[0-9]{1,16}")
 _MSGPACK_MAP_FIRST = frozenset({*range(0x80, 0x90), 0xDE, 0xDF})
 _NOT_AN_OBJECT = {"json": "an object", "msgpack": "a map"}
 
@@ -36,6 +39,8 @@ def decode_push_body(body: bytes, fmt: Format) -> RawPushBody:
             msgspec.msgpack.decode(body)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise ProblemError(400, "malformed_body", f"The body is not valid MessagePack: {exc}") from None
+        except RecursionError:
+            raise _too_deep() from None
     try:
         parsed: RawPushBody = _raw_decoders[fmt].decode(body)
     except msgspec.ValidationError as exc:
@@ -45,6 +50,8 @@ def decode_push_body(body: bytes, fmt: Format) -> RawPushBody:
     except msgspec.DecodeError as exc:
         kind = "JSON" if fmt == "json" else "MessagePack"
         raise ProblemError(400, "malformed_body", f"The body is not valid {kind}: {exc}") from None
+    except RecursionError:
+        raise _too_deep() from None
     for index, element in enumerate(parsed.events):
         if not _is_object(element, fmt):
             raise ProblemError(
@@ -53,6 +60,11 @@ def decode_push_body(body: bytes, fmt: Format) -> RawPushBody:
                 f"Every element of `events` must be {_NOT_AN_OBJECT[fmt]} - at `$.events[{index}]`",
             )
     return parsed
+
+
+def _too_deep() -> ProblemError:
+    # msgspec raises RecursionError past its nesting limit; no event nests more than a few levels.
+    return ProblemError(400, "malformed_body", "The body is nested too deeply")
 
 
 def _is_object(element: Raw, fmt: Format) -> bool:
@@ -69,7 +81,8 @@ def decode_events(parsed: RawPushBody, fmt: Format) -> list[ValidEvent | Rejecti
 def query_int(value: str | None, name: str, default: int, minimum: int) -> int:
     if value is None:
         return default
-    if not _DIGITS.match(value) or int(value) > MAX_INT:
+    # fullmatch: `$` would also let a trailing newline through, and int() accepts one.
+    if not _DIGITS.fullmatch(value) or int(value) > MAX_INT:
         raise ProblemError(
             400, "invalid_parameter", f"`{name}` must be an integer from {minimum} to 2^53-1, got {value!r}"
         )

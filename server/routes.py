@@ -100,6 +100,11 @@ async def info(request: Request) -> Response:
     return encode(body, fmt, state.epoch)
 
 
+async def events(request: Request) -> Response:
+    """``/v1/events``: GET pulls, POST pushes. One route, so that a 405 lists both in ``Allow``."""
+    return await (push(request) if request.method == "POST" else pull(request))
+
+
 async def pull(request: Request) -> Response:
     user_id = await _authenticate(request)
     state = _state(request)

@@ -1,0 +1,151 @@
+"""JSON Schema for code generation: the envelope, every event type and version, every wire message."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from schema import CLIENT_FIELDS, EVENT_TYPES
+from schema.jsonschema import WIRE_MESSAGES, schemas
+from tests.factories import ALL_TYPES, an_event, with_data, without
+from tests.schema.jsonschema_check import problems
+
+DOCUMENTS = schemas()
+WIRE_NAMES = {
+    "PushRequest",
+    "PushResponse",
+    "SyncRequest",
+    "SyncResponse",
+    "PullResponse",
+    "EventResult",
+    "StoredEvent",
+    "InfoResponse",
+    "Problem",
+}
+
+
+def _refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref":
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def test_there_is_a_document_for_the_envelope_every_event_version_and_every_wire_message() -> None:
+    expected = {"envelope.json"}
+    expected |= {f"event.{t}.v{v}.json" for t, versions in EVENT_TYPES.items() for v in versions}
+    expected |= {f"{name}.json" for name in WIRE_NAMES}
+    assert set(DOCUMENTS) == expected
+    assert {m.__name__ for m in WIRE_MESSAGES} == WIRE_NAMES
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_every_document_is_self_contained_json_schema(name: str) -> None:
+    document = DOCUMENTS[name]
+    assert document["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert document["title"] == name.removesuffix(".json")
+    assert document["$ref"].startswith("#/$defs/")
+    for ref in _refs(document):
+        assert ref.removeprefix("#/$defs/") in document["$defs"], f"{name}: unresolved {ref}"
+    json.dumps(document)  # plain JSON, writable to a file
+
+
+def _root(name: str) -> dict[str, Any]:
+    document = DOCUMENTS[name]
+    return document["$defs"][document["$ref"].removeprefix("#/$defs/")]  # type: ignore[no-any-return]
+
+
+def test_the_envelope_has_the_nine_client_fields() -> None:
+    envelope = _root("envelope.json")
+    assert set(envelope["properties"]) == set(CLIENT_FIELDS)
+    assert set(envelope["required"]) == set(CLIENT_FIELDS) - {"project_id"}
+    assert envelope["additionalProperties"] is False
+    assert envelope["properties"]["type"]["enum"] == sorted(EVENT_TYPES)
+    assert envelope["properties"]["device_seq"]["minimum"] == 1
+    assert envelope["properties"]["clock"]["maximum"] == 2**53 - 1
+
+
+@pytest.mark.parametrize("event_type", ALL_TYPES)
+def test_each_event_schema_pins_its_type_and_describes_its_payload(event_type: str) -> None:
+    name = f"event.{event_type}.v1.json"
+    event = _root(name)
+    assert event["properties"]["type"] == {"enum": [event_type]}
+    assert {"id", "device_id", "device_seq", "clock", "occurred_at", "v", "data"} <= set(event["required"])
+    payload = DOCUMENTS[name]["$defs"][event["properties"]["data"]["$ref"].removeprefix("#/$defs/")]
+    assert payload["additionalProperties"] is False
+    assert set(payload["properties"]) == set(an_event(event_type, full=True)["data"])
+
+
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("event_type", ALL_TYPES)
+def test_a_real_event_validates_against_the_envelope_and_its_own_schema(event_type: str, full: bool) -> None:
+    event = an_event(event_type, full=full)
+    assert problems(DOCUMENTS["envelope.json"], event) == []
+    assert problems(DOCUMENTS[f"event.{event_type}.v1.json"], event) == []
+    other = next(t for t in ALL_TYPES if t != event_type)
+    assert problems(DOCUMENTS[f"event.{other}.v1.json"], event) != []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        an_event(id="0190B4C2-7A1E-7C3D-9F2A-3B4C5D6E7F80"),
+        an_event(device_seq=0),
+        an_event(clock=2**53),
+        {**an_event(), "seq": 1},
+        without(an_event(), "data"),
+        with_data(an_event(), source="audio"),
+        with_data(an_event(), tags=["t"] * 21),
+    ],
+    ids=[
+        "uppercase-id",
+        "device-seq-0",
+        "clock-2^53",
+        "unknown-field",
+        "no-data",
+        "bad-enum",
+        "too-many-tags",
+    ],
+)
+def test_the_event_schemas_refuse_what_the_server_refuses(bad: dict[str, Any]) -> None:
+    assert problems(DOCUMENTS["event.win.captured.v1.json"], bad) != []
+
+
+def test_wire_request_examples_validate() -> None:
+    events = [an_event(t, full=True) for t in ALL_TYPES]
+    assert problems(DOCUMENTS["PushRequest.json"], {"events": events}) == []
+    assert problems(DOCUMENTS["SyncRequest.json"], {"events": events[:2], "after": 0, "limit": 500}) == []
+    assert problems(DOCUMENTS["SyncRequest.json"], {"events": []}) == []
+    assert problems(DOCUMENTS["PushRequest.json"], {"events": [{"type": "nope"}]}) != []
+
+
+def test_wire_response_examples_validate() -> None:
+    accepted = {"id": an_event()["id"], "status": "accepted", "seq": 1, "code": None, "message": None}
+    rejected = {"id": None, "status": "rejected", "seq": None, "code": "invalid_event", "message": "m"}
+    assert problems(DOCUMENTS["EventResult.json"], accepted) == []
+    assert problems(DOCUMENTS["EventResult.json"], without(accepted, "code")) != []
+    assert problems(DOCUMENTS["EventResult.json"], {**accepted, "status": "ok"}) != []
+    push = {"results": [accepted, rejected], "cursor": 1, "epoch": "e"}
+    assert problems(DOCUMENTS["PushResponse.json"], push) == []
+    stored = {**an_event(), "seq": 1, "received_at": "2026-03-14T09:26:53.000000Z"}
+    pull = {"events": [stored], "cursor": 1, "more": False, "epoch": "e", "count": 1, "digest": "0" * 32}
+    assert problems(DOCUMENTS["PullResponse.json"], pull) == []
+    assert problems(DOCUMENTS["PullResponse.json"], without(pull, "count", "digest") | {"more": True}) == []
+    assert problems(DOCUMENTS["SyncResponse.json"], {**pull, "results": [accepted]}) == []
+    problem = {
+        "type": "urn:x",
+        "title": "Bad Request",
+        "status": 400,
+        "code": "malformed_body",
+        "detail": "d",
+    }
+    assert problems(DOCUMENTS["Problem.json"], problem) == []
+    assert problems(DOCUMENTS["Problem.json"], without(problem, "code")) != []

@@ -1,0 +1,246 @@
+"""POST /v1/events: per-event outcomes, seq assignment, duplicates and conflicts."""
+
+from __future__ import annotations
+
+import msgspec
+
+from schema import CLIENT_FIELDS
+from tests.factories import ALL_TYPES, Device, an_event, client_fields, with_data, without
+from tests.server.conftest import Api, decode
+
+RESULT_KEYS = ["id", "status", "seq", "code", "message"]
+
+
+def accepted(event_id: str, seq: int) -> dict[str, object]:
+    return {"id": event_id, "status": "accepted", "seq": seq, "code": None, "message": None}
+
+
+def duplicate(event_id: str, seq: int) -> dict[str, object]:
+    return {"id": event_id, "status": "duplicate", "seq": seq, "code": None, "message": None}
+
+
+def test_events_are_accepted_with_seq_1_to_n_in_request_order(api: Api, fmt: str) -> None:
+    events = [an_event(t, full=True) for t in ALL_TYPES]
+    body = api.push(events, fmt)
+    assert body["results"] == [accepted(e["id"], i) for i, e in enumerate(events, 1)]
+    assert all(list(result) == RESULT_KEYS for result in body["results"])
+    assert body["cursor"] == len(events)
+    assert body["epoch"] == api.server.epoch
+
+
+def test_pulled_events_are_what_was_pushed_in_normalized_form(api: Api, fmt: str) -> None:
+    event = an_event("metric.observed", occurred_at="2026-03-14T11:26:53.1234567+02:00")
+    event["data"] |= {"value": 3, "note": None}
+    api.push([event], fmt)
+    (pulled,) = api.pull(fmt)["events"]
+    assert list(pulled) == [*CLIENT_FIELDS, "seq", "received_at"]
+    assert pulled["occurred_at"] == "2026-03-14T09:26:53.123456Z"
+    assert pulled["data"] == {"key": "auc", "layer": "model", "value": 3.0}
+    assert type(pulled["data"]["value"]) is float
+    assert pulled["seq"] == 1
+    assert pulled["received_at"].endswith("Z") and len(pulled["received_at"]) == 27
+    assert client_fields(pulled) == {**event, "occurred_at": pulled["occurred_at"], "data": pulled["data"]}
+
+
+def test_a_repeated_event_is_a_duplicate_with_the_stored_seq(api: Api, fmt: str) -> None:
+    first, second = an_event(), an_event()
+    api.push([first, second], fmt)
+    body = api.push([second, an_event(), first], fmt)
+    assert body["results"][0] == duplicate(second["id"], 2)
+    assert body["results"][1]["status"] == "accepted" and body["results"][1]["seq"] == 3
+    assert body["results"][2] == duplicate(first["id"], 1)
+    assert body["cursor"] == 3
+    assert api.count() == 3
+
+
+def test_duplicates_are_judged_on_meaning_not_bytes(api: Api) -> None:
+    event = an_event("metric.observed", full=True, occurred_at="2026-03-14T09:26:53.5Z")
+    api.push([event], "json")
+    same = dict(reversed(list(event.items())))
+    same["occurred_at"] = "2026-03-14T10:26:53.500000999+01:00"
+    same["data"] = {**event["data"], "value": 4.25, "low": 4, "high": 4.5}
+    absent_vs_null = with_data(an_event("win.captured"), tags=None)
+    api.push([absent_vs_null], "json")
+    body = api.push([same, with_data(absent_vs_null, tags=...)], "msgpack")
+    assert [r["status"] for r in body["results"]] == ["duplicate", "duplicate"]
+    assert api.count() == 2
+
+
+def test_the_same_event_as_json_then_msgpack_is_a_duplicate(api: Api) -> None:
+    events = [an_event(t, full=True) for t in ALL_TYPES]
+    api.push(events[:5], "json")
+    api.push(events[5:], "msgpack")
+    body = api.push(events, "msgpack")
+    assert [r["status"] for r in body["results"]] == ["duplicate"] * len(events)
+    body = api.push(events, "json")
+    assert [r["seq"] for r in body["results"]] == list(range(1, len(events) + 1))
+
+
+def test_same_id_with_other_content_is_an_id_conflict(api: Api, fmt: str) -> None:
+    event = an_event()
+    api.push([event], fmt)
+    body = api.push([with_data(event, text="Another text")], fmt)
+    (result,) = body["results"]
+    assert result["status"] == "rejected" and result["code"] == "id_conflict"
+    assert result["id"] == event["id"] and result["seq"] is None
+    assert "$.events[0].id" in result["message"]
+    assert body["cursor"] == 1
+    (stored,) = api.pull()["events"]
+    assert stored["data"]["text"] == event["data"]["text"]
+
+
+def test_same_device_and_device_seq_with_another_id_is_a_device_seq_conflict(api: Api, fmt: str) -> None:
+    device = Device()
+    first = device.event()
+    api.push([first], fmt)
+    clash = an_event(device_id=device.device_id, device_seq=1)
+    body = api.push([clash], fmt)
+    (result,) = body["results"]
+    assert result["status"] == "rejected" and result["code"] == "device_seq_conflict"
+    assert result["seq"] is None and result["id"] == clash["id"]
+    assert "$.events[0].device_seq" in result["message"] and first["id"] in result["message"]
+    assert api.count() == 1
+
+
+def test_the_first_applicable_code_wins(api: Api) -> None:
+    device = Device()
+    stored = device.event()
+    api.push([stored], "json")
+    # Same id, other content, and a (device_id, device_seq) already taken: id_conflict first.
+    both = with_data(stored, text="changed")
+    # An invalid event that reuses a stored id: invalid_event first.
+    invalid_reuse = with_data(stored, source="audio")
+    # An unknown type and an unsupported version that also reuse the id.
+    unknown = {**stored, "type": "win.celebrated"}
+    newer = {**stored, "v": 2}
+    body = api.push([both, invalid_reuse, unknown, newer], "json")
+    assert [r["code"] for r in body["results"]] == [
+        "id_conflict",
+        "invalid_event",
+        "unknown_type",
+        "unsupported_version",
+    ]
+
+
+def test_repeats_within_one_batch_are_judged_against_earlier_items(api: Api, fmt: str) -> None:
+    event = an_event()
+    other_content = with_data(event, text="Other")
+    device = Device()
+    seq_one = device.event()
+    seq_one_again = an_event(device_id=device.device_id, device_seq=1)
+    body = api.push([event, event, other_content, seq_one, seq_one_again, event], fmt)
+    results = body["results"]
+    assert results[0] == accepted(event["id"], 1)
+    assert results[1] == duplicate(event["id"], 1)
+    assert results[2]["code"] == "id_conflict" and "$.events[2].id" in results[2]["message"]
+    assert results[3] == accepted(seq_one["id"], 2)
+    assert results[4]["code"] == "device_seq_conflict" and "$.events[4]" in results[4]["message"]
+    assert results[5] == duplicate(event["id"], 1)
+    assert body["cursor"] == 2
+    assert [e["id"] for e in api.pull()["events"]] == [event["id"], seq_one["id"]]
+
+
+def test_a_rejected_event_leaves_no_hole_in_seq(api: Api, fmt: str) -> None:
+    good, bad, later = an_event(), an_event(device_seq=0), an_event()
+    body = api.push([good, bad, later], fmt)
+    assert [r["seq"] for r in body["results"]] == [1, None, 2]
+    assert body["cursor"] == 2
+    assert [e["seq"] for e in api.pull()["events"]] == [1, 2]
+    assert api.push([an_event()], fmt)["results"][0]["seq"] == 3
+
+
+def test_per_event_problems_reject_only_that_event(api: Api, fmt: str) -> None:
+    events = [
+        an_event(),
+        {**an_event(), "type": "win.celebrated"},
+        {**an_event(), "v": 7},
+        an_event(id="0190B4C2-7A1E-7C3D-9F2A-3B4C5D6E7F80"),
+        {**an_event(), "id": 12},
+        without(an_event(), "id"),
+        {},
+        {**an_event(), "seq": 5},
+        with_data(an_event("metric.observed"), low=1.0, high=0.0),
+        an_event("milestone.reached", project_id=None),
+        an_event(),
+    ]
+    body = api.push(events, fmt)
+    results = body["results"]
+    assert len(results) == len(events)
+    assert [r["code"] for r in results] == [
+        None,
+        "unknown_type",
+        "unsupported_version",
+        "invalid_event",
+        "invalid_event",
+        "invalid_event",
+        "invalid_event",
+        "invalid_event",
+        "invalid_event",
+        "invalid_event",
+        None,
+    ]
+    assert [r["seq"] for r in results] == [1, *[None] * 9, 2]
+    assert [r["id"] for r in results] == [
+        events[0]["id"],
+        events[1]["id"],
+        events[2]["id"],
+        "0190B4C2-7A1E-7C3D-9F2A-3B4C5D6E7F80",
+        None,
+        None,
+        None,
+        events[7]["id"],
+        events[8]["id"],
+        events[9]["id"],
+        events[10]["id"],
+    ]
+    for index, result in enumerate(results[1:-1], 1):
+        assert result["status"] == "rejected"
+        assert f"$.events[{index}]" in result["message"], result["message"]
+    assert "$.events[3].id" in results[3]["message"]
+    assert "$.events[9].project_id" in results[9]["message"]
+    assert api.count() == 2
+
+
+def test_a_batch_of_only_rejections_stores_nothing_and_reports_the_cursor(api: Api, fmt: str) -> None:
+    api.push([an_event(), an_event()], fmt)
+    body = api.push([an_event(clock=-1), {**an_event(), "type": "x"}], fmt)
+    assert [r["status"] for r in body["results"]] == ["rejected", "rejected"]
+    assert body["cursor"] == 2
+
+
+def test_the_push_cursor_is_the_newest_seq_after_the_request(api: Api, fmt: str) -> None:
+    first = api.push([an_event(), an_event(), an_event()], fmt)
+    assert first["cursor"] == 3
+    assert api.push([an_event()], fmt)["cursor"] == 4
+    assert api.push([an_event(device_seq=0)], fmt)["cursor"] == 4
+
+
+def test_unknown_top_level_fields_are_ignored(api: Api, fmt: str) -> None:
+    event = an_event()
+    response = api.post("/v1/events", {"events": [event], "client": {"name": "ios"}, "after": "x"}, fmt)
+    assert response.status_code == 200
+    assert decode(response)["results"] == [accepted(event["id"], 1)]
+    assert api.count() == 1
+
+
+def test_references_between_events_are_not_checked(api: Api) -> None:
+    retraction = an_event("event.retracted", data={"target": an_event()["id"]})
+    milestone = an_event("milestone.reached")  # its project was never started
+    body = api.push([retraction, milestone], "json")
+    assert [r["status"] for r in body["results"]] == ["accepted", "accepted"]
+
+
+def test_device_seqs_need_not_be_contiguous(api: Api) -> None:
+    device = Device()
+    body = api.push([device.event(device_seq=5), device.event(device_seq=2)], "json")
+    assert [r["status"] for r in body["results"]] == ["accepted", "accepted"]
+
+
+def test_json_escapes_are_meaning_not_bytes(api: Api) -> None:
+    event = with_data(an_event(), text="Caf\u00e9 \U0001f389 / done")
+    api.push([event], "json")
+    escaped = msgspec.json.encode({"events": [event]}).replace("\u00e9".encode(), b"\\u00e9")
+    escaped = escaped.replace("\U0001f389".encode(), b"\\ud83c\\udf89").replace(b"/ done", b"\\/ done")
+    assert b"\\u00e9" in escaped and b"\\ud83c\\udf89" in escaped
+    body = decode(api.post("/v1/events", escaped, "json"))
+    assert body["results"][0]["status"] == "duplicate"
