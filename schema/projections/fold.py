@@ -1,0 +1,340 @@
+"""Folding a user's events into per-project models.
+
+A model is a pure function of the *set* of events: duplicates are dropped,
+events are put in the canonical order ``(clock, device_id, device_seq)`` and a
+project is always re-folded from all of its events, so an event that arrives
+late (an offline device) lands where it belongs. Retractions hide their target
+whether they arrive before or after it; a retraction of a retraction, or of an
+id this user does not hold, does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from schema.canonical import parse_timestamp
+from schema.events import (
+    Envelope,
+    EventRetracted,
+    FeedbackReceived,
+    LearningNoted,
+    MetricLinked,
+    MetricObserved,
+    MilestoneReached,
+    ProjectStarted,
+    ProjectUpdated,
+    WinCaptured,
+)
+from schema.hlc import canonical_order
+from schema.projections.chains import build_chains
+from schema.projections.models import (
+    Feedback,
+    Lags,
+    Note,
+    ProductionPeriod,
+    ProjectModel,
+    ProjectSummary,
+    Timeline,
+    TimelineEntry,
+)
+from schema.upcast import read_event
+
+STAGE_ORDER = (
+    "trained",
+    "evaluated",
+    "experiment_launched",
+    "experiment_concluded",
+    "shadow_deployed",
+    "deployed",
+    "adopted",
+)
+_STAGE_RANK = {name: rank for rank, name in enumerate(STAGE_ORDER)}
+_SUMMARY_CHARS = 140
+
+
+def readable_events(events: Iterable[Mapping[str, Any]]) -> list[Envelope]:
+    """Known events of the set, once each, in canonical order, with retracted ones removed.
+
+    Events of unknown types or versions (from a newer replica) are skipped.
+    """
+    unique: dict[str, Mapping[str, Any]] = {}
+    for fields in sorted(events, key=_sort_key):
+        unique.setdefault(fields["id"], fields)
+    typed = [event for event in map(_read, unique.values()) if event is not None]
+    retraction_ids = {event.id for event in typed if isinstance(event, EventRetracted)}
+    retracted = {
+        event.data.target
+        for event in typed
+        if isinstance(event, EventRetracted) and event.data.target not in retraction_ids
+    }
+    return [event for event in typed if not isinstance(event, EventRetracted) and event.id not in retracted]
+
+
+def _sort_key(fields: Mapping[str, Any]) -> tuple[Any, ...]:
+    # The canonical key, then the id: a deterministic order even for malformed duplicates.
+    return (fields["clock"], fields["device_id"], fields["device_seq"], fields["id"])
+
+
+def _read(fields: Mapping[str, Any]) -> Envelope | None:
+    try:
+        return read_event(dict(fields))
+    except Exception:  # a stored event this code cannot read is skipped, never a crash
+        return None
+
+
+def build_models(events: Iterable[Mapping[str, Any]]) -> dict[str | None, ProjectModel]:
+    """Every project model of a user from all of their events; key ``None`` holds project-less notes."""
+    grouped: dict[str | None, list[Envelope]] = {}
+    for event in readable_events(events):
+        grouped.setdefault(event.project_id, []).append(event)
+    return {project_id: fold_project(project_id, items) for project_id, items in grouped.items()}
+
+
+def build_project(project_id: str | None, events: Iterable[Mapping[str, Any]]) -> ProjectModel | None:
+    """One project's model from its events plus the user's retractions (others are ignored).
+
+    ``None`` when nothing of the project remains (everything retracted).
+    """
+    items = [event for event in readable_events(events) if event.project_id == project_id]
+    return fold_project(project_id, items) if items else None
+
+
+def fold_project(project_id: str | None, events: list[Envelope]) -> ProjectModel:
+    """Fold the visible events of one project, given in canonical order."""
+    header: dict[str, Any] = {"name": None, "kind": None, "summary": None, "team": None}
+    started_at: str | None = None
+    updates: list[ProjectUpdated] = []
+    milestones: list[MilestoneReached] = []
+    metrics: list[MetricObserved] = []
+    links: list[MetricLinked] = []
+    feedback: list[Feedback] = []
+    notes: list[Note] = []
+    entries: list[tuple[str, tuple[Any, ...], TimelineEntry]] = []
+    for event in events:
+        match event:
+            case ProjectStarted(data=data) if started_at is None:
+                # The first start in canonical order counts; a second one with the same id does not.
+                header.update(name=data.name, kind=data.kind, summary=data.summary, team=data.team)
+                started_at = event.occurred_at
+            case ProjectStarted():
+                continue
+            case ProjectUpdated():
+                updates.append(event)
+            case MilestoneReached():
+                milestones.append(event)
+            case MetricObserved():
+                metrics.append(event)
+            case MetricLinked():
+                links.append(event)
+            case FeedbackReceived(data=data):
+                feedback.append(
+                    Feedback(
+                        id=event.id,
+                        occurred_at=event.occurred_at,
+                        quote=data.quote,
+                        source_name=data.source_name,
+                        source_team=data.source_team,
+                        decision=data.decision,
+                    )
+                )
+            case WinCaptured(data=data):
+                notes.append(
+                    Note(
+                        id=event.id,
+                        occurred_at=event.occurred_at,
+                        type=event_type(event),
+                        text=data.text,
+                        kind=data.source,
+                        tags=list(data.tags or ()),
+                    )
+                )
+            case LearningNoted(data=data):
+                notes.append(
+                    Note(
+                        id=event.id,
+                        occurred_at=event.occurred_at,
+                        type=event_type(event),
+                        text=data.text,
+                        kind=data.kind,
+                    )
+                )
+        entries.append((event.occurred_at, canonical_order(_key_fields(event)), _entry(event)))
+    for update in updates:
+        changes = {name: value for name, value in _builtin_data(update).items() if value is not None}
+        header.update(changes)
+
+    entries.sort(key=lambda item: (item[0], item[1]))
+    timeline = _timeline(
+        project_id, header, started_at, milestones, metrics, [entry for _, _, entry in entries]
+    )
+    return ProjectModel(
+        project_id=project_id,
+        timeline=timeline,
+        chains=build_chains(project_id, metrics, links),
+        feedback=sorted(feedback, key=lambda f: (f.occurred_at, f.id)),
+        notes=sorted(notes, key=lambda n: (n.occurred_at, n.id)),
+    )
+
+
+def event_type(event: Envelope) -> str:
+    return str(type(event).__struct_config__.tag)
+
+
+def _key_fields(event: Envelope) -> dict[str, Any]:
+    return {"clock": event.clock, "device_id": event.device_id, "device_seq": event.device_seq}
+
+
+def _builtin_data(event: Any) -> dict[str, Any]:
+    data = event.data
+    return {name: getattr(data, name) for name in data.__struct_fields__}
+
+
+def placeholder_name(project_id: str | None) -> str:
+    if project_id is None:
+        return "Without a project"
+    return f"Unnamed project {project_id[:8]}"
+
+
+def _timeline(
+    project_id: str | None,
+    header: dict[str, Any],
+    started_at: str | None,
+    milestones: list[MilestoneReached],
+    metrics: list[MetricObserved],
+    entries: list[TimelineEntry],
+) -> Timeline:
+    in_time = sorted(milestones, key=lambda m: (m.occurred_at, canonical_order(_key_fields(m))))
+    stage: str | None = None
+    production: list[ProductionPeriod] = []
+    abandoned = False
+    first: dict[str, str] = {}
+    for milestone in in_time:
+        name = milestone.data.milestone
+        first.setdefault(name, milestone.occurred_at)
+        if name in _STAGE_RANK and (stage is None or _STAGE_RANK[name] > _STAGE_RANK[stage]):
+            stage = name
+        if name == "deployed":
+            abandoned = False
+            if not production or production[-1].end is not None:
+                production.append(ProductionPeriod(start=milestone.occurred_at, start_id=milestone.id))
+        elif name in ("rolled_back", "retired") and production and production[-1].end is None:
+            last = production[-1]
+            production[-1] = ProductionPeriod(
+                start=last.start, start_id=last.start_id, end=milestone.occurred_at, end_id=milestone.id
+            )
+        elif name == "abandoned":
+            abandoned = True
+    first_metric: dict[str, str] = {}
+    for metric in sorted(metrics, key=lambda m: m.occurred_at):
+        first_metric.setdefault(metric.data.layer, metric.occurred_at)
+    trained_at, deployed_at = first.get("trained"), first.get("deployed")
+    lags = Lags(
+        trained_to_deployed_days=_days(trained_at, deployed_at),
+        deployed_to_first_production_metric_days=_days(deployed_at, first_metric.get("production")),
+        deployed_to_first_business_metric_days=_days(deployed_at, first_metric.get("business")),
+        trained_to_first_business_metric_days=_days(trained_at, first_metric.get("business")),
+    )
+    return Timeline(
+        project_id=project_id,
+        name=header["name"] or placeholder_name(project_id),
+        named=header["name"] is not None,
+        kind=header["kind"],
+        summary=header["summary"],
+        team=header["team"],
+        started_at=started_at,
+        stage=stage,
+        shipped="deployed" in first,
+        abandoned=abandoned,
+        trained_at=trained_at,
+        deployed_at=deployed_at,
+        first_production_metric_at=first_metric.get("production"),
+        first_business_metric_at=first_metric.get("business"),
+        production=production,
+        lags=lags,
+        entries=entries,
+        last_activity=max((entry.occurred_at for entry in entries), default=None),
+    )
+
+
+def _days(start: str | None, end: str | None) -> int | None:
+    if start is None or end is None:
+        return None
+    return (parse_timestamp(end) - parse_timestamp(start)).days
+
+
+def when(timestamp: str) -> datetime:
+    return parse_timestamp(timestamp)
+
+
+def _entry(event: Envelope) -> TimelineEntry:
+    return TimelineEntry(
+        id=event.id,
+        type=event_type(event),
+        occurred_at=event.occurred_at,
+        summary=_clip(summarize(event)),
+        milestone=event.data.milestone if isinstance(event, MilestoneReached) else None,
+        note=event.data.note if isinstance(event, MilestoneReached) else None,
+    )
+
+
+def summarize(event: Envelope) -> str:
+    """A one-line summary of an event, in the journal's words."""
+    match event:
+        case ProjectStarted(data=data):
+            return f"Started the {data.kind} project “{data.name}”"
+        case ProjectUpdated():
+            changes = ", ".join(f"{k} → {v}" for k, v in _builtin_data(event).items() if v is not None)
+            return f"Updated the project: {changes}"
+        case WinCaptured(data=data):
+            spoken = " (voice note)" if data.source == "voice" else ""
+            return f"Win{spoken}: {data.text}"
+        case MilestoneReached(data=data):
+            note = f": {data.note}" if data.note else ""
+            return f"Milestone {data.milestone.replace('_', ' ')}{note}"
+        case MetricObserved(data=data):
+            from schema.projections.chains import format_number
+
+            level = format_number(data.value, data.unit)
+            base = (
+                f" against a baseline of {format_number(data.baseline, data.unit)}"
+                if data.baseline is not None
+                else ""
+            )
+            span = ""
+            if data.low is not None and data.high is not None:
+                low, high = format_number(data.low, data.unit), format_number(data.high, data.unit)
+                span = f", interval {low} to {high}"
+            return f"{data.label or data.key} ({data.layer}) measured {level}{base}{span}"
+        case MetricLinked(data=data):
+            return f"Linked {data.cause} to {data.effect} ({data.evidence.replace('_', ' ')})"
+        case FeedbackReceived(data=data):
+            who = " ".join(
+                part
+                for part in (data.source_name, f"({data.source_team})" if data.source_team else None)
+                if part
+            )
+            decision = f"; decided: {data.decision}" if data.decision else ""
+            return f"Feedback{' from ' + who if who else ''}: “{data.quote}”{decision}"
+        case LearningNoted(data=data):
+            return f"{'Learned' if data.kind == 'learned' else 'Next'}: {data.text}"
+    return event_type(event)
+
+
+def _clip(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _SUMMARY_CHARS else line[: _SUMMARY_CHARS - 1].rstrip() + "…"
+
+
+def summary_of(model: ProjectModel) -> ProjectSummary:
+    timeline = model.timeline
+    return ProjectSummary(
+        id=str(model.project_id),
+        name=timeline.name,
+        named=timeline.named,
+        kind=timeline.kind,
+        stage=timeline.stage,
+        shipped=timeline.shipped,
+        last_activity=timeline.last_activity,
+    )

@@ -1,0 +1,340 @@
+"""The domain rules the read models encode, each on a small journal a person could have written."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+from typing import Any
+
+import msgspec
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schema import validate_fields
+from schema.projections import build_models, render_markdown, review_draft, timeline_view
+from schema.projections.models import ProjectModel, ReviewDraft
+from tests.factories import new_id
+
+YEAR = (date(2026, 1, 1), date(2026, 12, 31))
+
+
+class Journal:
+    """One device appending valid, normalized events with explicit dates."""
+
+    def __init__(self, device_id: str | None = None, clock: int = 1_767_225_600_000 << 10) -> None:
+        self.device_id = device_id or new_id()
+        self.seq = 0
+        self.clock = clock
+        self.events: list[dict[str, Any]] = []
+
+    def add(self, type: str, data: dict[str, Any], *, project: str | None = None, on: str = "2026-03-01") -> str:
+        self.seq += 1
+        self.clock += 1
+        fields = {
+            "id": new_id(),
+            "device_id": self.device_id,
+            "device_seq": self.seq,
+            "clock": self.clock,
+            "occurred_at": f"{on}T10:00:00Z",
+            "type": type,
+            "v": 1,
+            "project_id": project,
+            "data": data,
+        }
+        result = validate_fields(fields)
+        assert not hasattr(result, "code"), result
+        self.events.append(result.fields)  # type: ignore[union-attr]
+        return str(fields["id"])
+
+    def project(self, name: str, kind: str, on: str = "2026-01-10") -> str:
+        project_id = new_id()
+        self.add("project.started", {"name": name, "kind": kind}, project=project_id, on=on)
+        return project_id
+
+    def milestone(self, project: str, milestone: str, on: str, note: str | None = None) -> str:
+        data = {"milestone": milestone} | ({"note": note} if note else {})
+        return self.add("milestone.reached", data, project=project, on=on)
+
+    def metric(self, project: str, key: str, layer: str, value: float, on: str = "2026-06-01", **extra: Any) -> str:
+        return self.add("metric.observed", {"key": key, "layer": layer, "value": value, **extra}, project=project, on=on)
+
+    def link(self, project: str, cause: str, effect: str, evidence: str = "ab_test") -> str:
+        data = {"cause": cause, "effect": effect, "evidence": evidence}
+        return self.add("metric.linked", data, project=project)
+
+
+def draft_of(events: list[dict[str, Any]], as_of: date | None = None) -> ReviewDraft:
+    return review_draft(build_models(events).values(), *YEAR, as_of=as_of)
+
+
+def model_of(events: list[dict[str, Any]], project: str) -> ProjectModel:
+    return build_models(events)[project]
+
+
+def all_text(draft: ReviewDraft) -> str:
+    return render_markdown(draft)
+
+
+def test_the_headline_commits_to_the_conservative_end_and_keeps_the_interval_as_context() -> None:
+    j = Journal()
+    churn = j.project("Churn model", "model")
+    j.milestone(churn, "deployed", "2026-02-01")
+    saved = j.metric(churn, "save_rate", "business", 34, unit="%", baseline=25, low=30, high=38)
+    metric = model_of(j.events, churn).chains.metrics[0]
+    line = metric.headline
+    assert (line.figure, line.basis, line.unit, line.claimable, line.collapsed) == (5, "change", "pp", True, True)
+    assert "+5 pp" in line.text and "30%" in line.text and "38" not in line.text
+    assert line.context is not None and "30%" in line.context and "38%" in line.context
+    draft = draft_of(j.events)
+    assert any("+5 pp" in c.text and saved in c.event_ids for c in draft.accomplishments)
+    assert [i.kind for i in draft.checklist if i.kind.startswith("interval")] == ["interval_collapsed"]
+
+
+def test_lower_is_better_uses_the_high_end() -> None:
+    j = Journal()
+    scoring = j.project("Scoring service", "infrastructure")
+    j.metric(scoring, "p99_latency", "production", 80, unit="ms", baseline=120, low=70, high=90, direction="lower_is_better")
+    line = model_of(j.events, scoring).chains.metrics[0].headline
+    assert (line.figure, line.claimable) == (-30, True)
+    assert line.text.startswith("p99_latency: -30 ms (from 120 ms to 90 ms)")
+
+
+def test_an_interval_too_wide_to_claim_is_not_claimed_and_the_author_is_told_why() -> None:
+    j = Journal()
+    test = j.project("Checkout test", "experiment")
+    j.milestone(test, "experiment_concluded", "2026-05-01")
+    wide = j.metric(test, "conversion_lift", "business", 1.5, unit="%", low=-0.5, high=3.5)
+    line = model_of(j.events, test).chains.metrics[0].headline
+    assert (line.basis, line.claimable) == ("lift", False)
+    assert line.reason is not None and "too wide" in line.reason
+    draft = draft_of(j.events)
+    assert not any(wide in c.event_ids for c in draft.accomplishments)
+    assert [i.kind for i in draft.checklist if i.event_ids == [wide]] == ["interval_too_wide"]
+    # A concluded experiment whose result cannot be claimed is a scope reduction, not a failure.
+    assert draft.sections[0].category == "scope_reduction"
+
+
+def test_a_lift_without_baseline_is_the_figure_itself() -> None:
+    j = Journal()
+    ab = j.project("Ranking A/B test", "experiment")
+    j.metric(ab, "ctr_lift", "business", 14, unit="%", low=9, high=19)
+    line = model_of(j.events, ab).chains.metrics[0].headline
+    assert (line.figure, line.basis, line.claimable) == (9, "lift", True)
+    assert line.text == "ctr_lift: +9%"
+
+
+def test_a_model_that_never_shipped_is_a_technical_milestone_not_impact() -> None:
+    j = Journal()
+    pricing = j.project("Pricing model", "model")
+    trained = j.milestone(pricing, "trained", "2026-03-01")
+    j.milestone(pricing, "shadow_deployed", "2026-04-01")
+    j.metric(pricing, "revenue_accuracy", "model", 0.82, baseline=0.71)
+    draft = draft_of(j.events)
+    (section,) = draft.sections
+    assert section.category == "technical_milestone"
+    assert "not been deployed" in section.impact[0].text and trained in section.impact[0].event_ids
+    assert "never_shipped" in [i.kind for i in draft.checklist]
+    assert not any("Pricing model" in c.text for c in draft.accomplishments)
+
+
+def test_a_chain_that_stops_before_the_business_layer_is_incomplete() -> None:
+    j = Journal()
+    intent = j.project("Intent classifier", "model")
+    j.metric(intent, "accuracy", "model", 91, unit="%", baseline=73)
+    j.metric(intent, "misrouted", "production", -62, unit="%", direction="lower_is_better")
+    link = j.link(intent, "accuracy", "misrouted", "before_after")
+    chains = model_of(j.events, intent).chains.chains
+    assert [(c.keys, c.complete) for c in chains] == [(["accuracy", "misrouted"], False)]
+    draft = draft_of(j.events)
+    incomplete = [i for i in draft.checklist if i.kind == "chain_incomplete"]
+    assert len(incomplete) == 1 and incomplete[0].event_ids == [link] and "production" in incomplete[0].text
+
+    j.metric(intent, "hours_saved", "business", 14, unit="hours/week")
+    j.link(intent, "misrouted", "hours_saved", "estimate")
+    chains = model_of(j.events, intent).chains.chains
+    assert [(c.keys, c.complete) for c in chains] == [(["accuracy", "misrouted", "hours_saved"], True)]
+
+
+def test_a_cycle_in_the_links_is_cut_where_it_would_revisit_a_metric() -> None:
+    j = Journal()
+    p = j.project("Loop", "model")
+    j.metric(p, "a", "model", 1)
+    j.metric(p, "b", "production", 1)
+    j.link(p, "a", "b")
+    j.link(p, "b", "a")
+    chains = model_of(j.events, p).chains.chains
+    assert [c.keys for c in chains] == [["a", "b"]]
+
+
+def test_ongoing_value_counts_whole_months_in_production_as_of_the_period_end() -> None:
+    j = Journal()
+    churn = j.project("Churn model", "model")
+    deployed = j.milestone(churn, "deployed", "2026-02-01")
+    j.metric(churn, "flagged", "production", 1200, unit="count")
+    draft = draft_of(j.events)
+    (claim,) = draft.ongoing_value
+    assert "10 months" in claim.text and deployed in claim.event_ids  # 333 days / 30.44
+    view = timeline_view(model_of(j.events, churn), date(2026, 12, 31))
+    assert (view.in_production, view.in_production_days, view.in_production_months) == (True, 333, 10)
+    assert timeline_view(model_of(j.events, churn), date(2026, 1, 15)).in_production is False
+
+    j.milestone(churn, "rolled_back", "2026-06-01")
+    timeline = model_of(j.events, churn).timeline
+    assert (timeline.shipped, timeline.stage) == (True, "deployed")  # a rollback does not undo shipping
+    assert draft_of(j.events).ongoing_value == []
+
+
+def test_an_abandoned_direction_is_framed_as_scope_reduction() -> None:
+    j = Journal()
+    gnn = j.project("Graph network approach", "research")
+    stop = j.milestone(gnn, "abandoned", "2026-04-15", note="no lift over gradient boosting after six weeks")
+    draft = draft_of(j.events)
+    (section,) = draft.sections
+    assert section.category == "scope_reduction"
+    assert section.impact[0].text.startswith("Ruled out Graph network approach: no lift")
+    assert stop in section.impact[0].event_ids
+    assert "fail" not in all_text(draft).lower()
+
+
+def test_a_retraction_hides_its_target_whether_it_arrives_before_or_after_it() -> None:
+    laptop, phone = Journal(), Journal(clock=(1_767_225_600_000 << 10) + 10_000)
+    p = laptop.project("Churn model", "model")
+    wrong = laptop.metric(p, "auc", "model", 0.99)
+    phone.add("event.retracted", {"target": wrong, "reason": "typo"})
+    # The phone's retraction is later in canonical order; now make one that sorts first.
+    early = Journal(clock=1_767_225_600_000 << 10)
+    early.add("event.retracted", {"target": laptop.metric(p, "auc", "model", 0.42)})
+    model = model_of(laptop.events + phone.events + early.events, p)
+    assert model.chains.metrics == []
+    assert all(entry.type != "metric.observed" for entry in model.timeline.entries)
+
+
+def test_a_retraction_of_a_retraction_or_of_an_unknown_id_does_nothing() -> None:
+    j = Journal()
+    p = j.project("Churn model", "model")
+    kept = j.metric(p, "auc", "model", 0.8)
+    first = j.add("event.retracted", {"target": kept})
+    j.add("event.retracted", {"target": first})
+    j.add("event.retracted", {"target": new_id()})
+    assert model_of(j.events, p).chains.metrics == []
+
+
+def test_a_project_started_late_shows_under_a_placeholder_until_its_start_arrives() -> None:
+    phone = Journal()
+    project_id = new_id()
+    win = phone.add("milestone.reached", {"milestone": "trained"}, project=project_id, on="2026-02-01")
+    placeholder = model_of(phone.events, project_id).timeline
+    assert (placeholder.named, placeholder.name) == (False, f"Unnamed project {project_id[:8]}")
+    laptop = Journal(clock=(1_767_225_600_000 << 10) + 50)
+    laptop.add("project.started", {"name": "Demand forecast", "kind": "model"}, project=project_id, on="2026-01-05")
+    named = model_of(phone.events + laptop.events, project_id).timeline
+    assert (named.named, named.name, named.kind) == (True, "Demand forecast", "model")
+    assert win in [entry.id for entry in named.entries]
+
+
+def test_the_first_start_in_canonical_order_counts_and_same_names_stay_two_projects() -> None:
+    a, b = Journal(clock=1000 << 10), Journal(clock=2000 << 10)
+    shared = new_id()
+    a.add("project.started", {"name": "First", "kind": "model"}, project=shared)
+    b.add("project.started", {"name": "Second", "kind": "analysis"}, project=shared)
+    a.project("Twin", "analysis")
+    b.project("Twin", "analysis")
+    models = build_models(a.events + b.events)
+    assert models[shared].timeline.name == "First"
+    assert sorted(m.timeline.name for m in models.values()) == ["First", "Twin", "Twin"]
+
+
+def test_the_headline_prefers_business_then_stronger_evidence() -> None:
+    j = Journal()
+    p = j.project("Recommender", "model")
+    j.milestone(p, "deployed", "2026-02-01")
+    j.metric(p, "ndcg", "model", 0.42, baseline=0.35)
+    j.metric(p, "revenue", "business", 2.1e6, unit="$")
+    j.metric(p, "basket", "business", 3, unit="%")
+    j.link(p, "ndcg", "revenue", "counterfactual")
+    j.link(p, "ndcg", "basket", "ab_test")
+    draft = draft_of(j.events)
+    assert draft.accomplishments[0].text.startswith("Recommender: basket: +3%, measured by an A/B test")
+    assert draft.sections[0].category == "shipped_with_outcome"
+
+
+def test_projects_are_ordered_by_impact_and_loose_wins_have_their_own_section() -> None:
+    j = Journal()
+    research = j.project("Dead end", "research")
+    j.milestone(research, "abandoned", "2026-03-01")
+    shipped = j.project("Shipped thing", "model")
+    j.milestone(shipped, "deployed", "2026-03-01")
+    j.metric(shipped, "cost", "business", 10, baseline=20, direction="lower_is_better", unit="$")
+    proto = j.project("Prototype", "model")
+    j.milestone(proto, "trained", "2026-03-01")
+    loose = j.add("win.captured", {"text": "Taught the team power analysis", "source": "voice"})
+    draft = draft_of(j.events)
+    assert [s.name for s in draft.sections] == ["Shipped thing", "Dead end", "Prototype"]
+    assert [c.event_ids for c in draft.unassigned_wins] == [[loose]]
+    assert "(voice note)" in draft.unassigned_wins[0].text
+
+
+def test_every_claim_cites_events_of_the_journal() -> None:
+    j = Journal()
+    p = j.project("Churn model", "model")
+    j.milestone(p, "deployed", "2026-02-01")
+    j.metric(p, "save_rate", "business", 34, unit="%", low=30, high=38)
+    j.add("feedback.received", {"quote": "We review it every Monday", "decision": "weekly review"}, project=p)
+    draft = draft_of(j.events)
+    ids = {e["id"] for e in j.events}
+    claims = draft.accomplishments + draft.ongoing_value + [c for s in draft.sections for c in s.did + s.impact]
+    assert claims and all(c.event_ids and set(c.event_ids) <= ids for c in claims)
+    assert all(set(i.event_ids) <= ids for i in draft.checklist)
+
+
+def _journal_strategy() -> st.SearchStrategy[list[dict[str, Any]]]:
+    """A small journal: a few projects, milestones, metrics with links, and retractions."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> list[dict[str, Any]]:
+        devices = [Journal(clock=(1_767_225_600_000 << 10) + i * 7) for i in range(draw(st.integers(1, 3)))]
+        projects = [new_id() for _ in range(draw(st.integers(1, 3)))]
+        ids: list[str] = []
+        for _ in range(draw(st.integers(1, 25))):
+            device = draw(st.sampled_from(devices))
+            project = draw(st.sampled_from(projects))
+            day = f"2026-{draw(st.integers(1, 12)):02d}-{draw(st.integers(1, 28)):02d}"
+            kind = draw(st.sampled_from(["start", "milestone", "metric", "link", "retract", "win"]))
+            if kind == "start":
+                data = {"name": draw(st.sampled_from(["A", "B"])), "kind": draw(st.sampled_from(["model", "experiment"]))}
+                ids.append(device.add("project.started", data, project=project, on=day))
+            elif kind == "milestone":
+                milestone = draw(st.sampled_from(["trained", "deployed", "rolled_back", "abandoned", "adopted"]))
+                ids.append(device.milestone(project, milestone, day))
+            elif kind == "metric":
+                layer = draw(st.sampled_from(["model", "production", "business"]))
+                value = draw(st.floats(-100, 100, allow_nan=False))
+                ids.append(device.metric(project, draw(st.sampled_from(["m", "p", "b"])), layer, value, on=day))
+            elif kind == "link":
+                ids.append(device.link(project, draw(st.sampled_from("mpb")), draw(st.sampled_from("mpb"))))
+            elif kind == "retract" and ids:
+                device.add("event.retracted", {"target": draw(st.sampled_from(ids))}, on=day)
+            else:
+                ids.append(device.add("win.captured", {"text": "win", "source": "text"}, on=day))
+        return [event for device in devices for event in device.events]
+
+    return build()
+
+
+def _rendered(events: list[dict[str, Any]]) -> bytes:
+    models = build_models(events)
+    draft = review_draft(models.values(), *YEAR)
+    keyed = sorted(models.items(), key=lambda item: item[0] or "")
+    return msgspec.json.encode([keyed, draft]) + render_markdown(draft).encode()
+
+
+@given(_journal_strategy(), st.randoms(use_true_random=False), st.data())
+def test_any_permutation_and_duplication_gives_byte_identical_read_models(
+    events: list[dict[str, Any]], rng: random.Random, data: st.DataObject
+) -> None:
+    expected = _rendered(events)
+    shuffled = list(events)
+    rng.shuffle(shuffled)
+    doubled = shuffled + data.draw(st.lists(st.sampled_from(events), max_size=5))
+    rng.shuffle(doubled)
+    assert _rendered(doubled) == expected
