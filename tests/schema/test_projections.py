@@ -27,7 +27,9 @@ class Journal:
         self.clock = clock
         self.events: list[dict[str, Any]] = []
 
-    def add(self, type: str, data: dict[str, Any], *, project: str | None = None, on: str = "2026-03-01") -> str:
+    def add(
+        self, type: str, data: dict[str, Any], *, project: str | None = None, on: str = "2026-03-01"
+    ) -> str:
         self.seq += 1
         self.clock += 1
         fields = {
@@ -55,8 +57,12 @@ class Journal:
         data = {"milestone": milestone} | ({"note": note} if note else {})
         return self.add("milestone.reached", data, project=project, on=on)
 
-    def metric(self, project: str, key: str, layer: str, value: float, on: str = "2026-06-01", **extra: Any) -> str:
-        return self.add("metric.observed", {"key": key, "layer": layer, "value": value, **extra}, project=project, on=on)
+    def metric(
+        self, project: str, key: str, layer: str, value: float, on: str = "2026-06-01", **extra: Any
+    ) -> str:
+        return self.add(
+            "metric.observed", {"key": key, "layer": layer, "value": value, **extra}, project=project, on=on
+        )
 
     def link(self, project: str, cause: str, effect: str, evidence: str = "ab_test") -> str:
         data = {"cause": cause, "effect": effect, "evidence": evidence}
@@ -82,7 +88,13 @@ def test_the_headline_commits_to_the_conservative_end_and_keeps_the_interval_as_
     saved = j.metric(churn, "save_rate", "business", 34, unit="%", baseline=25, low=30, high=38)
     metric = model_of(j.events, churn).chains.metrics[0]
     line = metric.headline
-    assert (line.figure, line.basis, line.unit, line.claimable, line.collapsed) == (5, "change", "pp", True, True)
+    assert (line.figure, line.basis, line.unit, line.claimable, line.collapsed) == (
+        5,
+        "change",
+        "pp",
+        True,
+        True,
+    )
     assert "+5 pp" in line.text and "30%" in line.text and "38" not in line.text
     assert line.context is not None and "30%" in line.context and "38%" in line.context
     draft = draft_of(j.events)
@@ -93,7 +105,17 @@ def test_the_headline_commits_to_the_conservative_end_and_keeps_the_interval_as_
 def test_lower_is_better_uses_the_high_end() -> None:
     j = Journal()
     scoring = j.project("Scoring service", "infrastructure")
-    j.metric(scoring, "p99_latency", "production", 80, unit="ms", baseline=120, low=70, high=90, direction="lower_is_better")
+    j.metric(
+        scoring,
+        "p99_latency",
+        "production",
+        80,
+        unit="ms",
+        baseline=120,
+        low=70,
+        high=90,
+        direction="lower_is_better",
+    )
     line = model_of(j.events, scoring).chains.metrics[0].headline
     assert (line.figure, line.claimable) == (-30, True)
     assert line.text.startswith("p99_latency: -30 ms (from 120 ms to 90 ms)")
@@ -226,7 +248,9 @@ def test_a_project_started_late_shows_under_a_placeholder_until_its_start_arrive
     placeholder = model_of(phone.events, project_id).timeline
     assert (placeholder.named, placeholder.name) == (False, f"Unnamed project {project_id[:8]}")
     laptop = Journal(clock=(1_767_225_600_000 << 10) + 50)
-    laptop.add("project.started", {"name": "Demand forecast", "kind": "model"}, project=project_id, on="2026-01-05")
+    laptop.add(
+        "project.started", {"name": "Demand forecast", "kind": "model"}, project=project_id, on="2026-01-05"
+    )
     named = model_of(phone.events + laptop.events, project_id).timeline
     assert (named.named, named.name, named.kind) == (True, "Demand forecast", "model")
     assert win in [entry.id for entry in named.entries]
@@ -282,7 +306,9 @@ def test_every_claim_cites_events_of_the_journal() -> None:
     j.add("feedback.received", {"quote": "We review it every Monday", "decision": "weekly review"}, project=p)
     draft = draft_of(j.events)
     ids = {e["id"] for e in j.events}
-    claims = draft.accomplishments + draft.ongoing_value + [c for s in draft.sections for c in s.did + s.impact]
+    claims = (
+        draft.accomplishments + draft.ongoing_value + [c for s in draft.sections for c in s.did + s.impact]
+    )
     assert claims and all(c.event_ids and set(c.event_ids) <= ids for c in claims)
     assert all(set(i.event_ids) <= ids for i in draft.checklist)
 
@@ -301,15 +327,22 @@ def _journal_strategy() -> st.SearchStrategy[list[dict[str, Any]]]:
             day = f"2026-{draw(st.integers(1, 12)):02d}-{draw(st.integers(1, 28)):02d}"
             kind = draw(st.sampled_from(["start", "milestone", "metric", "link", "retract", "win"]))
             if kind == "start":
-                data = {"name": draw(st.sampled_from(["A", "B"])), "kind": draw(st.sampled_from(["model", "experiment"]))}
+                data = {
+                    "name": draw(st.sampled_from(["A", "B"])),
+                    "kind": draw(st.sampled_from(["model", "experiment"])),
+                }
                 ids.append(device.add("project.started", data, project=project, on=day))
             elif kind == "milestone":
-                milestone = draw(st.sampled_from(["trained", "deployed", "rolled_back", "abandoned", "adopted"]))
+                milestone = draw(
+                    st.sampled_from(["trained", "deployed", "rolled_back", "abandoned", "adopted"])
+                )
                 ids.append(device.milestone(project, milestone, day))
             elif kind == "metric":
                 layer = draw(st.sampled_from(["model", "production", "business"]))
                 value = draw(st.floats(-100, 100, allow_nan=False))
-                ids.append(device.metric(project, draw(st.sampled_from(["m", "p", "b"])), layer, value, on=day))
+                ids.append(
+                    device.metric(project, draw(st.sampled_from(["m", "p", "b"])), layer, value, on=day)
+                )
             elif kind == "link":
                 ids.append(device.link(project, draw(st.sampled_from("mpb")), draw(st.sampled_from("mpb"))))
             elif kind == "retract" and ids:
