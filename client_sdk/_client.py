@@ -6,7 +6,7 @@ import math
 import numbers
 import os
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Any, Self
 
@@ -18,7 +18,19 @@ from client_sdk._store import Store
 from client_sdk._sync import matches_server, run_sync
 from client_sdk._transport import Transport
 from client_sdk._types import Event, Status, SyncReport
-from client_sdk.errors import ConfigurationError, ValidationError
+from client_sdk.errors import ConfigurationError, NotFoundError, ValidationError
+from schema.projections import (
+    MetricChains,
+    ProjectModel,
+    ProjectSummary,
+    ReviewDraft,
+    TimelineView,
+    build_models,
+    render_markdown,
+    review_draft,
+    summary_of,
+    timeline_view,
+)
 
 When = datetime | str | None
 
@@ -230,6 +242,41 @@ class Client:
         """
         return self._store.events(project, include_unreadable)
 
+    # -- read models, computed offline with the server's code ---------------------
+
+    def _models(self) -> dict[str | None, ProjectModel]:
+        return build_models(self._store.bodies())
+
+    def _model(self, project: str) -> ProjectModel:
+        model = self._models().get(project) if isinstance(project, str) else None
+        if model is None:
+            raise NotFoundError(f"No project {project!r} in this store.")
+        return model
+
+    def projects(self) -> list[ProjectSummary]:
+        """Every project this store knows, by last activity (newest first)."""
+        summaries = [summary_of(m) for key, m in self._models().items() if key is not None]
+        return sorted(summaries, key=lambda s: (s.last_activity or "", s.id), reverse=True)
+
+    def timeline(self, project: str, as_of: date | str | None = None) -> TimelineView:
+        """A project's timeline as of ``as_of`` (default: today in UTC), from the events held here."""
+        return timeline_view(self._model(project), _date(as_of, "as_of") or datetime.now(UTC).date())
+
+    def metric_chains(self, project: str) -> MetricChains:
+        """A project's metrics, their defensible headlines, links and chains."""
+        return self._model(project).chains
+
+    def review_draft(
+        self, from_: date | str, to: date | str, as_of: date | str | None = None, *, markdown: bool = False
+    ) -> ReviewDraft | str:
+        """The review draft of the period ``from_``..``to`` (inclusive UTC dates); Markdown if asked."""
+        start, end = _date(from_, "from_"), _date(to, "to")
+        assert start is not None and end is not None
+        if start > end:
+            raise ValidationError(f"The period starts ({start}) after it ends ({end}).", field="from_")
+        draft = review_draft(self._models().values(), start, end, _date(as_of, "as_of"))
+        return render_markdown(draft) if markdown else draft
+
     def rejected(self) -> list[Event]:
         """Events the server refused for good, with ``code`` and ``message``; never pushed again."""
         return self._store.rejected()
@@ -278,6 +325,17 @@ class Client:
         """Sync, then compare the server's count and digest of the user's events with this store's."""
         self.sync()
         return matches_server(self._store)
+
+
+def _date(value: date | str | None, name: str) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise ValidationError(f"{name} must be a date or a 'YYYY-MM-DD' string, got {value!r}.", field=name)
 
 
 def _timestamp(value: When, event_type: str) -> str:

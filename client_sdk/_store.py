@@ -348,6 +348,12 @@ class Store:
             ).fetchall()
         return [_event(body, seq, state, code, message) for body, seq, state, code, message in rows]
 
+    def bodies(self) -> list[dict[str, Any]]:
+        """Every event the store holds (pending, synced, unconfirmed), as its normalized fields."""
+        with self.snapshot() as conn:
+            rows = conn.execute("SELECT body FROM events").fetchall()
+        return [_json_decode(body) for (body,) in rows]
+
     def rejected(self) -> list[Event]:
         with self.snapshot() as conn:
             rows = conn.execute(

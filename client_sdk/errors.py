@@ -2,6 +2,7 @@
 
     WinledgerError
     ├── ValidationError        an append was refused locally; nothing was stored
+    ├── NotFoundError          no such project in the local store
     ├── StoreError             the local SQLite store cannot be used
     ├── ConfigurationError     sync() was called without a server URL or a token
     └── SyncError              sync() could not finish; everything stays in the store
@@ -36,6 +37,10 @@ class ValidationError(WinledgerError, ValueError):
         self.message = message
         self.code = code
         self.field = field
+
+
+class NotFoundError(WinledgerError, LookupError):
+    """The store holds no project with that id (retracted, never synced here, or mistyped)."""
 
 
 class StoreError(WinledgerError):

@@ -349,16 +349,27 @@ def _accomplishments(projects: list[_Project], sections: list[ProjectSection]) -
         if len(top) == 5:
             return top
     if len(top) < 3:
-        # Fewer than three projects with impact: the work done fills up to three (never a number
-        # that could not be claimed).
-        for section in sections:
-            if section.category in ("technical_milestone", "other"):
-                continue  # work that has not crossed the deployment boundary is no accomplishment yet
-            for claim in section.did:
-                if len(top) >= 3:
-                    return top
-                if claim not in top:
-                    top.append(claim)
+        # Fewer than three projects with impact: their other impact, then the milestones reached,
+        # fill up to three. Never a number that could not be claimed, never a project's mere start.
+        starts = {entry.id for project in projects for entry in project.started}
+        fillers = [
+            claim
+            for section in sections
+            if section.category in ("shipped_with_outcome", "shipped", "experiment")
+            for claim in section.impact
+        ]
+        fillers += [
+            claim
+            for section in sections
+            if section.category not in ("technical_milestone", "other")
+            for claim in section.did
+            if not set(claim.event_ids) <= starts
+        ]
+        for claim in fillers:
+            if len(top) >= 3:
+                break
+            if claim not in top and not any(claim.text in chosen.text for chosen in top):
+                top.append(claim)
     return top
 
 
