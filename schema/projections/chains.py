@@ -71,12 +71,13 @@ def headline(metric_label: str, unit: str | None, direction: str, latest: Observ
         figure = conservative - baseline
         change_unit = "pp" if unit == "%" else unit
         improved = figure > 0 if higher_is_better else figure < 0
+        relative = ""
+        if baseline and unit != "pp":
+            relative = f", {signed(round(100 * figure / abs(baseline), 1), '%')} relative"
         text = (
             f"{metric_label}: {signed(figure, change_unit)} "
-            f"(from {format_number(baseline, unit)} to {format_number(conservative, unit)})"
+            f"(from {format_number(baseline, unit)} to {format_number(conservative, unit)}{relative})"
         )
-        if baseline and unit not in LIFT_UNITS:
-            text += f", {signed(round(100 * figure / abs(baseline), 1), '%')}"
         basis = "change"
         if not improved:
             reason = _no_improvement(

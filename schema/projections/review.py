@@ -181,13 +181,12 @@ def _invert(text: str) -> str:
 
 
 def _evidence_by_metric(model: ProjectModel) -> dict[str, str]:
-    """How each metric was measured: the strongest evidence of a link that ends at it (else starts at it)."""
+    """How each metric's effect was established: the strongest evidence of a link that ends at it."""
     found: dict[str, str] = {}
     for link in model.chains.links:
-        for key in (link.effect, link.cause):
-            current = found.get(key)
-            if current is None or EVIDENCE_STRENGTH.index(link.evidence) < EVIDENCE_STRENGTH.index(current):
-                found[key] = link.evidence
+        current = found.get(link.effect)
+        if current is None or EVIDENCE_STRENGTH.index(link.evidence) < EVIDENCE_STRENGTH.index(current):
+            found[link.effect] = link.evidence
     return found
 
 
@@ -310,7 +309,7 @@ def _section(project: _Project, end: str) -> ProjectSection:
     )
 
 
-def _accomplishments(projects: list[_Project], sections: list[ProjectSection]) -> list[Claim]:
+def _accomplishments(projects: list[_Project], sections: list[ProjectSection], to: date) -> list[Claim]:
     top: list[Claim] = []
     for project in projects:
         if project.category in ("technical_milestone", "other"):
@@ -335,7 +334,8 @@ def _accomplishments(projects: list[_Project], sections: list[ProjectSection]) -
                     event_ids=_cite([item.id], ids),
                 )
             )
-        elif project.deploy is not None:
+        elif project.deploy is not None and production_days(project.model, to) is not None:
+            # Shipping counts once it stayed shipped: a model rolled back by the period's end does not.
             top.append(
                 Claim(text=f"Shipped {project.name} on {_day(project.deploy.occurred_at)}", event_ids=ids)
             )
@@ -423,7 +423,7 @@ def review_draft(
         period_from=start,
         period_to=end,
         as_of=as_of.isoformat(),
-        accomplishments=_accomplishments(active, sections),
+        accomplishments=_accomplishments(active, sections, to),
         sections=sections,
         ongoing_value=ongoing,
         unassigned_wins=unassigned,

@@ -28,7 +28,10 @@ def test_read_models_work_offline_and_agree_across_synced_devices(make_client: M
     # Offline, the laptop already sees its own project; the phone only a placeholder for it.
     assert laptop.timeline(churn, "2026-12-31").in_production_months == 10
     assert phone.timeline(churn).timeline.named is False
-    assert laptop.metric_chains(churn).metrics[0].headline.text == "save_rate: +5 pp (from 25% to 30%)"
+    assert (
+        laptop.metric_chains(churn).metrics[0].headline.text
+        == "save_rate: +5 pp (from 25% to 30%, +20% relative)"
+    )
 
     for client in (laptop, phone, laptop):
         client.sync()

@@ -118,7 +118,7 @@ def test_lower_is_better_uses_the_high_end() -> None:
     )
     line = model_of(j.events, scoring).chains.metrics[0].headline
     assert (line.figure, line.claimable) == (-30, True)
-    assert line.text.startswith("p99_latency: -30 ms (from 120 ms to 90 ms)")
+    assert line.text == "p99_latency: -30 ms (from 120 ms to 90 ms, -25% relative)"
 
 
 def test_an_interval_too_wide_to_claim_is_not_claimed_and_the_author_is_told_why() -> None:
