@@ -19,7 +19,7 @@ from types import ModuleType
 from typing import Any
 
 DEFAULT_DB_URL = "sqlite+aiosqlite:///./winledger.db"
-_SERVER_MODULES = {"server", "starlette", "sqlalchemy", "aiosqlite", "uvicorn"}
+_SERVER_MODULES = {"server", "starlette", "sqlalchemy", "aiosqlite", "uvicorn", "rich"}
 
 
 def _server_cli() -> ModuleType:
@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(run=_server_command("serve"))
 
-    admin = commands.add_parser("admin", help="manage users and tokens in a server database")
+    admin = commands.add_parser(
+        "admin", help="manage users and tokens, and rebuild read models, in a server database"
+    )
     admin_commands = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
 
     create_user = admin_commands.add_parser(
@@ -121,6 +123,37 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("token_id")
     _add_db(revoke)
     revoke.set_defaults(run=_server_command("revoke_token"))
+
+    rebuild = admin_commands.add_parser(
+        "rebuild",
+        help="rebuild the read models from the event log while a server keeps serving",
+        description=(
+            "Rebuild users' read models (project timelines, metric chains, review drafts) from their "
+            "event logs, beside the live ones, and swap each user's in together with their checkpoint. "
+            "A running server keeps serving the old models and taking pushes meanwhile."
+        ),
+    )
+    rebuild.add_argument("--user", metavar="NAME", help="only this user (default: every user)")
+    rebuild.add_argument(
+        "--projection",
+        choices=["timeline", "metric-chains", "review-draft", "all"],
+        default="all",
+        help=(
+            "which read model to rebuild (default: %(default)s). The three are views of one stored "
+            "per-project model, so each choice rebuilds that model, and with it all three"
+        ),
+    )
+    rebuild.add_argument(
+        "--verify",
+        action="store_true",
+        help=(
+            "swap nothing in: let the live models catch up with the log, rebuild into memory and "
+            "report every difference from them at the same checkpoint; exit 1 on a difference, 0 "
+            "when equal"
+        ),
+    )
+    _add_db(rebuild)
+    rebuild.set_defaults(run=_server_command("rebuild"))
 
     schema_cmd = commands.add_parser("schema", help="the event and wire schemas")
     schema_commands = schema_cmd.add_subparsers(dest="schema_command", metavar="ACTION", required=True)

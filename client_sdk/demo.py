@@ -22,6 +22,9 @@ from pathlib import Path
 import httpx
 
 from client_sdk._client import Client
+from client_sdk.demo_year import DEVICES, demo_year
+
+YEAR = 2026
 
 
 def _winledger() -> list[str]:
@@ -77,7 +80,8 @@ def run_demo(keep: Path | None = None) -> int:
     print(f"Server database: {workdir / 'server.db'}")
     alice_token = admin("create-user", "alice", "--label", "demo")
     bob_token = admin("create-user", "bob", "--label", "demo")
-    print("Created users alice and bob with `winledger admin create-user`.")
+    dana_token = admin("create-user", "dana", "--label", "demo")
+    print("Created users alice, bob and dana with `winledger admin create-user`.")
 
     server = subprocess.Popen(
         [*_winledger(), "serve", "--db", db_url, "--port", str(port), "--log-level", "warning"],
@@ -89,6 +93,7 @@ def run_demo(keep: Path | None = None) -> int:
         _wait_until_up(server, url)
         print(f"Started `winledger serve` on {url} (pid {server.pid}).")
         _walk_through(workdir, url, alice_token, bob_token)
+        _year_in_review(workdir, url, dana_token)
     finally:
         server.terminate()
         server.wait(timeout=15)
@@ -101,6 +106,29 @@ def run_demo(keep: Path | None = None) -> int:
         "Then point a client at it: Client('my.db', server='http://127.0.0.1:8750', token=TOKEN)."
     )
     return 0
+
+
+def _year_in_review(workdir: Path, url: str, token: str) -> None:
+    """A year of dana's work, pushed by her three devices, synced to a fresh store, drafted offline."""
+    events = demo_year(YEAR)
+    headers = {"Authorization": f"Bearer {token}"}
+    names = {device_id: name for name, device_id in DEVICES.items()}
+    print(f"\nA year of work: dana's devices push {len(events)} events captured through {YEAR}.")
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as http:
+        for device_id in sorted({e["device_id"] for e in events}, key=lambda d: names.get(d, d)):
+            batch = [e for e in events if e["device_id"] == device_id]
+            results = http.post("/v1/events", json={"events": batch}).raise_for_status().json()["results"]
+            accepted = sum(r["status"] == "accepted" for r in results)
+            print(f"  {names.get(device_id, device_id):<12} pushed {len(batch)}, accepted {accepted}")
+        with Client(workdir / "dana-review.db", server=url, token=token) as review:
+            report = review.sync()
+            draft = review.review_draft(f"{YEAR}-01-01", f"{YEAR}-12-31", markdown=True)
+            params = {"from": f"{YEAR}-01-01", "to": f"{YEAR}-12-31", "min_seq": str(report.cursor)}
+            served = http.get("/v1/review-draft", params=params, headers={"Accept": "text/markdown"})
+    print(f"A new store on her laptop pulled {report.pulled} events and drafted her review offline:\n")
+    print(draft)
+    same = served.status_code == 200 and served.text == draft
+    print(f"The server's own read model (GET /v1/review-draft) gives the same draft: {same}")
 
 
 def _wait_until_up(server: subprocess.Popen[bytes], url: str) -> None:

@@ -1,4 +1,5 @@
-"""JSON Schema for the envelope, every event type and every wire message (for code generation)."""
+"""JSON Schema for the envelope, every event type, every wire message and every read-model response
+(for code generation)."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from schema.events import EVENT_TYPES, Envelope
 from schema.wire import (
     EventResult,
     InfoResponse,
+    MetricChainsResponse,
     Problem,
+    ProjectsResponse,
     PullResponse,
     PushRequest,
     PushResponse,
+    ReviewDraftResponse,
     StoredEvent,
     SyncRequest,
     SyncResponse,
+    TimelineResponse,
 )
 
 WIRE_MESSAGES: tuple[type[msgspec.Struct], ...] = (
@@ -30,6 +35,14 @@ WIRE_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     InfoResponse,
     Problem,
 )
+
+READ_MODEL_RESPONSES: tuple[type[msgspec.Struct], ...] = (
+    ProjectsResponse,
+    TimelineResponse,
+    MetricChainsResponse,
+    ReviewDraftResponse,
+)
+"""Responses of the read-model routes (docs/protocol.md, section 12)."""
 
 
 def schemas() -> dict[str, dict[str, Any]]:
@@ -53,6 +66,6 @@ def schemas() -> dict[str, dict[str, Any]]:
     for event_type, versions in EVENT_TYPES.items():
         for version, struct in versions.items():
             add(f"event.{event_type}.v{version}", struct)
-    for message in WIRE_MESSAGES:
+    for message in (*WIRE_MESSAGES, *READ_MODEL_RESPONSES):
         add(message.__name__, message)
     return documents

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from msgspec import UNSET, Raw, Struct, UnsetType
 
 from schema.events import Event
+from schema.projections.models import MetricChains, ProjectSummary, ReviewDraft, TimelineView
 from schema.types import NonNegativeInt, PositiveInt, Timestamp
 
 DEFAULT_MAX_BATCH = 1000
@@ -23,6 +24,7 @@ DEFAULT_BODY_TIMEOUT_S = 30.0
 JSON = "application/json"
 MSGPACK = "application/msgpack"
 PROBLEM_JSON = "application/problem+json"
+MARKDOWN = "text/markdown"
 
 Status = Literal["accepted", "duplicate", "rejected"]
 
@@ -136,3 +138,40 @@ class Problem(Message):
     code: str
     detail: str
     epoch: str | UnsetType = UNSET
+
+
+# Read models (docs/protocol.md, section 12). Each response is its read model plus where it stands:
+# `as_of_seq`, the user's checkpoint it reflects, and the `projection_version` that folded it.
+
+
+class ProjectsResponse(Message):
+    """``GET /v1/projects``: the user's projects, most recent activity first."""
+
+    projects: list[ProjectSummary]
+    as_of_seq: int
+    projection_version: int
+    epoch: str
+
+
+class TimelineResponse(TimelineView, frozen=True, kw_only=True):
+    """``GET /v1/projects/{id}/timeline``: the project's timeline as of a date."""
+
+    as_of_seq: int
+    projection_version: int
+    epoch: str
+
+
+class MetricChainsResponse(MetricChains, frozen=True, kw_only=True):
+    """``GET /v1/projects/{id}/metric-chains``."""
+
+    as_of_seq: int
+    projection_version: int
+    epoch: str
+
+
+class ReviewDraftResponse(ReviewDraft, frozen=True, kw_only=True):
+    """``GET /v1/review-draft`` as JSON (the Markdown form carries the same two numbers in headers)."""
+
+    as_of_seq: int
+    projection_version: int
+    epoch: str

@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import db, routes
+from server import db, readmodels, routes
 from server.auth import Accounts
 from server.http import ProblemError, problem_response
+from server.projector import Projector
 from server.settings import Settings
 from server.store import EventStore
 
@@ -31,12 +32,18 @@ class State:
         self.store = EventStore(self.engine)
         self.accounts = Accounts(self.store)
         self.limiter = routes.RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self.projector = Projector(
+            self.store, batch=settings.projector_batch, poll_s=settings.projector_poll_s
+        )
+        self.store.on_commit.append(self.projector.notify)
         self.epoch = ""
 
     async def open(self) -> None:
         self.epoch = await db.create_schema(self.engine)
+        self.projector.start()
 
     async def close(self) -> None:
+        await self.projector.stop()
         await self.engine.dispose()
 
 
@@ -87,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/v1/info", routes.info, methods=["GET"]),
             Route("/v1/events", routes.events, methods=["GET", "POST"]),
             Route("/v1/sync", routes.sync, methods=["POST"]),
+            *readmodels.ROUTES,
         ],
         exception_handlers={
             ProblemError: on_problem,

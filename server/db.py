@@ -22,10 +22,13 @@ from sqlalchemy import (
     Table,
     event,
     select,
+    update,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added the read models' tables and the events' project and type indexes."""
 
 metadata = MetaData()
 
@@ -82,6 +85,43 @@ events = Table(
     Index("ix_events_user_seq", "user_id", "seq", unique=True),
     Index("ix_events_user_event", "user_id", "event_id", unique=True),
     Index("ix_events_user_device", "user_id", "device_id", "device_seq", unique=True),
+    # The projector re-reads one project's events, and a user's retractions, without a scan.
+    Index("ix_events_user_project", "user_id", "project_id"),
+    Index("ix_events_user_type", "user_id", "type"),
+)
+
+# Read models (see server/projector.py). A user's model rows and checkpoint change only together,
+# in one write transaction, so a reader in one snapshot sees models that reflect exactly `seq`.
+projection_checkpoints = Table(
+    "projection_checkpoints",
+    metadata,
+    Column("user_id", Integer, primary_key=True),
+    # Every event with a seq up to here is reflected in the user's project_models rows.
+    Column("seq", BigInteger, nullable=False),
+    # PROJECTION_VERSION of the code that folded those rows.
+    Column("version", Integer, nullable=False),
+)
+
+project_models = Table(
+    "project_models",
+    metadata,
+    Column("user_id", Integer, primary_key=True),
+    # The project id, or '' for the bucket of wins and learnings captured without a project.
+    Column("project_key", String(36), primary_key=True),
+    Column("model", LargeBinary, nullable=False),
+    # The project's summary (null for the '' bucket), so that listing projects decodes no timeline.
+    Column("summary", LargeBinary),
+)
+
+projection_leases = Table(
+    "projection_leases",
+    metadata,
+    # Whoever holds a user's row is the only one projecting or rebuilding that user until it expires.
+    Column("user_id", Integer, primary_key=True),
+    Column("holder", String(100), nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    # A rebuild waiting for the lease; the projector hands the lease over to it after its batch.
+    Column("requested_by", String(100)),
 )
 
 EVENT_INSERT_COLUMNS = (
@@ -136,13 +176,25 @@ def placeholders(connection: AsyncConnection, count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
+def _create_missing(connection: Connection) -> None:
+    # create_all adds missing tables, but not a new index of an existing table (an upgrade).
+    metadata.create_all(connection)
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(connection, checkfirst=True)
+
+
 async def create_schema(engine: AsyncEngine) -> str:
     """Create missing tables and the store's epoch; return the epoch."""
     async with engine.connect() as connection:
         connection = await connection.execution_options(write=True)
         async with connection.begin():
-            await connection.run_sync(metadata.create_all)
+            await connection.run_sync(_create_missing)
             rows = dict((await connection.execute(select(meta.c.key, meta.c.value))).all())
+            if "schema_version" in rows and int(rows["schema_version"]) < SCHEMA_VERSION:
+                await connection.execute(
+                    update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
+                )
             if "epoch" not in rows:
                 epoch = str(uuid.uuid4())
                 await connection.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from starlette.requests import Request
@@ -14,6 +14,7 @@ from starlette.responses import Response
 from schema.wire import JSON, MSGPACK, PROBLEM_JSON, Problem
 
 Format = Literal["json", "msgpack"]
+T = TypeVar("T")
 EPOCH_HEADER = "Winledger-Epoch"
 
 _TITLES = {
@@ -98,10 +99,18 @@ def request_format(request: Request) -> Format:
 
 def response_format(request: Request, default: Format) -> Format:
     """The response format from Accept; ``default`` is the request's own format (JSON for a GET)."""
+    return negotiate(request, _FORMATS, default)
+
+
+_FORMATS: dict[str, Format] = {JSON: "json", MSGPACK: "msgpack", "application/x-msgpack": "msgpack"}
+
+
+def negotiate(request: Request, offers: Mapping[str, T], default: T) -> T:
+    """The offer (media type -> value) Accept prefers; a missing Accept or ``*/*`` gives ``default``."""
     raw = request.headers.get("accept")
     if raw is None or not raw.strip():
         return default
-    best: tuple[float, int, Format] | None = None
+    best: tuple[float, int, T] | None = None
     for position, part in enumerate(raw.split(",")):
         media, *params = (piece.strip() for piece in part.split(";"))
         quality = 1.0
@@ -115,22 +124,19 @@ def response_format(request: Request, default: Format) -> Format:
         media = media.lower()
         if quality <= 0:
             continue
-        if media == JSON:
-            fmt: Format = "json"
-        elif media in (MSGPACK, "application/x-msgpack"):
-            fmt = "msgpack"
+        if media in offers:
+            offer = offers[media]
         elif media in ("*/*", "application/*"):
-            fmt = default
+            offer = default
         else:
             continue
         # Highest quality wins; among equals, the earlier entry.
         if best is None or quality > best[0]:
-            best = (quality, position, fmt)
+            best = (quality, position, offer)
     if best is None:
+        named = ", ".join(media for media in offers if media != "application/x-msgpack")
         raise ProblemError(
-            406,
-            "not_acceptable",
-            f"Accept {raw!r} names no format this server speaks: application/json, application/msgpack",
+            406, "not_acceptable", f"Accept {raw!r} names no format this server speaks: {named}"
         )
     return best[2]
 

@@ -36,6 +36,10 @@ class Settings:
     rate_limit_per_s: float = 0.0
     """Requests per second allowed per user (token bucket); 0 turns rate limiting off."""
     rate_limit_burst: int = 100
+    projector_batch: int = 2000
+    """Most events the projector applies in one write transaction."""
+    projector_poll_s: float = 1.0
+    """How often the projector looks for work that no push of this process announced."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -56,7 +60,15 @@ class Settings:
         return settings
 
     def check(self) -> None:
-        positive = ("max_batch", "max_body_bytes", "body_timeout_s", "default_page", "max_page")
+        positive = (
+            "max_batch",
+            "max_body_bytes",
+            "body_timeout_s",
+            "default_page",
+            "max_page",
+            "projector_batch",
+            "projector_poll_s",
+        )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise SettingsError(f"{name} must be positive, got {getattr(self, name)!r}")

@@ -11,7 +11,8 @@ which also orders writers from other processes (the admin CLI).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from schema import (
 from server import db
 
 _IN_CHUNK = 500  # parameters per IN (...) lookup
+log = logging.getLogger("winledger.store")
 
 
 class CursorAhead(Exception):
@@ -76,6 +78,8 @@ class EventStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._write_lock = asyncio.Lock()
+        self.on_commit: list[Callable[[int, int], None]] = []
+        """Called with ``(user_id, last_seq)`` after a push commits new events (the projector's wake-up)."""
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -111,6 +115,12 @@ class EventStore:
                 await connection.execute(
                     update(db.users).where(db.users.c.id == user_id).values(last_seq=last_seq, digest=digest)
                 )
+        if rows:
+            for listener in self.on_commit:
+                try:
+                    listener(user_id, last_seq)
+                except Exception:  # a listener never fails a push whose events are committed
+                    log.exception("an on_commit listener failed")
         return outcomes, last_seq
 
     async def pull(self, user_id: int, after: int, limit: int) -> Page:

@@ -166,3 +166,31 @@ def events(draw: st.DrawFn, types: st.SearchStrategy[str] = event_types) -> dict
     if project_id is not None or draw(st.booleans()):
         event["project_id"] = project_id
     return event
+
+
+@st.composite
+def user_logs(draw: st.DrawFn, max_events: int = 20) -> list[dict[str, Any]]:
+    """One user's log: events of a few projects from a few devices, with colliding clocks, and
+    retractions of events of the log (before or after them), of retractions, or of unknown ids."""
+    projects = draw(st.lists(uuids, min_size=1, max_size=3, unique=True))
+    devices = draw(st.lists(uuids, min_size=1, max_size=3, unique=True))
+    count = draw(st.integers(1, max_events))
+    ids = draw(st.lists(uuids, min_size=count, max_size=count, unique=True))
+    device_seqs = dict.fromkeys(devices, 0)
+    log: list[dict[str, Any]] = []
+    for event_id in ids:
+        event = draw(events())
+        device = draw(st.sampled_from(devices))
+        device_seqs[device] += 1
+        project = st.sampled_from(projects)
+        event.update(
+            id=event_id,
+            device_id=device,
+            device_seq=device_seqs[device],
+            clock=draw(st.integers(0, 40)),
+            project_id=draw(st.none() | project if event["type"] in PROJECT_OPTIONAL else project),
+        )
+        if event["type"] == "event.retracted":
+            event["data"]["target"] = draw(st.sampled_from(ids) | uuids)
+        log.append(event)
+    return log

@@ -42,6 +42,11 @@ def format_number(value: float | None, unit: str | None = None) -> str:
     return f"{text} {unit}"
 
 
+def tidy(value: float) -> float:
+    """Drop binary noise from a difference (0.8 - 1.6 is -0.8, not -0.8000000000000002)."""
+    return float(f"{value:.12g}")
+
+
 def signed(value: float, unit: str | None) -> str:
     text = format_number(value, unit)
     return text if text.startswith("-") else f"+{text}"
@@ -68,7 +73,7 @@ def headline(metric_label: str, unit: str | None, direction: str, latest: Observ
         )
     reason = None
     if baseline is not None:
-        figure = conservative - baseline
+        figure = tidy(conservative - baseline)
         change_unit = "pp" if unit == "%" else unit
         improved = figure > 0 if higher_is_better else figure < 0
         relative = ""
@@ -165,7 +170,7 @@ def _metric(key: str, events: list[MetricObserved]) -> Metric:
         history=history,
         latest=latest,
         baseline=latest.baseline,
-        delta=None if latest.baseline is None else latest.value - latest.baseline,
+        delta=None if latest.baseline is None else tidy(latest.value - latest.baseline),
         interval=interval,
         headline=headline(label, last.unit, direction, latest),
     )

@@ -365,11 +365,13 @@ def _accomplishments(projects: list[_Project], sections: list[ProjectSection], t
             for claim in section.did
             if not set(claim.event_ids) <= starts
         ]
+        cited = {event_id for chosen in top for event_id in chosen.event_ids}
         for claim in fillers:
             if len(top) >= 3:
                 break
-            if claim not in top and not any(claim.text in chosen.text for chosen in top):
+            if not set(claim.event_ids) <= cited:  # each event backs one accomplishment at most
                 top.append(claim)
+                cited.update(claim.event_ids)
     return top
 
 

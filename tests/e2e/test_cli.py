@@ -22,6 +22,7 @@ COMMANDS = [
     ["admin", "create-token"],
     ["admin", "list-tokens"],
     ["admin", "revoke-token"],
+    ["admin", "rebuild"],
     ["schema"],
     ["schema", "export"],
     ["demo"],

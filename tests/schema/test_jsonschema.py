@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from schema import CLIENT_FIELDS, EVENT_TYPES
-from schema.jsonschema import WIRE_MESSAGES, schemas
+from schema.jsonschema import READ_MODEL_RESPONSES, WIRE_MESSAGES, schemas
 from tests.factories import ALL_TYPES, an_event, with_data, without
 from tests.schema.jsonschema_check import problems
 
@@ -25,6 +25,7 @@ WIRE_NAMES = {
     "InfoResponse",
     "Problem",
 }
+READ_MODEL_NAMES = {"ProjectsResponse", "TimelineResponse", "MetricChainsResponse", "ReviewDraftResponse"}
 
 
 def _refs(node: Any) -> Iterator[str]:
@@ -39,12 +40,13 @@ def _refs(node: Any) -> Iterator[str]:
             yield from _refs(item)
 
 
-def test_there_is_a_document_for_the_envelope_every_event_version_and_every_wire_message() -> None:
+def test_there_is_a_document_for_the_envelope_every_event_version_wire_message_and_read_model() -> None:
     expected = {"envelope.json"}
     expected |= {f"event.{t}.v{v}.json" for t, versions in EVENT_TYPES.items() for v in versions}
-    expected |= {f"{name}.json" for name in WIRE_NAMES}
+    expected |= {f"{name}.json" for name in WIRE_NAMES | READ_MODEL_NAMES}
     assert set(DOCUMENTS) == expected
     assert {m.__name__ for m in WIRE_MESSAGES} == WIRE_NAMES
+    assert {m.__name__ for m in READ_MODEL_RESPONSES} == READ_MODEL_NAMES
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
