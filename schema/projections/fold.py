@@ -30,6 +30,7 @@ from schema.events import (
 from schema.hlc import canonical_order
 from schema.projections.chains import build_chains
 from schema.projections.models import (
+    DAYS_PER_MONTH,
     Feedback,
     Lags,
     Note,
@@ -230,11 +231,17 @@ def _timeline(
     for metric in sorted(metrics, key=lambda m: m.occurred_at):
         first_metric.setdefault(metric.data.layer, metric.occurred_at)
     trained_at, deployed_at = first.get("trained"), first.get("deployed")
+    to_deploy = _days(trained_at, deployed_at)
+    to_business = _days(deployed_at, first_metric.get("business"))
+    to_outcome = _days(trained_at, first_metric.get("business"))
     lags = Lags(
-        trained_to_deployed_days=_days(trained_at, deployed_at),
+        trained_to_deployed_days=to_deploy,
         deployed_to_first_production_metric_days=_days(deployed_at, first_metric.get("production")),
-        deployed_to_first_business_metric_days=_days(deployed_at, first_metric.get("business")),
-        trained_to_first_business_metric_days=_days(trained_at, first_metric.get("business")),
+        deployed_to_first_business_metric_days=to_business,
+        trained_to_first_business_metric_days=to_outcome,
+        trained_to_deployed_months=_months(to_deploy),
+        deployed_to_first_business_metric_months=_months(to_business),
+        trained_to_first_business_metric_months=_months(to_outcome),
     )
     return Timeline(
         project_id=project_id,
@@ -262,6 +269,10 @@ def _days(start: str | None, end: str | None) -> int | None:
     if start is None or end is None:
         return None
     return (parse_timestamp(end) - parse_timestamp(start)).days
+
+
+def _months(days: int | None) -> int | None:
+    return None if days is None else int(days // DAYS_PER_MONTH)
 
 
 def when(timestamp: str) -> datetime:

@@ -43,6 +43,10 @@ class Lags(Model, frozen=True, kw_only=True):
     deployed_to_first_production_metric_days: int | None = None
     deployed_to_first_business_metric_days: int | None = None
     trained_to_first_business_metric_days: int | None = None
+    trained_to_deployed_months: int | None = None
+    deployed_to_first_business_metric_months: int | None = None
+    trained_to_first_business_metric_months: int | None = None
+    """Months are whole days / 30.44, rounded down: the time between doing the work and seeing its outcome."""
 
 
 class Timeline(Model, frozen=True, kw_only=True):

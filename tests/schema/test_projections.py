@@ -371,3 +371,16 @@ def test_any_permutation_and_duplication_gives_byte_identical_read_models(
     doubled = shuffled + data.draw(st.lists(st.sampled_from(events), max_size=5))
     rng.shuffle(doubled)
     assert _rendered(doubled) == expected
+
+
+def test_the_timeline_gives_the_lag_from_the_work_to_its_outcome() -> None:
+    j = Journal()
+    p = j.project("Churn model", "model")
+    j.milestone(p, "trained", "2026-01-10")
+    j.milestone(p, "deployed", "2026-03-10")
+    j.metric(p, "flagged", "production", 120, on="2026-03-17")
+    j.metric(p, "save_rate", "business", 34, unit="%", on="2026-07-01")
+    lags = model_of(j.events, p).timeline.lags
+    assert (lags.trained_to_deployed_days, lags.deployed_to_first_production_metric_days) == (59, 7)
+    outcome = (lags.trained_to_first_business_metric_days, lags.trained_to_first_business_metric_months)
+    assert outcome == (172, 5)
