@@ -5,34 +5,29 @@ from __future__ import annotations
 import math
 import numbers
 import os
-from collections.abc import Iterable
-from datetime import UTC, date, datetime
+import re
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
-
-import httpx
+from typing import TYPE_CHECKING, Any, Self, get_args
 
 import schema
 from client_sdk._ids import uuid7
 from client_sdk._store import Store
-from client_sdk._sync import matches_server, run_sync
-from client_sdk._transport import Transport
 from client_sdk._types import Event, Status, SyncReport
 from client_sdk.errors import ConfigurationError, NotFoundError, ValidationError
-from schema.projections import (
-    MetricChains,
-    ProjectModel,
-    ProjectSummary,
-    ReviewDraft,
-    TimelineView,
-    build_models,
-    render_markdown,
-    review_draft,
-    summary_of,
-    timeline_view,
-)
+from schema.types import SLUG_PATTERN, Layer
+
+# httpx (with the sync code) and the read models are imported where they are used: an append, such as
+# `winledger win "..."` from a terminal, then never pays for them (httpx alone takes about 0.25 s).
+if TYPE_CHECKING:
+    import httpx
+
+    from client_sdk._transport import Transport
+    from schema.projections import MetricChains, ProjectModel, ProjectSummary, ReviewDraft, TimelineView
 
 When = datetime | str | None
+_UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Client:
@@ -41,7 +36,10 @@ class Client:
     Appends work with no server at all. ``server`` and ``token`` (default: the
     ``WINLEDGER_SERVER`` and ``WINLEDGER_TOKEN`` environment variables) are
     needed only by ``sync()`` and ``verify()``. ``transport`` replaces the
-    network (tests pass one that drives the server in-process).
+    network (tests pass one that drives the server in-process). ``clock``
+    replaces the device's wall clock (a callable returning unix milliseconds):
+    it is the ``now`` of the hybrid logical clock and of the default
+    ``occurred_at``, so tests can skew it or make it jump backwards.
     """
 
     def __init__(
@@ -59,12 +57,13 @@ class Client:
         batch_size: int = 1000,
         page_size: int = 1000,
         busy_timeout: float = 30.0,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         if batch_size < 1 or page_size < 1:
             raise ConfigurationError(
                 f"batch_size and page_size must be >= 1, got {batch_size} and {page_size}."
             )
-        self._store = Store(path, busy_timeout=busy_timeout)
+        self._store = Store(path, busy_timeout=busy_timeout, clock=clock)
         self.server = server or os.environ.get("WINLEDGER_SERVER") or None
         self._token = token or os.environ.get("WINLEDGER_TOKEN") or None
         self._http_options: dict[str, Any] = {
@@ -94,6 +93,17 @@ class Client:
     ) -> None:
         self.close()
 
+    @classmethod
+    def default(cls, **options: Any) -> Self:
+        """The journal of the ``winledger`` command, with the server and token ``winledger login`` saved.
+
+        The store is ``$WINLEDGER_STORE``, else ``journal.db`` in the user's data directory; ``options``
+        are ``Client``'s keyword arguments.
+        """
+        from client_sdk import _config
+
+        return cls(_config.store_path(), _config.server_url(), _config.read_token(), **options)
+
     @property
     def path(self) -> str:
         return self._store.path
@@ -108,7 +118,7 @@ class Client:
     def _append(self, event_type: str, data: dict[str, Any], project: str | None, occurred_at: When) -> str:
         # Absent and None are the same to the schema; dropping None keeps bodies minimal.
         payload = {key: value for key, value in data.items() if value is not None}
-        when = _timestamp(occurred_at, event_type)
+        when = _timestamp(occurred_at, event_type, self._store.now_ms)
         event_id = uuid7()
 
         def build(device_id: str, device_seq: int, clock: int) -> dict[str, Any]:
@@ -196,6 +206,32 @@ class Client:
         data.update(key=key, layer=layer, label=label, unit=unit, direction=direction, note=note)
         return self._append("metric.observed", data, project, occurred_at)
 
+    def trained(
+        self,
+        project: str,
+        metrics: Mapping[str, float] | None = None,
+        *,
+        layer: str = "model",
+        note: str | None = None,
+        occurred_at: When = None,
+    ) -> str:
+        """Record a ``trained`` milestone and one ``layer`` metric per item of ``metrics``, at one moment.
+
+        Every key and value is checked before anything is stored. Returns the milestone's id.
+        """
+        when = _timestamp(occurred_at, "milestone.reached", self._store.now_ms)
+        if layer not in get_args(Layer):
+            raise ValidationError(
+                f"Cannot append metric.observed: `layer` must be one of {', '.join(get_args(Layer))}, "
+                f"got {layer!r}.",
+                field="$.data.layer",
+            )
+        values = {key: _metric_value(key, value) for key, value in (metrics or {}).items()}
+        milestone_id = self.milestone(project, "trained", note, occurred_at=when)
+        for key, value in values.items():
+            self.metric(project, key, value, layer=layer, occurred_at=when)
+        return milestone_id
+
     def link_metrics(
         self,
         project: str,
@@ -242,9 +278,20 @@ class Client:
         """
         return self._store.events(project, include_unreadable)
 
+    def find_project(self, name: str) -> str:
+        """The id of the project called ``name`` (exactly, else in any case), or with that id or id prefix.
+
+        Raises ``NotFoundError`` listing close matches when no project, or more than one, fits.
+        """
+        from client_sdk._names import project_refs, resolve_project
+
+        return resolve_project(name, project_refs(self._store))
+
     # -- read models, computed offline with the server's code ---------------------
 
     def _models(self) -> dict[str | None, ProjectModel]:
+        from schema.projections import build_models
+
         return build_models(self._store.bodies())
 
     def _model(self, project: str) -> ProjectModel:
@@ -255,11 +302,18 @@ class Client:
 
     def projects(self) -> list[ProjectSummary]:
         """Every project this store knows, by last activity (newest first)."""
+        from schema.projections import summary_of
+
         summaries = [summary_of(m) for key, m in self._models().items() if key is not None]
-        return sorted(summaries, key=lambda s: (s.last_activity or "", s.id), reverse=True)
+        # The server's order, to the byte: newest activity first, ties by id ascending.
+        summaries.sort(key=lambda s: s.id)
+        summaries.sort(key=lambda s: s.last_activity or "", reverse=True)
+        return summaries
 
     def timeline(self, project: str, as_of: date | str | None = None) -> TimelineView:
         """A project's timeline as of ``as_of`` (default: today in UTC), from the events held here."""
+        from schema.projections import timeline_view
+
         return timeline_view(self._model(project), _date(as_of, "as_of") or datetime.now(UTC).date())
 
     def metric_chains(self, project: str) -> MetricChains:
@@ -270,6 +324,8 @@ class Client:
         self, from_: date | str, to: date | str, as_of: date | str | None = None, *, markdown: bool = False
     ) -> ReviewDraft | str:
         """The review draft of the period ``from_``..``to`` (inclusive UTC dates); Markdown if asked."""
+        from schema.projections import render_markdown, review_draft
+
         start, end = _date(from_, "from_"), _date(to, "to")
         assert start is not None and end is not None
         if start > end:
@@ -298,6 +354,8 @@ class Client:
     # -- sync --------------------------------------------------------------------
 
     def _transport(self) -> Transport:
+        from client_sdk._transport import Transport
+
         if self._http is None:
             if not self.server:
                 raise ConfigurationError(
@@ -317,12 +375,16 @@ class Client:
         on 401, and another ``SyncError`` when the server stays unreachable or
         answers out of protocol; what was answered before is kept.
         """
+        from client_sdk._sync import run_sync
+
         return run_sync(
             self._store, self._transport(), batch_size=self._batch_size, page_size=self._page_size
         )
 
     def verify(self) -> bool:
         """Sync, then compare the server's count and digest of the user's events with this store's."""
+        from client_sdk._sync import matches_server
+
         self.sync()
         return matches_server(self._store)
 
@@ -338,9 +400,9 @@ def _date(value: date | str | None, name: str) -> date | None:
     raise ValidationError(f"{name} must be a date or a 'YYYY-MM-DD' string, got {value!r}.", field=name)
 
 
-def _timestamp(value: When, event_type: str) -> str:
+def _timestamp(value: When, event_type: str, now_ms: Callable[[], int]) -> str:
     if value is None:
-        return schema.format_timestamp(datetime.now(UTC))
+        return schema.format_timestamp(_UNIX_EPOCH + timedelta(milliseconds=now_ms()))
     if isinstance(value, datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValidationError(
@@ -363,3 +425,17 @@ def _number(name: str, value: Any) -> Any:
             field=f"$.data.{name}",
         )
     return number
+
+
+def _metric_value(key: Any, value: Any) -> float:
+    if not isinstance(key, str) or not re.match(SLUG_PATTERN, key):
+        raise ValidationError(
+            f"Cannot append metric.observed: the metric key {key!r} must be 1-64 of a-z, 0-9, '_', '.', '-'.",
+            field="$.data.key",
+        )
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValidationError(
+            f"Cannot append metric.observed: the value of {key!r} must be a number, got {value!r}.",
+            field="$.data.value",
+        )
+    return float(_number("value", value))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,6 +99,7 @@ def apply_page(
     after: int,
     deferred: set[str],
     tally: Tally,
+    now: Callable[[], int] = now_ms,
 ) -> bool:
     """Apply the answer to ``POST /v1/sync`` that pushed ``sent`` (id, device_id) and pulled from ``after``.
 
@@ -143,7 +145,7 @@ def apply_page(
         else:
             raise ProtocolError(f"The server answered status {result.status!r} for event {event_id!r}.")
     if conflict:
-        tally.reminted += remint(conn)
+        tally.reminted += remint(conn, now)
     _merge_pulled(conn, page.events, tally)
     if int(_meta(conn, "cursor") or 0) != after:
         # Another process moved the cursor, or the epoch reset it: this page does not continue it.
@@ -193,7 +195,7 @@ def _merge_pulled(conn: sqlite3.Connection, events: list[dict[str, Any]], tally:
     set_meta(conn, clock=largest_clock)
 
 
-def remint(conn: sqlite3.Connection) -> int:
+def remint(conn: sqlite3.Connection, now: Callable[[], int] = now_ms) -> int:
     """Another store uses our device id: move every pending event of ours to a new device id.
 
     Each gets a new id and the next device_seq of the new device, in the old
@@ -229,7 +231,7 @@ def remint(conn: sqlite3.Connection) -> int:
         if not _retarget(fields, new_ids):
             continue
         device_seq += 1
-        clock = schema.next_clock(now_ms(), clock)
+        clock = schema.next_clock(now(), clock)
         fields.update(id=uuid7(), device_id=new_device, device_seq=device_seq, clock=clock)
         conn.execute(_INSERT, (*normalize(fields).row(), "pending", None))
     set_meta(conn, device_id=new_device, device_seq=device_seq, clock=clock)

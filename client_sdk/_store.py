@@ -61,7 +61,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,8 +198,16 @@ def validation_error(rejection: schema.Rejection, fields: dict[str, Any]) -> Val
 class Store:
     """The SQLite file; every method is one short transaction unless it says otherwise."""
 
-    def __init__(self, path: str | os.PathLike[str], *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = 30.0,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
         self.path = os.path.expanduser(os.fspath(path))
+        self.now_ms: Callable[[], int] = clock or now_ms
+        """The device's wall clock in unix milliseconds (the HLC's ``now``; tests inject skew)."""
         self._lock = threading.RLock()
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -314,7 +322,7 @@ class Store:
         with self.transaction() as conn:
             device_id = self.device_id
             device_seq = int(self.get("device_seq")) + 1
-            clock = schema.next_clock(now_ms(), int(self.get("clock")))
+            clock = schema.next_clock(self.now_ms(), int(self.get("clock")))
             fields = build(device_id, device_seq, clock)
             result = schema.validate_fields(fields)
             if isinstance(result, schema.Rejection):
@@ -332,12 +340,17 @@ class Store:
 
     # -- reads -------------------------------------------------------------------
 
-    def events(self, project: str | None, include_unreadable: bool) -> list[Event]:
+    def events(
+        self, project: str | None, include_unreadable: bool, types: Collection[str] = ()
+    ) -> list[Event]:
         where = ["1 = 1"]
         params: list[Any] = []
         if project is not None:
             where.append("project_id = ?")
             params.append(project)
+        if types:
+            where.append(f"type IN ({', '.join('?' * len(types))})")
+            params.extend(types)
         if not include_unreadable:
             where.append("readable = 1")
         with self.snapshot() as conn:
@@ -347,6 +360,14 @@ class Store:
                 params,
             ).fetchall()
         return [_event(body, seq, state, code, message) for body, seq, state, code, message in rows]
+
+    def project_ids(self) -> list[str]:
+        """Every project id that a readable event carries."""
+        with self.snapshot() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT project_id FROM events WHERE project_id IS NOT NULL AND readable = 1"
+            ).fetchall()
+        return [str(project_id) for (project_id,) in rows]
 
     def bodies(self) -> list[dict[str, Any]]:
         """Every event the store holds (pending, synced, unconfirmed), as its normalized fields."""

@@ -49,7 +49,7 @@ def run_sync(store: Store, http: Transport, *, batch_size: int, page_size: int) 
             continue
         with store.transaction() as conn:
             sent = [(event_id, device_id) for event_id, device_id, _ in batch]
-            complete = _merge.apply_page(conn, page, sent, after, deferred, tally)
+            complete = _merge.apply_page(conn, page, sent, after, deferred, tally, store.now_ms)
             done = complete and not next_batch(store, deferred, 1, info.limits.max_body_bytes)
             if done:
                 set_meta(conn, last_sync=utc_now())

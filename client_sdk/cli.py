@@ -1,10 +1,15 @@
 """The ``winledger`` command.
 
-One command serves both sides. Client-side commands run wherever the client
-SDK is installed. Server commands (``serve``, ``admin ...``) load the server
-package only when they run (``importlib``, by name), so ``winledger --help``
-and the client's commands work on a machine where only the client is
-installed, and a server command there says which extra to install.
+One command serves both sides. Client-side commands (capture, sync, status,
+review: ``client_sdk._capture`` and ``client_sdk._account``) run wherever the
+client SDK is installed, offline against the local journal. Server commands
+(``serve``, ``admin ...``) load the server package only when they run
+(``importlib``, by name), so ``winledger --help`` and the client's commands work
+on a machine where only the client is installed, and a server command there
+says which extra to install.
+
+Every error goes to standard error with exit status 1 and names the bad
+argument, usage errors included.
 """
 
 from __future__ import annotations
@@ -16,7 +21,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, NoReturn
+
+from client_sdk import _account, _capture
+from client_sdk._cli_args import CommandError, store_options, when_options
+from client_sdk.errors import WinledgerError
 
 DEFAULT_DB_URL = "sqlite+aiosqlite:///./winledger.db"
 _SERVER_MODULES = {"server", "starlette", "sqlalchemy", "aiosqlite", "uvicorn", "rich"}
@@ -71,12 +80,35 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     )
 
 
+_EXAMPLES = """\
+examples:
+  winledger project start "Churn early warning" --kind model
+  winledger win "Customer success now works the churn list every Monday" --project "churn early warning"
+  winledger metric "Churn early warning" saved_rate 34 --layer business --unit % --baseline 25
+  winledger login --server https://wins.example    # once; then, whenever online:
+  winledger sync
+  winledger review --from 2026-01-01 --to 2026-12-31
+
+`winledger COMMAND --help` explains each command.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="winledger",
         description="Capture wins offline and sync them through a winledger server.",
+        epilog=_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _capture.add_commands(commands, store_options(), when_options())
+    _account.add_commands(commands, store_options())
 
     serve = commands.add_parser("serve", help="run the sync server (creates or upgrades the database)")
     _add_db(serve)
@@ -179,6 +211,9 @@ def main(argv: Sequence[str] | None = None) -> Any:
         return args.run(args)
     except KeyboardInterrupt:
         return 130
+    except (CommandError, WinledgerError) as exc:
+        print(f"{getattr(args, 'prog', 'winledger')}: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,251 @@
+"""The commands around the captures: ``login``, ``logout``, ``sync``, ``status`` and ``review``.
+
+Only ``login`` and ``sync`` touch the network, and only they import httpx (through the client's
+transport). ``review`` computes the draft offline, from the local journal, with the server's code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import re
+import sys
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from client_sdk import _config
+from client_sdk._cli_args import CommandError, add_command, day, open_client, today_utc
+from client_sdk._names import describe
+from client_sdk.errors import AuthError, ConfigurationError, SyncError, ValidationError
+
+TRANSPORT: Any = None
+"""An ``httpx.BaseTransport`` for ``login`` and ``sync`` to use instead of the network (tests set it)."""
+
+_CHECK_TIMEOUT_S = 5.0
+_TOKEN = re.compile(r"wl_[0-9a-f]{16}_[0-9a-f]{64}")  # sync protocol v1, section 2
+
+
+def login(args: argparse.Namespace) -> int:
+    server = _server(args.server)
+    token, source = _token_input(server)
+    unchecked = _check(server, token)
+    settings = _config.load_settings()
+    settings["server"] = server
+    settings_path = _config.save_settings(settings)
+    token_path = _config.save_token(token)
+    if unchecked is None:
+        print(f"Signed in to {server} with the token from {source}.")
+    else:
+        print(
+            f"Could not reach {server} to check the token ({unchecked}); saved it anyway: "
+            "`winledger sync` will use it once the server answers."
+        )
+    print(f"Settings: {settings_path}; token: {token_path} (readable only by you).")
+    return 0
+
+
+def _server(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise CommandError(f"expected an http:// or https:// URL, got {url!r}", "--server")
+    return url.strip().rstrip("/")
+
+
+def _token_input(server: str) -> tuple[str, str]:
+    if os.environ.get("WINLEDGER_TOKEN"):
+        token, source = os.environ["WINLEDGER_TOKEN"], "$WINLEDGER_TOKEN"
+    elif sys.stdin.isatty():
+        token, source = (
+            getpass.getpass(f"Token for {server} (from `winledger admin create-token`): "),
+            "the prompt",
+        )
+    else:
+        token, source = sys.stdin.readline(), "standard input"
+    token = token.strip()
+    if not token:
+        raise CommandError(f"no token on {source}; paste the wl_... token that the server's admin gave you")
+    if not _TOKEN.fullmatch(token):
+        # Never echo it: it may be a real secret pasted in the wrong place.
+        raise CommandError(
+            f"the token on {source} is not a winledger token (wl_, 16 hex digits, _, 64 hex digits)"
+        )
+    return token, source
+
+
+def _check(server: str, token: str) -> str | None:
+    """``None`` when the server accepts the token, else why it could not be asked; raises on a refusal."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    try:
+        with httpx.Client(transport=TRANSPORT, timeout=_CHECK_TIMEOUT_S) as http:
+            response = http.get(f"{server}/v1/info", headers=headers)
+    except httpx.TransportError as exc:
+        return str(exc) or type(exc).__name__
+    if response.status_code == 401:
+        raise CommandError(
+            f"{server} refused this token (401 unauthorized): it is mistyped, revoked or for another "
+            "server. Nothing was saved."
+        )
+    if response.status_code >= 500:
+        return f"it answered {response.status_code}"
+    if response.status_code != 200 or not _speaks_protocol(response.content):
+        raise CommandError(
+            f"{server} answered {response.status_code} to GET /v1/info, but not as a winledger server "
+            "does: is the URL right? Nothing was saved.",
+            "--server",
+        )
+    return None
+
+
+def _speaks_protocol(body: bytes) -> bool:
+    try:
+        info = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(info, dict) and info.get("protocol") == 1
+
+
+def logout(args: argparse.Namespace) -> int:
+    path = _config.token_path()
+    if _config.remove_token():
+        print(f"Signed out: removed {path}. The journal and its pending events stay.")
+    else:
+        print(f"Not signed in: there is no {path}.")
+    if os.environ.get("WINLEDGER_TOKEN"):
+        print("Note: $WINLEDGER_TOKEN is set and still signs you in; unset it too.")
+    return 0
+
+
+def sync(args: argparse.Namespace) -> int:
+    server, token = _config.server_url(), _config.read_token()
+    # Two quick retries: someone at a terminal would rather run it again than wait half a minute.
+    options: dict[str, Any] = {"timeout": 20.0, "retries": 2}
+    with open_client(args, server=server, token=token, transport=TRANSPORT, **options) as client:
+        try:
+            report = client.sync()
+        except ConfigurationError as exc:
+            if server and token:  # signed in, but the saved URL is unusable
+                raise CommandError(f"{exc} Run `winledger login --server URL` again.") from None
+            raise CommandError(
+                "not signed in: run `winledger login --server URL` (or set WINLEDGER_SERVER and "
+                "WINLEDGER_TOKEN). Everything you captured stays in the journal."
+            ) from None
+        except AuthError:
+            raise CommandError(
+                f"{server} refused the token (401): run `winledger login --server {server}` with a valid "
+                f"token. {_events(client.status().pending, 'pending')} kept."
+            ) from None
+        except SyncError as exc:
+            pending = client.status().pending
+            raise CommandError(
+                f"{exc} {_events(pending, 'pending')} kept; run `winledger sync` later."
+            ) from None
+        pending = client.status().pending
+    print(
+        f"Synced with {server}: pushed {report.pushed} ({report.accepted} new), pulled {report.pulled}, "
+        f"{pending or 'nothing'} pending."
+    )
+    if report.epoch_changed:
+        print(
+            f"The server's data was restored or recreated; {_events(report.requeued)} it had lost went back."
+        )
+    if report.rejected:
+        print(f"{_events(report.rejected)} refused by the server: see `winledger status`.", file=sys.stderr)
+    if report.deferred:
+        print(
+            f"{_events(report.deferred)} left pending: the server is older than this client.", file=sys.stderr
+        )
+    return 0
+
+
+def status(args: argparse.Namespace) -> int:
+    server = _config.server_url()
+    token = "$WINLEDGER_TOKEN" if os.environ.get("WINLEDGER_TOKEN") else None
+    if token is None and _config.token_path().exists():
+        token = str(_config.token_path())
+    with open_client(args) as client:
+        state = client.status()
+        pending = [e for e in client.events() if e.status == "pending"]
+        rejected = client.rejected()
+    sign_in = f"token from {token}" if token else "no token: run `winledger login --server URL`"
+    lines = [
+        f"Journal:    {state.path}",
+        f"Device:     {state.device_id}",
+        f"Server:     {server or 'none: run `winledger login --server URL`'}"
+        + (f" ({sign_in})" if server else ""),
+        f"Last sync:  {_ago(state.last_sync) if state.last_sync else 'never'}",
+        f"Events:     {state.pending} pending, {state.synced} synced, {state.rejected} rejected"
+        + (f", {state.unconfirmed} being checked again" if state.unconfirmed else ""),
+    ]
+    if pending:
+        lines.append("Pending:")
+        lines += [f"  {e.id}  {e.type:<17}  {describe(e)}" + _why(e.code, e.message) for e in pending[:10]]
+        if len(pending) > 10:
+            lines.append(f"  ... and {len(pending) - 10} more")
+    if rejected:
+        lines.append("Rejected (kept, never pushed again):")
+        lines += [f"  {e.id}  {e.type:<17}  {describe(e)}" + _why(e.code, e.message) for e in rejected]
+    print("\n".join(lines))
+    return 0
+
+
+def _events(count: int, adjective: str = "") -> str:
+    """``1 event`` / ``3 pending events``."""
+    return f"{count} {adjective + ' ' if adjective else ''}event{'' if count == 1 else 's'}"
+
+
+def _why(code: str | None, message: str | None) -> str:
+    return f"\n      {code}: {message}" if code else ""
+
+
+def _ago(moment: datetime) -> str:
+    minutes = int((datetime.now(UTC) - moment).total_seconds() // 60)
+    if minutes < 1:
+        return f"{moment:%Y-%m-%d %H:%M} UTC (just now)"
+    if minutes < 120:
+        return f"{moment:%Y-%m-%d %H:%M} UTC ({minutes} min ago)"
+    return f"{moment:%Y-%m-%d %H:%M} UTC ({minutes // 60} h ago)"
+
+
+def review(args: argparse.Namespace) -> int:
+    end = args.to or today_utc()
+    start = args.from_ or date(end.year, 1, 1)
+    with open_client(args) as client:
+        try:
+            draft = client.review_draft(start, end, args.as_of, markdown=True)
+        except ValidationError as exc:
+            raise CommandError(exc.message, "--from") from None
+    print(str(draft), end="" if str(draft).endswith("\n") else "\n")
+    return 0
+
+
+def add_commands(commands: Any, store: argparse.ArgumentParser) -> None:
+    p = add_command(commands, "login", login, "save the server URL and your token (read from a prompt)", [])
+    p.add_argument("--server", required=True, metavar="URL", help="the server, e.g. https://wins.example")
+    p.description = (
+        "Save the server URL and a token for `winledger sync`. The token is read from a hidden prompt, "
+        "or from standard input when it is not a terminal (`winledger login --server URL < token.txt`), "
+        "or from $WINLEDGER_TOKEN; never from the command line, where shell history would keep it. "
+        "It is checked against the server when the server answers, and kept in a file only you can read."
+    )
+    add_command(commands, "logout", logout, "remove the saved token (the journal stays)", [])
+    add_command(
+        commands, "sync", sync, "push what you captured and pull what your other devices did", [store]
+    )
+    add_command(
+        commands, "status", status, "pending and rejected events, last sync, device and server", [store]
+    )
+    p = add_command(
+        commands, "review", review, "print the review draft (Markdown), computed offline", [store]
+    )
+    p.add_argument(
+        "--from", dest="from_", type=day, metavar="YYYY-MM-DD", help="first day (default: 1 January)"
+    )
+    p.add_argument("--to", type=day, metavar="YYYY-MM-DD", help="last day (default: today, UTC)")
+    p.add_argument(
+        "--as-of", type=day, metavar="YYYY-MM-DD", help="count time in production to (default: --to)"
+    )

@@ -1,0 +1,270 @@
+"""The capture commands of ``winledger``: one event each, appended to the local journal with no network.
+
+``win``, ``project start``, ``milestone``, ``metric``, ``feedback``, ``learned``, ``link`` and ``retract``
+print one line (what was recorded, "pending sync", and the new id last, easy to copy or to cut with
+``awk '{print $NF}'``); ``project list`` lists the projects.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping
+from typing import Any, get_args
+
+from client_sdk._cli_args import CommandError, add_command, number, open_client, refused
+from client_sdk._client import Client
+from client_sdk._names import ProjectRef, describe, project_refs, resolve_event, resolve_project
+from client_sdk.errors import NotFoundError, ValidationError
+from schema.types import Direction, Evidence, Layer, Milestone, ProjectKind
+
+_PROJECT_HELP = "the project's name (any case), its id or the start of its id"
+
+
+def _record(
+    args: argparse.Namespace,
+    append: Callable[[Client, Any], str],
+    what: str,
+    arguments: Mapping[str, str],
+    project_argument: str | None = None,
+) -> int:
+    """Resolve the project named by ``project_argument``, append, and print the one-line confirmation."""
+    with open_client(args) as client:
+        project: ProjectRef | None = None
+        if project_argument is not None:
+            project = _project(client, getattr(args, project_argument.lstrip("-").lower()), project_argument)
+        try:
+            event_id = append(client, project.id if project else None)
+        except ValidationError as exc:
+            raise refused(exc, arguments) from None
+    where = f' for "{project.name or project.id}"' if project else ""
+    print(f"Recorded {what}{where}, pending sync: {event_id}")
+    return 0
+
+
+def _project(client: Client, query: str | None, argument: str) -> ProjectRef | None:
+    if query is None:
+        return None
+    refs = project_refs(client._store)  # only the events that name projects: fast on a large journal
+    try:
+        project_id = resolve_project(query, refs)
+    except NotFoundError as exc:
+        raise CommandError(str(exc), argument) from None
+    return next(ref for ref in refs if ref.id == project_id)
+
+
+def win(args: argparse.Namespace) -> int:
+    source = "voice" if args.voice else "text"
+    return _record(
+        args,
+        lambda c, p: c.capture(args.text, p, source=source, tags=args.tag or (), occurred_at=args.at),
+        "win",
+        {"text": "TEXT", "tags": "--tag"},
+        "--project",
+    )
+
+
+def project_start(args: argparse.Namespace) -> int:
+    with open_client(args) as client:
+        same = [r for r in project_refs(client._store) if (r.name or "").casefold() == args.name.casefold()]
+        if same:
+            raise CommandError(
+                f"a project named {same[0].name!r} already exists ({same[0].id}, {same[0].kind}); "
+                "record on it, or choose another name",
+                "NAME",
+            )
+        try:
+            project_id = client.start_project(
+                args.name, args.kind, summary=args.summary, team=args.team, occurred_at=args.at
+            )
+        except ValidationError as exc:
+            raise refused(
+                exc, {"name": "NAME", "kind": "--kind", "summary": "--summary", "team": "--team"}
+            ) from None
+    print(f"Started project {args.name!r} ({args.kind}), pending sync: {project_id}")
+    return 0
+
+
+def project_list(args: argparse.Namespace) -> int:
+    with open_client(args) as client:
+        projects = client.projects()
+    if not projects:
+        print("No projects yet. Start one with: winledger project start NAME --kind model")
+        return 0
+    rows = [("ID", "KIND", "STAGE", "NAME")] + [
+        (p.id, p.kind or "?", p.stage or "-", p.name) for p in projects
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[3])
+    return 0
+
+
+def milestone(args: argparse.Namespace) -> int:
+    return _record(
+        args,
+        lambda c, p: c.milestone(p, args.milestone, args.note, occurred_at=args.at),
+        f"milestone {args.milestone}",
+        {"milestone": "MILESTONE", "note": "--note"},
+        "PROJECT",
+    )
+
+
+_METRIC_ARGUMENTS = {
+    "key": "KEY",
+    "value": "VALUE",
+    "layer": "--layer",
+    "label": "--label",
+    "unit": "--unit",
+    "baseline": "--baseline",
+    "low": "--low",
+    "high": "--high",
+    "direction": "--direction",
+    "note": "--note",
+}
+
+
+def metric(args: argparse.Namespace) -> int:
+    if (args.low is None) != (args.high is None):
+        raise CommandError("--low and --high go together (the interval's two ends)", "--low/--high")
+    options = {name: getattr(args, name) for name in ("label", "unit", "baseline", "low", "high", "note")}
+    unit = args.unit or ""
+    return _record(
+        args,
+        lambda c, p: c.metric(
+            p,
+            args.key,
+            args.value,
+            layer=args.layer,
+            direction=args.direction,
+            occurred_at=args.at,
+            **options,
+        ),
+        f"{args.layer} metric {args.key} = {args.value:g}{unit}",
+        _METRIC_ARGUMENTS,
+        "PROJECT",
+    )
+
+
+def feedback(args: argparse.Namespace) -> int:
+    return _record(
+        args,
+        lambda c, p: c.feedback(
+            p,
+            args.quote,
+            source_name=args.source_name,
+            source_team=args.team,
+            decision=args.decision,
+            occurred_at=args.at,
+        ),
+        "feedback",
+        {"quote": "QUOTE", "source_name": "--from", "source_team": "--team", "decision": "--decision"},
+        "PROJECT",
+    )
+
+
+def learned(args: argparse.Namespace) -> int:
+    kind = "next" if args.next else "learned"
+    return _record(
+        args,
+        lambda c, p: c.learning(args.text, kind, p, occurred_at=args.at),
+        "what comes next" if args.next else "learning",
+        {"text": "TEXT"},
+        "--project",
+    )
+
+
+def link(args: argparse.Namespace) -> int:
+    return _record(
+        args,
+        lambda c, p: c.link_metrics(
+            p, args.cause, args.effect, args.evidence, args.note, occurred_at=args.at
+        ),
+        f"link {args.cause} -> {args.effect} ({args.evidence})",
+        {"cause": "CAUSE", "effect": "EFFECT", "evidence": "--evidence", "note": "--note"},
+        "PROJECT",
+    )
+
+
+def retract(args: argparse.Namespace) -> int:
+    with open_client(args) as client:
+        events = client.events()
+        try:
+            target = resolve_event(args.event_id, events)
+        except NotFoundError as exc:
+            raise CommandError(str(exc), "EVENT_ID") from None
+        try:
+            retraction = client.retract(target, args.reason, occurred_at=args.at)
+        except ValidationError as exc:
+            raise refused(exc, {"target": "EVENT_ID", "reason": "--reason"}) from None
+    held = next((e for e in events if e.id == target), None)
+    what = f'{held.type} {target} ("{describe(held)}")' if held else target
+    print(f"Retracted {what}, pending sync: {retraction}")
+    return 0
+
+
+def add_commands(commands: Any, store: argparse.ArgumentParser, at: argparse.ArgumentParser) -> None:
+    both = [store, at]
+
+    p = add_command(commands, "win", win, "capture a win in one line", both)
+    p.add_argument("text", metavar="TEXT", help="what happened, in your words")
+    p.add_argument("--project", metavar="NAME_OR_ID", help=_PROJECT_HELP)
+    p.add_argument("--tag", action="append", metavar="TAG", help="a tag (repeat for several)")
+    p.add_argument("--voice", action="store_true", help="the text is a voice transcript")
+
+    project = commands.add_parser("project", help="start a project, or list them")
+    actions = project.add_subparsers(dest="project_command", metavar="ACTION", required=True)
+    p = add_command(actions, "start", project_start, "start a project (prints its id)", both)
+    p.add_argument("name", metavar="NAME", help="the project's name (1-200 characters)")
+    p.add_argument("--kind", required=True, choices=get_args(ProjectKind), help="what kind of work it is")
+    p.add_argument("--summary", help="a sentence on what it is for")
+    p.add_argument("--team", help="the team it is for or with")
+    add_command(actions, "list", project_list, "list the projects: id, kind, stage, name", [store])
+
+    p = add_command(commands, "milestone", milestone, "record a milestone of a project", both)
+    p.add_argument("project", metavar="PROJECT", help=_PROJECT_HELP)
+    p.add_argument("milestone", metavar="MILESTONE", choices=get_args(Milestone), help=_choices(Milestone))
+    p.add_argument("--note", help="a note on it")
+
+    p = add_command(commands, "metric", metric, "record a measured value of a project", both)
+    p.add_argument("project", metavar="PROJECT", help=_PROJECT_HELP)
+    p.add_argument("key", metavar="KEY", help="the metric's key, e.g. recall_at_30d (a-z, 0-9, _ . -)")
+    p.add_argument("value", metavar="VALUE", type=number, help="the value measured")
+    p.add_argument("--layer", required=True, choices=get_args(Layer), help="where it was measured")
+    p.add_argument("--unit", help="e.g. %%, ms, USD")
+    p.add_argument("--baseline", type=number, help="the value before (the model's or process's predecessor)")
+    p.add_argument("--low", type=number, help="the interval's low end (with --high)")
+    p.add_argument("--high", type=number, help="the interval's high end (with --low)")
+    p.add_argument("--direction", choices=get_args(Direction), help="default: higher_is_better")
+    p.add_argument("--label", help="a readable name, e.g. 'Recall at 30 days'")
+    p.add_argument("--note", help="how it was measured")
+
+    p = add_command(commands, "feedback", feedback, "record what a stakeholder said about a project", both)
+    p.add_argument("project", metavar="PROJECT", help=_PROJECT_HELP)
+    p.add_argument("quote", metavar="QUOTE", help="what they said")
+    p.add_argument("--from", dest="source_name", metavar="NAME", help="who said it")
+    p.add_argument("--team", help="their team")
+    p.add_argument("--decision", help="what they changed because of it")
+
+    p = add_command(commands, "learned", learned, "note what you learned, or what comes next", both)
+    p.add_argument("text", metavar="TEXT", help="the lesson, or with --next the next step")
+    p.add_argument("--next", action="store_true", help="it is what comes next, not a lesson")
+    p.add_argument("--project", metavar="NAME_OR_ID", help=_PROJECT_HELP)
+
+    p = add_command(commands, "link", link, "record that one metric of a project moved another", both)
+    p.add_argument("project", metavar="PROJECT", help=_PROJECT_HELP)
+    p.add_argument("cause", metavar="CAUSE", help="the metric key that moved the other, e.g. recall_at_30d")
+    p.add_argument("effect", metavar="EFFECT", help="the metric key it moved, e.g. churn_rate")
+    p.add_argument("--evidence", required=True, choices=get_args(Evidence), help="how the link is known")
+    p.add_argument("--note", help="a note on the evidence")
+
+    p = add_command(
+        commands, "retract", retract, "take back an event (the log keeps it, reviews drop it)", both
+    )
+    p.add_argument(
+        "event_id", metavar="EVENT_ID", help="the event's id, or its start or its last 8 characters"
+    )
+    p.add_argument("--reason", help="why")
+
+
+def _choices(literal: Any) -> str:
+    return "one of: " + ", ".join(get_args(literal))

@@ -1,0 +1,123 @@
+"""What the client commands of ``winledger`` share: argument types, errors that name the argument, the store.
+
+Nothing here imports httpx or the read models, so a capture from the terminal stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from client_sdk._client import Client
+from client_sdk._config import store_path
+from client_sdk.errors import ValidationError
+
+Run = Callable[[argparse.Namespace], int]
+
+_AGO = re.compile(r"^(\d{1,5})\s*(d|days?|w|weeks?)(\s+ago)?$")
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; ``main`` prints it after the command's name and exits 1."""
+
+    def __init__(self, message: str, argument: str | None = None) -> None:
+        super().__init__(f"argument {argument}: {message}" if argument else message)
+
+
+def add_command(
+    commands: Any, name: str, run: Run, help: str, parents: list[argparse.ArgumentParser], **options: Any
+) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = commands.add_parser(name, help=help, parents=parents, **options)
+    parser.set_defaults(run=run, prog=parser.prog)
+    return parser
+
+
+def store_options() -> argparse.ArgumentParser:
+    """``--store PATH``, for every command that opens the journal."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--store",
+        metavar="PATH",
+        help="the journal file (default: $WINLEDGER_STORE, else journal.db in your data directory)",
+    )
+    return parent
+
+
+def when_options() -> argparse.ArgumentParser:
+    """``--at WHEN``, for every command that records an event."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--at",
+        type=when,
+        metavar="WHEN",
+        help=(
+            "when it happened (default: now): 2026-03-02, '2026-03-02 14:30' (local time), "
+            "2026-03-02T14:30:00Z, yesterday, '3 days ago', '2 weeks ago'"
+        ),
+    )
+    return parent
+
+
+def open_client(args: argparse.Namespace, **options: Any) -> Client:
+    return Client(store_path(args.store), **options)
+
+
+def when(text: str) -> datetime:
+    """An aware datetime from ``--at``: a bare day means noon, local time, so it stays that day in UTC."""
+    value = text.strip().lower()
+    now = datetime.now().astimezone()
+    if value in ("now", "today"):
+        return now
+    if value == "yesterday":
+        return _noon(now.date() - timedelta(days=1))
+    ago = _AGO.match(value)
+    if ago:
+        days = int(ago.group(1)) * (7 if ago.group(2).startswith("w") else 1)
+        return _noon(now.date() - timedelta(days=days))
+    try:
+        if len(value) == 10:
+            return _noon(date.fromisoformat(value))
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date or time such as 2026-03-02, '2026-03-02 14:30' or '3 days ago', got {text!r}"
+        ) from None
+    return moment.astimezone() if moment.tzinfo is None else moment
+
+
+def _noon(day: date) -> datetime:
+    return datetime.combine(day, time(12)).astimezone()
+
+
+def day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+
+
+def number(text: str) -> float:
+    try:
+        value = float(text.replace("_", ""))
+    except ValueError:
+        hint = " (give the unit with --unit)" if text.rstrip().endswith("%") else ""
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}{hint}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def today_utc() -> date:
+    return datetime.now(UTC).date()
+
+
+def refused(error: ValidationError, arguments: Mapping[str, str]) -> CommandError:
+    """The schema's refusal, attributed to the command-line argument that carried the bad field."""
+    field = (error.field or "").removeprefix("$.").removeprefix("data.")
+    name = re.split(r"[.\[]", field, maxsplit=1)[0]
+    argument = arguments.get(name) or {"occurred_at": "--at"}.get(name)
+    return CommandError(error.message, argument)
