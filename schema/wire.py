@@ -20,6 +20,8 @@ DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_PAGE = 500
 MAX_PAGE = 5000
 DEFAULT_BODY_TIMEOUT_S = 30.0
+MAX_DEPTH = 64
+"""Most arrays and objects nested in one request body; an event nests five deep, with its batch."""
 
 JSON = "application/json"
 MSGPACK = "application/msgpack"
@@ -119,6 +121,7 @@ class Limits(Message):
     max_tags: int
     max_tag: int
     max_integer: int
+    max_depth: int
 
 
 class InfoResponse(Message):

@@ -6,19 +6,22 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+import msgspec
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import db, readmodels, routes
+from server import db, openapi, readmodels, routes
 from server.auth import Accounts
-from server.http import ProblemError, problem_response
+from server.http import SHED_RETRY_AFTER_S, Admission, ProblemError, problem_response
 from server.projector import Projector
 from server.settings import Settings
-from server.store import EventStore
+from server.store import EventStore, Overloaded
 
 log = logging.getLogger("winledger.server")
 
@@ -29,7 +32,7 @@ class State:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = db.create_engine(settings.db_url)
-        self.store = EventStore(self.engine)
+        self.store = EventStore(self.engine, max_write_queue=settings.max_write_queue)
         self.accounts = Accounts(self.store)
         self.limiter = routes.RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         self.projector = Projector(
@@ -37,6 +40,7 @@ class State:
         )
         self.store.on_commit.append(self.projector.notify)
         self.epoch = ""
+        self.openapi = msgspec.json.encode(openapi.build(settings))
 
     async def open(self) -> None:
         self.epoch = await db.create_schema(self.engine)
@@ -75,9 +79,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return problem_response(error, epoch_for(request))
 
     async def on_operational(request: Request, exc: Exception) -> Response:
-        log.warning("database unavailable: %s", exc)
+        # OperationalError: locked, disk I/O error, disk full; TimeoutError: no pooled connection in time.
+        # The failed transaction was rolled back; statement parameters never reach the log (hide_parameters).
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
         error = ProblemError(
             503, "unavailable", "The database is busy or unavailable; retry later", retry_after=1
+        )
+        return problem_response(error, epoch_for(request))
+
+    async def on_overloaded(request: Request, exc: Exception) -> Response:
+        error = ProblemError(
+            503, "unavailable", f"The server is busy ({exc}); retry later", retry_after=SHED_RETRY_AFTER_S
         )
         return problem_response(error, epoch_for(request))
 
@@ -91,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=[
             Route("/healthz", routes.healthz, methods=["GET"]),
+            Route("/openapi.json", routes.openapi_document, methods=["GET"]),
             Route("/v1/info", routes.info, methods=["GET"]),
             Route("/v1/events", routes.events, methods=["GET", "POST"]),
             Route("/v1/sync", routes.sync, methods=["POST"]),
@@ -100,8 +113,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ProblemError: on_problem,
             HTTPException: on_http,
             OperationalError: on_operational,
+            PoolTimeout: on_operational,
+            Overloaded: on_overloaded,
             Exception: on_unexpected,
         },
+        middleware=[Middleware(Admission, limit=settings.max_inflight, epoch=lambda: state.epoch)],
         lifespan=lifespan,
     )
     app.state.winledger = state

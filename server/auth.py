@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
@@ -19,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema import EMPTY_DIGEST, parse_timestamp
 from server import db
-from server.store import EventStore, utc_now
+from server.store import EventStore, Overloaded, utc_now
 
 TOKEN_PATTERN = re.compile(r"^wl_([0-9a-f]{16})_([0-9a-f]{64})$")
+_TOKEN_ANYWHERE = re.compile(r"(wl_[0-9a-f]{16}_)[0-9a-f]+", re.IGNORECASE)
 LAST_USED_RESOLUTION_S = 60  # last use is recorded at most once a minute per token
 
 
@@ -40,6 +43,27 @@ class TokenInfo:
     revoked_at: str | None
 
 
+class RedactTokens(logging.Filter):
+    """A log filter that masks the secret of anything shaped like a token (kept: the token id).
+
+    The server never logs an Authorization header, but a client may put its
+    token where logs do see it: a query string, a path.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _redact(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redact(arg) if isinstance(arg, str) else arg for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {key: _redact(v) if isinstance(v, str) else v for key, v in record.args.items()}
+        return True
+
+
+def _redact(text: str) -> str:
+    return _TOKEN_ANYWHERE.sub(r"\1[redacted]", text) if "wl_" in text.lower() else text
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -53,6 +77,7 @@ def new_token() -> tuple[str, str, str]:
 class Accounts:
     def __init__(self, store: EventStore) -> None:
         self.store = store
+        self._recorded: dict[str, float] = {}  # token id -> when this process last recorded its use
 
     async def create_user(self, name: str, label: str | None = None) -> str:
         """Create a user and a first token; return the token."""
@@ -138,9 +163,23 @@ class Accounts:
         if revoked_at is not None or (expires_at is not None and expires_at <= now):
             return None
         if last_used_at is None or _seconds_between(last_used_at, now) >= LAST_USED_RESOLUTION_S:
-            async with self.store.write() as connection:
-                await connection.execute(update(db.tokens).where(t.id == token_id).values(last_used_at=now))
+            await self._record_use(token_id, now)
         return int(user_id)
+
+    async def _record_use(self, token_id: str, now: str) -> None:
+        # Best effort: a burst of requests with one token would otherwise all queue to write the same
+        # minute, so this process writes it once, and not at all when writers are already queueing.
+        moment = time.monotonic()
+        if moment - self._recorded.get(token_id, -LAST_USED_RESOLUTION_S) < LAST_USED_RESOLUTION_S:
+            return
+        self._recorded[token_id] = moment
+        try:
+            async with self.store.write(shed=True) as connection:
+                await connection.execute(
+                    update(db.tokens).where(db.tokens.c.id == token_id).values(last_used_at=now)
+                )
+        except Overloaded:
+            del self._recorded[token_id]
 
 
 async def _user_id(connection: AsyncConnection, name: str) -> int:

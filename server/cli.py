@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import copy
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from server import db
 from server.auth import Accounts, AdminError
@@ -49,12 +50,25 @@ def serve(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
+        log_config=_log_config(args.log_level),
         log_level=args.log_level,
         lifespan="on",
         server_header=False,
         timeout_graceful_shutdown=10,
     )
     return 0
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging, plus the server's own loggers, every line through ``RedactTokens``."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"redact_tokens": {"()": "server.auth.RedactTokens"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact_tokens"]
+    config["loggers"]["winledger"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    return config
 
 
 def create_user(args: argparse.Namespace) -> int:

@@ -141,7 +141,8 @@ EVENT_INSERT_COLUMNS = (
 
 
 def create_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(url)
+    # hide_parameters: an error's message (logged on a 503) must not carry event bodies or token ids.
+    engine = create_async_engine(url, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from schema.wire import JSON, MSGPACK, PROBLEM_JSON, Problem
 
@@ -68,6 +69,41 @@ def problem_response(error: ProblemError, epoch: str | None = None) -> Response:
     if epoch is not None:
         headers[EPOCH_HEADER] = epoch
     return Response(_problem_encoder.encode(body), error.status, headers=headers, media_type=PROBLEM_JSON)
+
+
+SHED_RETRY_AFTER_S = 1
+
+
+class Admission:
+    """ASGI middleware: at most ``limit`` requests to ``/v1`` at once; the next ones get 503 at once.
+
+    A shed request costs almost nothing (no token lookup, no body read), so a
+    burst of devices is answered quickly, each told when to retry, instead of
+    piling up bodies in memory and waiting until its client times out.
+    """
+
+    def __init__(self, app: ASGIApp, *, limit: int, epoch: Callable[[], str]) -> None:
+        self.app, self.limit, self.epoch = app, limit, epoch
+        self.active = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.limit or not scope["path"].startswith("/v1"):
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limit:
+            error = ProblemError(
+                503,
+                "unavailable",
+                f"The server is handling {self.active} requests, its limit; retry later",
+                retry_after=SHED_RETRY_AFTER_S,
+            )
+            await problem_response(error, self.epoch() or None)(scope, receive, send)
+            return
+        self.active += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
 
 
 def encode(value: Any, fmt: Format, epoch: str) -> Response:

@@ -10,7 +10,8 @@ from msgspec import UNSET, Raw
 
 from schema import Rejection, ValidEvent, decode_event
 from schema.types import MAX_INT
-from schema.wire import RawPushBody
+from schema.wire import MAX_DEPTH, RawPushBody
+from server.depth import json_depth, msgpack_depth
 from server.http import Format, ProblemError
 from server.store import Outcome, Page
 
@@ -25,6 +26,14 @@ _NOT_AN_OBJECT = {"json": "an object", "msgpack": "a map"}
 
 def decode_push_body(body: bytes, fmt: Format) -> RawPushBody:
     """Parse the whole body; syntax errors and non-object elements are 400s for the whole request."""
+    # Before any decoder: msgspec recurses per level and could overflow the C stack (server/depth.py).
+    depth = json_depth(body) if fmt == "json" else msgpack_depth(body, MAX_DEPTH)
+    if depth > MAX_DEPTH:
+        raise ProblemError(
+            400,
+            "malformed_body",
+            f"The body nests arrays and objects more than {MAX_DEPTH} levels deep; an event needs 5",
+        )
     if fmt == "json":
         try:
             # msgspec does not check UTF-8 inside values it passes over as Raw.
@@ -39,19 +48,23 @@ def decode_push_body(body: bytes, fmt: Format) -> RawPushBody:
             msgspec.msgpack.decode(body)
         except (msgspec.DecodeError, UnicodeDecodeError) as exc:
             raise ProblemError(400, "malformed_body", f"The body is not valid MessagePack: {exc}") from None
-        except RecursionError:
-            raise _too_deep() from None
     try:
         parsed: RawPushBody = _raw_decoders[fmt].decode(body)
     except msgspec.ValidationError as exc:
+        for name in ("after", "limit"):
+            # `Any` takes every JSON number but one beyond a double's range (1e400).
+            if str(exc).endswith(f"- at `$.{name}`"):
+                raise ProblemError(
+                    400,
+                    "invalid_parameter",
+                    f"`{name}` must be an integer up to 2^53-1, got a number out of range - at `$.{name}`",
+                ) from None
         raise ProblemError(
             400, "malformed_body", f"The body must be an object with an `events` list: {exc}"
         ) from None
     except msgspec.DecodeError as exc:
         kind = "JSON" if fmt == "json" else "MessagePack"
         raise ProblemError(400, "malformed_body", f"The body is not valid {kind}: {exc}") from None
-    except RecursionError:
-        raise _too_deep() from None
     for index, element in enumerate(parsed.events):
         if not _is_object(element, fmt):
             raise ProblemError(
@@ -60,11 +73,6 @@ def decode_push_body(body: bytes, fmt: Format) -> RawPushBody:
                 f"Every element of `events` must be {_NOT_AN_OBJECT[fmt]} - at `$.events[{index}]`",
             )
     return parsed
-
-
-def _too_deep() -> ProblemError:
-    # msgspec raises RecursionError past its nesting limit; no event nests more than a few levels.
-    return ProblemError(400, "malformed_body", "The body is nested too deeply")
 
 
 def _is_object(element: Raw, fmt: Format) -> bool:

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 
 from schema import EVENT_TYPES, format_timestamp
 from schema.types import MAX_INT, MAX_LABEL, MAX_NAME, MAX_QUOTE, MAX_TAG, MAX_TAGS, MAX_TEXT
+from schema.wire import MAX_DEPTH
 from server import protocol
 from server.http import ProblemError, encode, read_body, request_format, response_format
 from server.store import CursorAhead
@@ -72,6 +73,11 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+async def openapi_document(request: Request) -> Response:
+    """The OpenAPI description (``server/openapi.py``); public, like the protocol it describes."""
+    return Response(_state(request).openapi, media_type="application/json")
+
+
 async def info(request: Request) -> Response:
     await _authenticate(request)
     state = _state(request)
@@ -94,6 +100,7 @@ async def info(request: Request) -> Response:
             "max_tags": MAX_TAGS,
             "max_tag": MAX_TAG,
             "max_integer": MAX_INT,
+            "max_depth": MAX_DEPTH,
         },
         "event_types": {name: sorted(versions) for name, versions in EVENT_TYPES.items()},
     }

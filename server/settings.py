@@ -36,6 +36,10 @@ class Settings:
     rate_limit_per_s: float = 0.0
     """Requests per second allowed per user (token bucket); 0 turns rate limiting off."""
     rate_limit_burst: int = 100
+    max_inflight: int = 128
+    """Most /v1 requests handled at once; beyond it a request gets 503 at once. 0 turns it off."""
+    max_write_queue: int = 32
+    """Most pushes waiting for the write lock; beyond it a push gets 503 at once. 0 turns it off."""
     projector_batch: int = 2000
     """Most events the projector applies in one write transaction."""
     projector_poll_s: float = 1.0
@@ -76,6 +80,9 @@ class Settings:
             raise SettingsError(f"default_page ({self.default_page}) exceeds max_page ({self.max_page})")
         if self.rate_limit_per_s < 0 or self.rate_limit_burst < 1:
             raise SettingsError("rate_limit_per_s must be >= 0 and rate_limit_burst >= 1")
+        for name in ("max_inflight", "max_write_queue"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"{name} must be >= 0 (0 turns it off), got {getattr(self, name)!r}")
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port must be 0-65535, got {self.port!r}")
 

@@ -43,6 +43,10 @@ class CursorAhead(Exception):
         self.last_seq = last_seq
 
 
+class Overloaded(Exception):
+    """Too many requests already wait for the write lock; the caller sheds this one (503)."""
+
+
 class Outcome:
     """The answer to one pushed event, in request order."""
 
@@ -75,19 +79,40 @@ def utc_now() -> str:
 
 
 class EventStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, max_write_queue: int = 0) -> None:
         self.engine = engine
         self._write_lock = asyncio.Lock()
+        self.max_write_queue = max_write_queue
+        """Most callers of ``write(shed=True)`` that may wait for the lock at once; 0: no limit."""
+        self.waiting = 0
+        """Callers of ``write(shed=True)`` (requests) waiting for the lock; background work is not counted."""
         self.on_commit: list[Callable[[int, int], None]] = []
         """Called with ``(user_id, last_seq)`` after a push commits new events (the projector's wake-up)."""
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A serialized write transaction (``BEGIN IMMEDIATE`` on SQLite)."""
-        async with self._write_lock, self.engine.connect() as connection:
-            connection = await connection.execution_options(write=True)
-            async with connection.begin():
-                yield connection
+    async def write(self, *, shed: bool = False) -> AsyncIterator[AsyncConnection]:
+        """A serialized write transaction (``BEGIN IMMEDIATE`` on SQLite).
+
+        With ``shed``, raises ``Overloaded`` instead of queueing behind
+        ``max_write_queue`` others: under a burst a request is better refused
+        at once, with a time to retry, than left to wait until its client gives
+        up. Background work (the projector) and admin commands always queue.
+        """
+        if shed and self.max_write_queue and self.waiting >= self.max_write_queue:
+            raise Overloaded(f"{self.waiting} requests are already waiting to write")
+        counted = 1 if shed else 0
+        self.waiting += counted
+        try:
+            await self._write_lock.acquire()
+        finally:
+            self.waiting -= counted
+        try:
+            async with self.engine.connect() as connection:
+                connection = await connection.execution_options(write=True)
+                async with connection.begin():
+                    yield connection
+        finally:
+            self._write_lock.release()
 
     async def push(
         self, user_id: int, items: Sequence[ValidEvent | Rejection], after: int | None = None
@@ -97,7 +122,7 @@ class EventStore:
         With ``after`` (a sync request), raises ``CursorAhead`` before storing
         anything if ``after`` is beyond the user's newest seq.
         """
-        async with self.write() as connection:
+        async with self.write(shed=True) as connection:
             last_seq, digest = await _user_log_head(connection, user_id, for_update=True)
             if after is not None and after > last_seq:
                 raise CursorAhead(after, last_seq)

@@ -156,6 +156,7 @@ def test_info_lists_limits_event_types_epoch_and_time(api: Api, fmt: str) -> Non
         "max_tags": 20,
         "max_tag": 50,
         "max_integer": 2**53 - 1,
+        "max_depth": 64,
     }
     server_time = parse_timestamp(info["server_time"])
     assert abs((server_time - datetime.now(UTC)).total_seconds()) < 60

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -41,10 +42,13 @@ def run_cli(
 class ServerProcess:
     """``winledger serve --db sqlite+aiosqlite:///<db_path> --port <free port>`` in a subprocess."""
 
-    def __init__(self, db_path: Path, *, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, db_path: Path, *, env: dict[str, str] | None = None, log_level: str = "warning"
+    ) -> None:
         self.db_path = db_path
         self.db_url = f"sqlite+aiosqlite:///{db_path}"
         self.env = env or {}
+        self.log_level = log_level
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = db_path.with_suffix(".log")
@@ -53,12 +57,14 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> ServerProcess:
-        self.port = free_port()
+    def start(self, *, same_port: bool = False) -> ServerProcess:
+        """Start serving; ``same_port`` restarts on the port of the last run (clients keep their URL)."""
+        if not (same_port and self.port):
+            self.port = free_port()
         with self.log_path.open("ab") as log:
             command = [*winledger_command(), "serve", "--db", self.db_url, "--port", str(self.port)]
             self.process = subprocess.Popen(
-                [*command, "--log-level", "warning"],
+                [*command, "--log-level", self.log_level],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **self.env},
@@ -84,6 +90,30 @@ class ServerProcess:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no cleanup, as in a crash or a power cut of the process."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def create_users(self, *names: str) -> list[str]:
+        """Users made straight in the store, as the admin command does, without a process per user."""
+        from server import db
+        from server.auth import Accounts
+        from server.store import EventStore
+
+        async def create() -> list[str]:
+            engine = db.create_engine(self.db_url)
+            try:
+                await db.create_schema(engine)
+                accounts = Accounts(EventStore(engine))
+                return [await accounts.create_user(name) for name in names]
+            finally:
+                await engine.dispose()
+
+        return asyncio.run(create())
 
     def create_user(self, name: str, label: str | None = None) -> str:
         args = ["admin", "create-user", name, "--db", self.db_url]

@@ -1,0 +1,72 @@
+"""GET /openapi.json: the API description covers every route, as served; schemathesis checks the rest
+against a live server (tests/e2e/test_fuzz.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from starlette.routing import Route
+
+from server.openapi import BODIES
+from tests.server.conftest import Api
+from tests.server.test_isolation import PUBLIC, ROUTES
+
+
+def _document(api: Api) -> dict[str, Any]:
+    response = api.http.get("/openapi.json")  # no token
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    return msgspec.json.decode(response.content)  # type: ignore[no-any-return]
+
+
+def test_it_is_openapi_3_1_and_describes_every_route_of_the_app(api: Api) -> None:
+    document = _document(api)
+    assert document["openapi"] == "3.1.0"
+    described = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
+    routed = {
+        (method, route.path)
+        for route in api.server.app.routes
+        if isinstance(route, Route)
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+    assert described == routed == set(ROUTES) | PUBLIC
+
+
+def test_every_v1_operation_needs_the_bearer_token_and_documents_its_problems(api: Api) -> None:
+    document = _document(api)
+    assert document["security"] == [{"bearer": []}]
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "wl_<16 hex digits>_<64 hex digits>",
+    }
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            if not path.startswith("/v1"):
+                assert operation["security"] == []
+                continue
+            assert "security" not in operation  # the document's default: the bearer token
+            responses = operation["responses"]
+            assert {"200", "401", "406", "429", "503"} <= set(responses)
+            assert "WWW-Authenticate" in responses["401"]["headers"]
+            assert (
+                "Retry-After" in responses["429"]["headers"] and "Retry-After" in responses["503"]["headers"]
+            )
+            for response in responses.values():
+                assert response["headers"]["Winledger-Epoch"]["required"] is True
+
+
+def test_bodies_come_from_the_wire_types_and_limits_from_the_settings(make_api: Callable[..., Api]) -> None:
+    document = _document(make_api(max_batch=7))
+    schemas = document["components"]["schemas"]
+    assert {struct.__name__ for struct in BODIES} <= set(schemas)
+    assert schemas["PushRequest"]["properties"]["events"]["maxItems"] == 7
+    assert schemas["PushRequest"]["properties"]["events"]["minItems"] == 1
+    assert schemas["SyncRequest"]["properties"]["events"]["maxItems"] == 7
+    # Every reference resolves.
+    text = msgspec.json.encode(document).decode()
+    for name in {part.split('"')[0] for part in text.split("#/components/schemas/")[1:]}:
+        assert name in schemas, name
