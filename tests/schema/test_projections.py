@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schema import validate_fields
-from schema.projections import build_models, render_markdown, review_draft, timeline_view
+from schema.projections import build_models, render_markdown, review_draft, summary_of, timeline_view
 from schema.projections.models import ProjectModel, ReviewDraft
+from tests import strategies
 from tests.factories import new_id
 
 YEAR = (date(2026, 1, 1), date(2026, 12, 31))
@@ -384,3 +385,35 @@ def test_the_timeline_gives_the_lag_from_the_work_to_its_outcome() -> None:
     assert (lags.trained_to_deployed_days, lags.deployed_to_first_production_metric_days) == (59, 7)
     outcome = (lags.trained_to_first_business_metric_days, lags.trained_to_first_business_metric_months)
     assert outcome == (172, 5)
+
+
+# Every read model, not only the stored ones: projects, timelines as of a date, chains, drafts --------
+
+
+def _every_read_model(events: list[dict[str, Any]]) -> bytes:
+    """Each read model a client or the server shows, for every project, two dates and two periods."""
+    models = build_models(events)
+    summaries = sorted((summary_of(m) for key, m in models.items() if key is not None), key=lambda s: s.id)
+    summaries.sort(key=lambda s: s.last_activity or "", reverse=True)  # the server's order
+    parts = [msgspec.json.encode(summaries)]
+    for _, model in sorted(models.items(), key=lambda item: item[0] or ""):
+        parts.append(msgspec.json.encode(model.chains))
+        parts += [
+            msgspec.json.encode(timeline_view(model, day)) for day in (date(2026, 6, 30), date(2099, 12, 31))
+        ]
+    for start, end in ((date(1970, 1, 1), date(2099, 12, 31)), YEAR):
+        draft = review_draft(models.values(), start, end)
+        parts += [msgspec.json.encode(draft), render_markdown(draft).encode()]
+    return b"\n".join(parts)
+
+
+@given(strategies.user_logs(max_events=25), st.randoms(use_true_random=False), st.data())
+def test_every_read_model_is_a_function_of_the_set_of_events(
+    log: list[dict[str, Any]], rng: random.Random, data: st.DataObject
+) -> None:
+    """Any event of every type, with colliding clocks, any timestamps and retractions of anything."""
+    events = [validate_fields(event).fields for event in log]  # type: ignore[union-attr]
+    expected = _every_read_model(events)
+    doubled = events + data.draw(st.lists(st.sampled_from(events), max_size=5))
+    rng.shuffle(doubled)
+    assert _every_read_model(doubled) == expected
