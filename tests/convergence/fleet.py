@@ -25,6 +25,7 @@ from server.restore import backup_sqlite
 from tests.convergence import checks
 from tests.convergence.checks import Ledger, ServerView
 from tests.convergence.harness import HOUR_MS, Device, DeviceClock, WorldTime
+from tests.convergence.read_models import check_read_models
 from tests.convergence.specs import (
     Backup,
     Capture,
@@ -330,5 +331,5 @@ class Fleet:
         server = checks.read_server(self.admin.db_path)
         for user in self.users:
             mine = [device for device in self.devices if device.user == user]
-            checks.check_read_models(self.admin.http(), self.tokens[user], user, mine, server)
+            check_read_models(self.admin.http(), self.tokens[user], user, mine, server)
         return server

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sqlite3
+import time
+from contextlib import closing
 from typing import Any
 
 import msgspec
@@ -229,3 +232,28 @@ def test_a_deleted_store_loses_its_unsynced_events_and_nothing_else() -> None:
         server = fleet.settle_and_compare_read_models()
         assert set(server.ids("ada")) == {synced}
         assert [e.id for e in phone.client.events()] == [synced]
+
+
+def test_a_restore_gives_a_new_epoch_and_drops_the_leases_the_backup_caught() -> None:
+    """A backup taken while a projector held a user's lease: restored by ``server.restore``, the
+    restored server's projector does not wait for that lease of a process that is gone."""
+    with Fleet(users=("ada",)) as fleet:
+        laptop = fleet.add_device("ada")
+        fleet.append(laptop, Start("Churn model", "model", None))
+        fleet.sync(laptop)
+        epoch = fleet.check().epoch
+        with closing(sqlite3.connect(fleet.admin.db_path)) as db, db:
+            db.execute(
+                "INSERT INTO projection_leases (user_id, holder, expires_at_ms) VALUES (1, 'gone', ?)",
+                (int(time.time() * 1000) + 600_000,),
+            )
+        fleet.backup()
+        fleet.append(laptop, Capture(0, "after the backup", (), None))
+        fleet.sync(laptop)
+        assert fleet.server_trouble(Restore(which=1))
+        assert fleet.check().epoch != epoch
+        with closing(sqlite3.connect(fleet.admin.db_path)) as db:
+            assert db.execute("SELECT count(*) FROM projection_leases").fetchone() == (0,)
+        report = fleet.sync(laptop)
+        assert isinstance(report, SyncReport) and (report.epoch_changed, report.requeued) == (True, 1)
+        fleet.settle_and_compare_read_models()  # the read models reach the head within 5 s
