@@ -196,7 +196,7 @@ class Backup:
 class Restore:
     which: int
     new_epoch: bool = True
-    """False: copied back by hand, without ``server.restore``: only ``cursor_ahead`` or the digest tell clients."""
+    """False: copied back by hand without ``server.restore``; only ``cursor_ahead`` or the digest tell."""
 
 
 server_troubles = st.one_of(
