@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import db, openapi, readmodels, routes
+from server import db, openapi, readmodels, routes, web
 from server.auth import Accounts
 from server.http import SHED_RETRY_AFTER_S, Admission, ProblemError, problem_response
 from server.projector import Projector
@@ -108,6 +108,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/v1/events", routes.events, methods=["GET", "POST"]),
             Route("/v1/sync", routes.sync, methods=["POST"]),
             *readmodels.ROUTES,
+            # The review pages (server/web): HTML behind a session cookie, outside /v1 and its API.
+            *web.ROUTES,
         ],
         exception_handlers={
             ProblemError: on_problem,

@@ -18,7 +18,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from schema.projections import ProjectModel, render_markdown, review_draft, timeline_view
+from schema.projections import (
+    ProjectModel,
+    ProjectSummary,
+    ReviewDraft,
+    render_markdown,
+    review_draft,
+    timeline_view,
+)
 from schema.types import MAX_INT
 from schema.wire import (
     JSON,
@@ -62,18 +69,14 @@ def _to_dict(value: msgspec.Struct) -> dict[str, Any]:
 async def projects(request: Request) -> Response:
     user_id, state, fmt = await _begin(request)
     await _wait(request, state, user_id)
-    async with ms.snapshot(state.engine) as connection:
-        seq, version = await _standing(connection, user_id)
-        summaries = await ms.load_summaries(connection, user_id)
-    summaries.sort(key=lambda summary: summary.id)
-    summaries.sort(key=lambda summary: summary.last_activity or "", reverse=True)
+    summaries, seq, version = await load_projects(state, user_id)
     body = ProjectsResponse(projects=summaries, as_of_seq=seq, projection_version=version, epoch=state.epoch)
     return encode(body, fmt, state.epoch)
 
 
 async def timeline(request: Request) -> Response:
     user_id, state, fmt = await _begin(request)
-    as_of = _date_param(request, "as_of") or datetime.now(UTC).date()
+    as_of = date_param(request, "as_of") or datetime.now(UTC).date()
     await _wait(request, state, user_id)
     model, seq, version = await _project(request, state, user_id)
     view = timeline_view(model, as_of)
@@ -95,19 +98,16 @@ async def review(request: Request) -> Response:
     user_id = await _authenticate(request)
     state = _state(request)
     fmt = _draft_format(request)
-    start = _date_param(request, "from", required=True)
-    end = _date_param(request, "to", required=True)
+    start = date_param(request, "from", required=True)
+    end = date_param(request, "to", required=True)
     assert start is not None and end is not None
     if start > end:
         raise ProblemError(
             400, "invalid_parameter", f"`from` ({start.isoformat()}) is after `to` ({end.isoformat()})"
         )
-    as_of = _date_param(request, "as_of") or end
+    as_of = date_param(request, "as_of") or end
     await _wait(request, state, user_id)
-    async with ms.snapshot(state.engine) as connection:
-        seq, version = await _standing(connection, user_id)
-        models = await _guarded(ms.load_models(connection, user_id))
-    draft = review_draft(models.values(), start, end, as_of)
+    draft, seq, version = await load_draft(state, user_id, start, end, as_of)
     if fmt == "markdown":
         headers = {
             EPOCH_HEADER: state.epoch,
@@ -157,15 +157,46 @@ async def _standing(connection: Any, user_id: int) -> tuple[int, int]:
 
 async def _project(request: Request, state: State, user_id: int) -> tuple[ProjectModel, int, int]:
     project_id = request.path_params["project_id"]
+    model, seq, version = await load_project(state, user_id, project_id)
+    if model is None:
+        raise ProblemError(404, "not_found", f"There is no project {project_id!r} in your journal")
+    return model, seq, version
+
+
+# The loaders below are shared with the web pages (server/web): one reading of the read models, whatever
+# the answer's format. Each returns what it read with the checkpoint (as_of_seq, projection version) it
+# reflects, from one snapshot.
+
+
+async def load_projects(state: State, user_id: int) -> tuple[list[ProjectSummary], int, int]:
+    """The user's projects, the most recently active first (ties by id)."""
+    async with ms.snapshot(state.engine) as connection:
+        seq, version = await _standing(connection, user_id)
+        summaries = await ms.load_summaries(connection, user_id)
+    summaries.sort(key=lambda summary: summary.id)
+    summaries.sort(key=lambda summary: summary.last_activity or "", reverse=True)
+    return summaries, seq, version
+
+
+async def load_project(state: State, user_id: int, project_id: str) -> tuple[ProjectModel | None, int, int]:
+    """The user's project ``project_id``; ``None`` when it is missing, malformed or another user's."""
     model = None
     async with ms.snapshot(state.engine) as connection:
         seq, version = await _standing(connection, user_id)
         # A malformed id is answered exactly like another user's project: not found.
         if _UUID.match(project_id):
             model = await _guarded(ms.load_model(connection, user_id, project_id))
-    if model is None:
-        raise ProblemError(404, "not_found", f"There is no project {project_id!r} in your journal")
     return model, seq, version
+
+
+async def load_draft(
+    state: State, user_id: int, start: date, end: date, as_of: date
+) -> tuple[ReviewDraft, int, int]:
+    """The review draft of the user's journal for ``start``..``end``."""
+    async with ms.snapshot(state.engine) as connection:
+        seq, version = await _standing(connection, user_id)
+        models = await _guarded(ms.load_models(connection, user_id))
+    return review_draft(models.values(), start, end, as_of), seq, version
 
 
 async def _guarded(pending: Any) -> Any:
@@ -181,7 +212,7 @@ async def _guarded(pending: Any) -> Any:
         ) from None
 
 
-def _date_param(request: Request, name: str, *, required: bool = False) -> date | None:
+def date_param(request: Request, name: str, *, required: bool = False) -> date | None:
     raw = request.query_params.get(name)
     if raw is None:
         if required:

@@ -1,10 +1,30 @@
-"""The review draft as Markdown, for the author to edit. Citations are the last 8 characters of event ids."""
+"""The review draft as Markdown, for the author to edit. Citations are the last 8 characters of event ids.
+
+Every piece of text that comes from the journal goes through ``text()``: it is
+kept on one line, and the characters that Markdown would read as markup (an
+HTML tag, emphasis, a link, code, strikethrough, an entity, a heading or list
+marker at the start) are escaped with a backslash, so that whatever a capture
+holds (``<script>``, ``**``, ``[x](y)``) renders as the literal text it is.
+"""
 
 from __future__ import annotations
 
+import re
+
 from schema.projections.models import Claim, ProjectSection, ReviewDraft
 
-_CATEGORY_TITLES = {
+# An underscore inside a word (a metric key such as p99_latency_ms) never opens emphasis: left as it is.
+_INLINE = re.compile(r"([\\`*\[\]<>~]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z])|&(?=#?[0-9A-Za-z]+;))")
+_BLOCK_START = re.compile(r"^(?:([#>+=-])|([0-9]+)([.)]))")
+
+
+def text(value: str) -> str:
+    """``value`` as literal Markdown text on one line."""
+    line = _INLINE.sub(r"\\\1", " ".join(value.split()))
+    return _BLOCK_START.sub(lambda m: f"\\{m[1]}" if m[1] else f"{m[2]}\\{m[3]}", line)
+
+
+CATEGORY_TITLES = {
     "shipped_with_outcome": "shipped, with a business outcome",
     "shipped": "shipped",
     "experiment": "decision-making work",
@@ -19,12 +39,12 @@ def _refs(event_ids: list[str]) -> str:
 
 
 def _bullets(claims: list[Claim]) -> list[str]:
-    return [f"- {claim.text}{_refs(claim.event_ids)}" for claim in claims]
+    return [f"- {text(claim.text)}{_refs(claim.event_ids)}" for claim in claims]
 
 
 def _section(section: ProjectSection) -> list[str]:
     kind = f"{section.kind}, " if section.kind else ""
-    lines = [f"### {section.name}", "", f"_{kind}{_CATEGORY_TITLES[section.category]}_", ""]
+    lines = [f"### {text(section.name)}", "", f"_{kind}{CATEGORY_TITLES[section.category]}_", ""]
     for title, claims in (
         ("What I did", section.did),
         ("Impact", section.impact),
@@ -35,8 +55,8 @@ def _section(section: ProjectSection) -> list[str]:
     if section.evidence:
         lines += ["**Evidence**", ""]
         for item in section.evidence:
-            how = f", measured by {item.how_measured}" if item.how_measured else ""
-            lines.append(f"- {item.text}{how}{_refs(item.event_ids)}")
+            how = f", measured by {text(item.how_measured)}" if item.how_measured else ""
+            lines.append(f"- {text(item.text)}{how}{_refs(item.event_ids)}")
         lines.append("")
     return lines
 
@@ -51,7 +71,7 @@ def render_markdown(draft: ReviewDraft) -> str:
     ]
     if draft.accomplishments:
         lines += ["## Top accomplishments", ""]
-        lines += [f"{i}. {c.text}{_refs(c.event_ids)}" for i, c in enumerate(draft.accomplishments, 1)]
+        lines += [f"{i}. {text(c.text)}{_refs(c.event_ids)}" for i, c in enumerate(draft.accomplishments, 1)]
         lines.append("")
     if draft.sections:
         lines += ["## Projects", ""]
@@ -66,7 +86,7 @@ def render_markdown(draft: ReviewDraft) -> str:
             lines += [f"## {title}", "", *_bullets(claims), ""]
     if draft.checklist:
         lines += ["## Before you submit", ""]
-        lines += [f"- [ ] {item.text}{_refs(item.event_ids)}" for item in draft.checklist]
+        lines += [f"- [ ] {text(item.text)}{_refs(item.event_ids)}" for item in draft.checklist]
         lines.append("")
     if len(lines) == 4:
         lines += ["Nothing was recorded in this period.", ""]

@@ -285,7 +285,8 @@ def test_the_health_check_needs_no_token(api: Api) -> None:
     ("method", "path", "status", "code"),
     [
         ("GET", "/v1/nope", 404, "not_found"),
-        ("GET", "/", 404, "not_found"),
+        ("GET", "/nope", 404, "not_found"),
+        ("POST", "/", 405, "method_not_allowed"),  # "/" is the review pages' home
         ("POST", "/v2/events", 404, "not_found"),
         ("DELETE", "/v1/events", 405, "method_not_allowed"),
         ("PUT", "/v1/events", 405, "method_not_allowed"),

@@ -1,8 +1,10 @@
 """Authorization and isolation, route by route.
 
 Every ``/v1`` route is in ``ROUTES``; a test fails when the app has a route
-that is not, so a new route (the web page's, later) joins these tests. Each
-route gets every kind of bad credential, and another user's ids.
+that is not, so a new route joins these tests. Each route gets every kind of
+bad credential, and another user's ids. The review pages' routes (behind a
+session cookie, not a bearer token) are in ``WEB_ROUTES`` and get the same
+treatment in tests/server/test_web_isolation.py.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from starlette.routing import Route
 from server import db
 from tests.factories import Device, an_event, encode, new_id
 from tests.server.conftest import Api, assert_problem, decode
+from tests.server.test_web_isolation import WEB_ROUTES
 from tests.support.inprocess import InProcessServer
 
 PERIOD = "from=2026-01-01&to=2026-12-31"
@@ -54,7 +57,7 @@ def test_every_route_of_the_app_is_in_the_table(api: Api) -> None:
         for method in route.methods or ()
         if method != "HEAD"
     }
-    assert routed == set(ROUTES) | PUBLIC
+    assert routed == set(ROUTES) | PUBLIC | set(WEB_ROUTES)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,354 @@
+"""The review pages as HTML: pure functions from read models to ``Markup``.
+
+Every page shares one layout: a nonce'd stylesheet and, on the review page,
+a nonce'd script (the Content-Security-Policy allows nothing else), and the
+sign-out form carrying the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from schema.projections import ProjectModel, ProjectSummary, ReviewDraft, TimelineView
+from schema.projections.markdown import CATEGORY_TITLES
+from schema.projections.models import Claim, MetricChains
+from server.web.markup import Markup, join, render
+from server.web.svg import chain_svg, duration, lag_rows, timeline_svg
+
+_CSS = """
+body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#111827;background:#fafafa}
+header{display:flex;gap:1.5em;align-items:center;padding:.6em 1.5em;background:#1f2937;color:#fff}
+header a{color:#fff;text-decoration:none;font-weight:600}header form{margin-left:auto}
+main{max-width:1000px;margin:1.5em auto;padding:0 1.5em}
+table{border-collapse:collapse;width:100%}
+td,th{text-align:left;padding:.35em .6em;border-bottom:1px solid #e5e7eb}
+.muted,.refs{color:#6b7280}.refs{font-size:.8em}.empty{color:#6b7280;font-style:italic}
+.error{background:#fee2e2;border:1px solid #fca5a5;padding:.6em 1em;border-radius:6px}
+svg text{font:12px system-ui,sans-serif;fill:#111827}svg .row{font-weight:600}svg .tick{fill:#6b7280}
+svg .mark{font-size:10px}svg .layer{font-size:10px;font-weight:700}svg .name{font-weight:600}
+svg .value{font-size:15px}svg .delta,svg .evidence{fill:#4b5563;font-size:11px}
+.chain-wrap{overflow-x:auto;margin:.5em 0 1.5em}
+textarea{width:100%;min-height:18em;font:13px ui-monospace,monospace}
+.period{display:flex;gap:1em;align-items:end;flex-wrap:wrap}.period label{display:flex;flex-direction:column}
+.draft{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:.5em 1.5em}
+button,input[type=submit]{cursor:pointer}
+"""
+
+# The copy button: the Clipboard API where the page may use it, a selected textarea otherwise.
+_COPY_SCRIPT = """
+document.getElementById("copy").addEventListener("click", async () => {
+  const area = document.getElementById("markdown");
+  const status = document.getElementById("copy-status");
+  try {
+    await navigator.clipboard.writeText(area.value);
+  } catch (error) {
+    area.focus();
+    area.select();
+    if (!document.execCommand("copy")) { status.textContent = "Select the text and copy it."; return; }
+  }
+  status.textContent = "Copied.";
+});
+"""
+
+
+def layout(title: str, body: Markup, *, nonce: str, csrf: str | None = None, script: str = "") -> Markup:
+    nav = Markup("")
+    if csrf is not None:
+        nav = render(
+            '<a href="/">Projects</a><a href="/review">Review draft</a>'
+            '<form method="post" action="/sign-out"><input type="hidden" name="csrf" value="{csrf}">'
+            '<button type="submit">Sign out</button></form>',
+            csrf=csrf,
+        )
+    scripts = render('<script nonce="{nonce}">{code}</script>', nonce=nonce, code=Markup(script))
+    return render(
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<title>{title} · winledger</title><style nonce="{nonce}">{css}</style></head>'
+        '<body><header><a href="/">winledger</a>{nav}</header><main>{body}</main>{scripts}</body></html>',
+        title=title,
+        nonce=nonce,
+        css=Markup(_CSS),
+        nav=nav,
+        body=body,
+        scripts=scripts if script else Markup(""),
+    )
+
+
+def sign_in_page(*, nonce: str, csrf: str, error: str | None = None) -> Markup:
+    body = render(
+        "<h1>Sign in</h1>{error}"
+        "<p>Paste an API token of yours (from <code>winledger admin create-token NAME</code>). "
+        "It is exchanged for a session of this browser that lasts 12 hours; the page keeps no copy.</p>"
+        '<form method="post" action="/sign-in"><input type="hidden" name="csrf" value="{csrf}">'
+        '<label>API token <input type="password" name="token" id="token" autocomplete="off" size="60" '
+        'required></label> <button type="submit">Sign in</button></form>',
+        error=render('<p class="error" role="alert">{e}</p>', e=error) if error else Markup(""),
+        csrf=csrf,
+    )
+    return layout("Sign in", body, nonce=nonce)
+
+
+def error_page(status: int, message: str, *, nonce: str, csrf: str | None = None) -> Markup:
+    body = render(
+        '<h1>{status}</h1><p class="error" role="alert">{message}</p>'
+        '<p><a href="/">Back to your projects</a></p>',
+        status=status,
+        message=message,
+    )
+    return layout(f"Error {status}", body, nonce=nonce, csrf=csrf)
+
+
+def _stage(summary: ProjectSummary) -> str:
+    stage = (summary.stage or "started").replace("_", " ")
+    return f"{stage} (shipped)" if summary.shipped and summary.stage != "deployed" else stage
+
+
+def projects_page(summaries: list[ProjectSummary], *, nonce: str, csrf: str) -> Markup:
+    if summaries:
+        rows = join(
+            render(
+                '<tr><td><a href="/projects/{id}">{name}</a>{unnamed}</td><td>{kind}</td><td>{stage}</td>'
+                "<td>{last}</td></tr>",
+                id=summary.id,
+                name=summary.name,
+                unnamed=Markup(' <span class="muted">(name not synced yet)</span>')
+                if not summary.named
+                else Markup(""),
+                kind=summary.kind or "",
+                stage=_stage(summary),
+                last=(summary.last_activity or "")[:10],
+            )
+            for summary in summaries
+        )
+        table = render(
+            "<table><thead><tr><th>Project</th><th>Kind</th><th>Stage</th><th>Last activity</th></tr>"
+            "</thead><tbody>{rows}</tbody></table>",
+            rows=rows,
+        )
+    else:
+        table = render(
+            '<p class="empty">No projects yet. Capture with <code>winledger project start NAME</code>, '
+            "then <code>winledger sync</code>.</p>"
+        )
+    body = render(
+        '<h1>Your projects</h1>{table}<p><a href="/review">Read the review draft →</a></p>', table=table
+    )
+    return layout("Projects", body, nonce=nonce, csrf=csrf)
+
+
+def project_page(model: ProjectModel, view: TimelineView, *, nonce: str, csrf: str) -> Markup:
+    timeline, chains = model.timeline, model.chains
+    facts = [
+        part
+        for part in (
+            timeline.kind and f"{timeline.kind} project",
+            timeline.team and f"team: {timeline.team}",
+            f"stage: {(timeline.stage or 'started').replace('_', ' ')}",
+            view.in_production_days is not None
+            and f"in production for {duration(view.in_production_days, view.in_production_months)}"
+            f" as of {view.as_of}",
+        )
+        if part
+    ]
+    lags = lag_rows(view)
+    lag_list = (
+        render(
+            '<ul class="lags">{items}</ul>',
+            items=join(
+                render(
+                    "<li>{what}: <strong>{how}</strong> ({start} to {end})</li>",
+                    what=what,
+                    how=how,
+                    start=(start or "")[:10],
+                    end=(end or "")[:10],
+                )
+                for what, start, end, how in lags
+            ),
+        )
+        if lags
+        else render('<p class="muted">No lag to show yet: it needs a trained, deployed or business date.</p>')
+    )
+    body = render(
+        '<h1>{name}</h1><p class="muted">{facts}</p>{summary}'
+        "<h2>Timeline</h2>{svg}<h3>From the work to its outcome</h3>{lags}"
+        "<h2>Metric chains</h2>{chains}{feedback}",
+        name=timeline.name,
+        facts=" · ".join(facts),
+        summary=render("<p>{s}</p>", s=timeline.summary) if timeline.summary else Markup(""),
+        svg=timeline_svg(view, chains),
+        lags=lag_list,
+        chains=_chains(chains),
+        feedback=_feedback(model),
+    )
+    return layout(timeline.name, body, nonce=nonce, csrf=csrf)
+
+
+def _chains(chains: MetricChains) -> Markup:
+    if not chains.metrics and not chains.chains:
+        return render('<p class="empty">No metrics recorded for this project.</p>')
+    drawn = join(
+        render(
+            '<div class="chain-wrap"><p>{status}</p>{svg}</div>',
+            status="Complete: reaches a business metric."
+            if chain.complete
+            else "Incomplete: link it to the business metric it moves.",
+            svg=chain_svg(chain, chains),
+        )
+        for chain in chains.chains
+    )
+    evidence: dict[str, list[str]] = {}
+    for link in chains.links:
+        evidence.setdefault(link.effect, []).append(
+            f"{link.cause} → {link.effect}: {link.evidence.replace('_', ' ')}"
+            + (f" ({link.note})" if link.note else "")
+        )
+    rows = join(
+        render(
+            '<tr><td>{label}<br><span class="muted">{key} · {layer}</span></td><td>{headline}'
+            "{context}</td><td>{evidence}</td></tr>",
+            label=metric.label,
+            key=metric.key,
+            layer=metric.layer,
+            headline=metric.headline.text
+            + ("" if metric.headline.claimable else f" (not claimed: {metric.headline.reason})"),
+            context=render('<br><span class="muted">{c}</span>', c=metric.headline.context)
+            if metric.headline.context
+            else Markup(""),
+            evidence=join((render("{e}", e=e) for e in evidence.get(metric.key, [])), "<br>"),
+        )
+        for metric in chains.metrics
+    )
+    return render(
+        "{drawn}<table><thead><tr><th>Metric</th><th>Headline</th><th>Evidence</th></tr></thead>"
+        "<tbody>{rows}</tbody></table>",
+        drawn=drawn,
+        rows=rows,
+    )
+
+
+def _feedback(model: ProjectModel) -> Markup:
+    if not model.feedback and not model.notes:
+        return Markup("")
+    quotes = join(
+        render(
+            '<li>“{quote}”{who}{decision} <span class="refs">{day}</span></li>',
+            quote=item.quote,
+            who=f" — {item.source_name}" if item.source_name else "",
+            decision=f"; decided: {item.decision}" if item.decision else "",
+            day=item.occurred_at[:10],
+        )
+        for item in model.feedback
+    )
+    notes = join(
+        render('<li>{text} <span class="refs">{day}</span></li>', text=note.text, day=note.occurred_at[:10])
+        for note in model.notes
+    )
+    return render("<h2>Feedback, wins and learnings</h2><ul>{quotes}{notes}</ul>", quotes=quotes, notes=notes)
+
+
+def _claims(claims: list[Claim], tag: str = "ul") -> Markup:
+    items = join(
+        render(
+            '<li>{text} <span class="refs">[{refs}]</span></li>',
+            text=claim.text,
+            refs=", ".join(event_id[-8:] for event_id in claim.event_ids),
+        )
+        for claim in claims
+    )
+    return render("<" + tag + ">{items}</" + tag + ">", items=items)
+
+
+def draft_html(draft: ReviewDraft) -> Markup:
+    """The draft as HTML, in the order and with the headings of its Markdown."""
+    parts: list[Markup] = []
+    if draft.accomplishments:
+        parts.append(render("<h2>Top accomplishments</h2>{c}", c=_claims(draft.accomplishments, "ol")))
+    if draft.sections:
+        parts.append(render("<h2>Projects</h2>"))
+    for section in draft.sections:
+        kind = f"{section.kind}, " if section.kind else ""
+        parts.append(
+            render(
+                "<h3>{name}</h3><p><em>{what}</em></p>",
+                name=section.name,
+                what=kind + CATEGORY_TITLES[section.category],
+            )
+        )
+        for title, claims in (
+            ("What I did", section.did),
+            ("Impact", section.impact),
+            ("What I learned, what comes next", section.next),
+        ):
+            if claims:
+                parts.append(render("<h4>{title}</h4>{c}", title=title, c=_claims(claims)))
+        if section.evidence:
+            evidence = [
+                Claim(
+                    text=item.text + (f", measured by {item.how_measured}" if item.how_measured else ""),
+                    event_ids=item.event_ids,
+                )
+                for item in section.evidence
+            ]
+            parts.append(render("<h4>Evidence</h4>{c}", c=_claims(evidence)))
+    for title, claims in (
+        ("Ongoing value", draft.ongoing_value),
+        ("Wins without a project", draft.unassigned_wins),
+        ("Learnings", draft.learnings),
+    ):
+        if claims:
+            parts.append(render("<h2>{title}</h2>{c}", title=title, c=_claims(claims)))
+    if draft.checklist:
+        checklist = [Claim(text=item.text, event_ids=item.event_ids) for item in draft.checklist]
+        parts.append(render("<h2>Before you submit</h2>{c}", c=_claims(checklist)))
+    if not parts:
+        parts.append(render('<p class="empty">Nothing was recorded in this period.</p>'))
+    return join(parts)
+
+
+def review_page(
+    draft: ReviewDraft,
+    markdown: str,
+    *,
+    start: date,
+    end: date,
+    years: list[int],
+    nonce: str,
+    csrf: str,
+) -> Markup:
+    period = {"from": start.isoformat(), "to": end.isoformat()}
+    year_links = join(
+        (
+            render(
+                '<a href="/review?year={y}"{current}>{y}</a>',
+                y=year,
+                current=Markup(' aria-current="page"') if (start, end) == _year(year) else Markup(""),
+            )
+            for year in years
+        ),
+        " · ",
+    )
+    body = render(
+        "<h1>Review draft, {start} to {end}</h1>"
+        '<form class="period" method="get" action="/review"><span>Year: {years}</span>'
+        '<label>From <input type="date" name="from" value="{start}" required></label>'
+        '<label>To <input type="date" name="to" value="{end}" required></label>'
+        '<button type="submit">Show this period</button></form>'
+        '<p class="muted">As of {as_of}. Each line cites the events it comes from (the last 8 characters '
+        'of their ids).</p><div class="draft" id="draft">{draft}</div>'
+        '<h2>Markdown</h2><p><button type="button" id="copy">Copy Markdown</button> '
+        '<a id="download" href="/review.md?from={start}&amp;to={end}" download>Download .md</a> '
+        '<span id="copy-status" role="status"></span></p>'
+        '<textarea id="markdown" readonly spellcheck="false">{markdown}</textarea>',
+        start=period["from"],
+        end=period["to"],
+        years=year_links,
+        as_of=draft.as_of,
+        draft=draft_html(draft),
+        markdown=markdown,
+    )
+    return layout("Review draft", body, nonce=nonce, csrf=csrf, script=_COPY_SCRIPT)
+
+
+def _year(year: int) -> tuple[date, date]:
+    return date(year, 1, 1), date(year, 12, 31)
