@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from schema import ValidEvent, validate_fields
-from server import db
+from server import db, migrate
 from server.auth import Accounts
 from server.projector import new_holder, project_batch
 from server.rebuild import rebuild_user
@@ -106,7 +106,7 @@ def _event(
 
 async def _setup(path: Path) -> tuple[EventStore, int]:
     engine = db.create_engine(f"sqlite+aiosqlite:///{path}")
-    await db.create_schema(engine)
+    await migrate.upgrade(engine)
     store = EventStore(engine)
     await Accounts(store).create_user("bench")
     return store, 1

@@ -110,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     _capture.add_commands(commands, store_options(), when_options())
     _account.add_commands(commands, store_options())
 
-    serve = commands.add_parser("serve", help="run the sync server (creates or upgrades the database)")
+    serve = commands.add_parser(
+        "serve", help="run the sync server (creates or upgrades a SQLite database; see admin migrate)"
+    )
     _add_db(serve)
     serve.add_argument(
         "--host", default=os.environ.get("WINLEDGER_HOST", "127.0.0.1"), help="default: %(default)s"
@@ -120,6 +122,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WINLEDGER_WORKERS", "1")),
+        metavar="N",
+        help="server processes on one port, PostgreSQL only (SQLite has one writer: it runs 1)",
+    )
+    serve.add_argument(
+        "--migrate",
+        action="store_true",
+        help=(
+            "upgrade an out-of-date PostgreSQL schema before serving (SQLite is always upgraded); "
+            "in production run `winledger admin migrate` once instead"
+        ),
     )
     serve.set_defaults(run=_server_command("serve"))
 
@@ -155,6 +172,21 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("token_id")
     _add_db(revoke)
     revoke.set_defaults(run=_server_command("revoke_token"))
+
+    migrate = admin_commands.add_parser(
+        "migrate",
+        help="create or upgrade the database's schema to this version (run once, before the servers)",
+        description=(
+            "Bring the database's schema up to the version this winledger needs, from any earlier "
+            "one, in one transaction. Safe to run twice or from two places at once. On PostgreSQL "
+            "`serve` refuses an out-of-date schema until this has run; SQLite is upgraded by `serve`."
+        ),
+    )
+    migrate.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if the schema is out of date"
+    )
+    _add_db(migrate)
+    migrate.set_defaults(run=_server_command("migrate"))
 
     rebuild = admin_commands.add_parser(
         "rebuild",

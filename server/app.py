@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import db, openapi, readmodels, routes, web
+from server import db, migrate, openapi, readmodels, routes, web
 from server.auth import Accounts
 from server.http import SHED_RETRY_AFTER_S, Admission, ProblemError, problem_response
 from server.projector import Projector
@@ -43,7 +43,12 @@ class State:
         self.openapi = msgspec.json.encode(openapi.build(settings))
 
     async def open(self) -> None:
-        self.epoch = await db.create_schema(self.engine)
+        settings = self.settings
+        try:
+            self.epoch = await migrate.open_store(self.engine, settings.db_url, migrate=settings.migrate)
+        except BaseException:
+            await self.engine.dispose()
+            raise
         self.projector.start()
 
     async def close(self) -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from server import db
 from server.auth import Accounts, AdminError
+from server.migrate import SchemaOutOfDate, SchemaTooNew, open_store, status, upgrade
 from server.settings import Settings, SettingsError
 from server.store import EventStore
 
@@ -27,7 +30,10 @@ def _with_accounts(db_url: str, action: Callable[[Accounts], Awaitable[T]]) -> T
     async def run() -> T:
         engine = db.create_engine(db_url)
         try:
-            await db.create_schema(engine)
+            try:
+                await open_store(engine, db_url)
+            except (SchemaOutOfDate, SchemaTooNew) as exc:
+                raise AdminError(str(exc)) from None
             return await action(Accounts(EventStore(engine)))
         finally:
             await engine.dispose()
@@ -38,24 +44,99 @@ def _with_accounts(db_url: str, action: Callable[[Accounts], Awaitable[T]]) -> T
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from server.app import create_app
-
     try:
-        settings = Settings.from_env(db_url=args.db, host=args.host, port=args.port)
+        settings = Settings.from_env(
+            db_url=args.db, host=args.host, port=args.port, migrate=True if args.migrate else None
+        )
     except SettingsError as exc:
         return _fail(str(exc))
-    app = create_app(settings)
-    print(f"winledger: serving {settings.db_url} on http://{settings.host}:{settings.port}", flush=True)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=_log_config(args.log_level),
-        log_level=args.log_level,
-        lifespan="on",
-        server_header=False,
-        timeout_graceful_shutdown=10,
+    workers = max(1, args.workers)
+    sqlite = settings.db_url.startswith("sqlite")
+    if sqlite and workers > 1:
+        print(
+            f"winledger: serving with 1 process, not {workers}: SQLite lets one process write at a "
+            "time, so more workers would only wait on its lock (use PostgreSQL for several workers)",
+            file=sys.stderr,
+            flush=True,
+        )
+        workers = 1
+    # Checked (or migrated) once here, before any worker starts: workers never race to migrate,
+    # and a schema that cannot be used is one clear message, not a failed startup per worker.
+    try:
+        _open_store(settings.db_url, migrate=settings.migrate)
+    except (SchemaOutOfDate, SchemaTooNew) as exc:
+        return _fail(str(exc))
+    settings = replace(settings, migrate=False)
+    plural = f"{workers} processes" if workers > 1 else "1 process"
+    print(
+        f"winledger: serving {_shown(settings.db_url)} on http://{settings.host}:{settings.port} ({plural})",
+        flush=True,
     )
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": _log_config(args.log_level),
+        "log_level": args.log_level,
+        "lifespan": "on",
+        "server_header": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1:
+        from server.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+        return 0
+    # Each worker process builds its app from the environment: hand the settings over through it.
+    os.environ.update(settings.to_env())
+    uvicorn.run("server.app:create_app", factory=True, workers=workers, **options)
+    return 0
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _open_store(url: str, *, migrate: bool) -> str:
+    async def run() -> str:
+        engine = db.create_engine(url)
+        try:
+            return await open_store(engine, url, migrate=migrate)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def migrate(args: argparse.Namespace) -> int:
+    """``winledger admin migrate``: bring the database's schema up to date (or ``--check`` it)."""
+
+    async def run() -> tuple[str | None, str]:
+        engine = db.create_engine(args.db)
+        try:
+            if args.check:
+                state = await status(engine)
+                return state.current, state.head
+            return await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        before, after = asyncio.run(run())
+    except SchemaTooNew as exc:
+        return _fail(str(exc))
+    where = "an empty database" if before is None else f"revision {before}"
+    if args.check:
+        if before == after:
+            print(f"{_shown(args.db)}: the schema is up to date (revision {after})")
+            return 0
+        print(f"{_shown(args.db)}: {where}; revision {after} is needed: run `winledger admin migrate`")
+        return 1
+    if before == after:
+        print(f"{_shown(args.db)}: the schema is up to date (revision {after}); nothing to do")
+    else:
+        print(f"{_shown(args.db)}: migrated from {where} to revision {after}")
     return 0
 
 
@@ -157,7 +238,10 @@ def rebuild(args: argparse.Namespace) -> int:
     async def run() -> tuple[list[tuple[str, Outcome]], float]:
         engine = db.create_engine(args.db)
         try:
-            await db.create_schema(engine)
+            try:
+                await open_store(engine, args.db)
+            except (SchemaOutOfDate, SchemaTooNew) as exc:
+                raise AdminError(str(exc)) from None
             store = EventStore(engine)
             async with engine.connect() as connection:
                 users = await modelstore.list_users(connection, args.user)

@@ -1,4 +1,4 @@
-"""Tables, engine and schema creation.
+"""Tables and the engine. (The schema is created and upgraded by ``server.migrate``.)
 
 SQLite is the embedded default: WAL mode, ``synchronous=FULL`` (an
 acknowledged event survives a power cut) and explicit ``BEGIN IMMEDIATE`` for
@@ -8,7 +8,6 @@ failing on upgrade. The SQL stays portable through SQLAlchemy Core.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from sqlalchemy import (
@@ -21,14 +20,8 @@ from sqlalchemy import (
     String,
     Table,
     event,
-    select,
-    update,
 )
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-
-SCHEMA_VERSION = 2
-"""2 added the read models' tables and the events' project and type indexes."""
 
 metadata = MetaData()
 
@@ -95,7 +88,7 @@ events = Table(
 projection_checkpoints = Table(
     "projection_checkpoints",
     metadata,
-    Column("user_id", Integer, primary_key=True),
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
     # Every event with a seq up to here is reflected in the user's project_models rows.
     Column("seq", BigInteger, nullable=False),
     # PROJECTION_VERSION of the code that folded those rows.
@@ -117,7 +110,7 @@ projection_leases = Table(
     "projection_leases",
     metadata,
     # Whoever holds a user's row is the only one projecting or rebuilding that user until it expires.
-    Column("user_id", Integer, primary_key=True),
+    Column("user_id", Integer, primary_key=True, autoincrement=False),
     Column("holder", String(100), nullable=False),
     Column("expires_at_ms", BigInteger, nullable=False),
     # A rebuild waiting for the lease; the projector hands the lease over to it after its batch.
@@ -140,12 +133,38 @@ EVENT_INSERT_COLUMNS = (
 )
 
 
+POOL_SIZE = 8
+"""Connections each server process keeps open to PostgreSQL (plus up to ``POOL_OVERFLOW`` more)."""
+POOL_OVERFLOW = 4
+WRITERS = 6
+"""Write transactions one process runs at once on PostgreSQL; the rest of the pool serves reads."""
+
+
 def create_engine(url: str) -> AsyncEngine:
     # hide_parameters: an error's message (logged on a 503) must not carry event bodies or token ids.
-    engine = create_async_engine(url, hide_parameters=True)
+    options: dict[str, Any] = {"hide_parameters": True}
+    if url.startswith("postgresql"):
+        # pre_ping: a connection the database dropped (a restart, a failover) is replaced, not used.
+        options |= {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW, "pool_pre_ping": True}
+    engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
     return engine
+
+
+async def insert_ignore(connection: AsyncConnection, table: Table, values: dict[str, Any]) -> None:
+    """INSERT that does nothing when a row with the same primary key exists (no error, no abort)."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        await connection.execute(pg_insert(table).values(**values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        await connection.execute(sqlite_insert(table).values(**values).on_conflict_do_nothing())
+    else:
+        raise NotImplementedError(f"winledger does not support the {dialect} database")
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -175,35 +194,3 @@ def placeholders(connection: AsyncConnection, count: int) -> str:
         mark = ":" if style == "numeric" else "$"
         return ", ".join(f"{mark}{i}" for i in range(1, count + 1))
     return ", ".join(["%s"] * count)
-
-
-def _create_missing(connection: Connection) -> None:
-    # create_all adds missing tables, but not a new index of an existing table (an upgrade).
-    metadata.create_all(connection)
-    for table in metadata.sorted_tables:
-        for index in table.indexes:
-            index.create(connection, checkfirst=True)
-
-
-async def create_schema(engine: AsyncEngine) -> str:
-    """Create missing tables and the store's epoch; return the epoch."""
-    async with engine.connect() as connection:
-        connection = await connection.execution_options(write=True)
-        async with connection.begin():
-            await connection.run_sync(_create_missing)
-            rows = dict((await connection.execute(select(meta.c.key, meta.c.value))).all())
-            if "schema_version" in rows and int(rows["schema_version"]) < SCHEMA_VERSION:
-                await connection.execute(
-                    update(meta).where(meta.c.key == "schema_version").values(value=str(SCHEMA_VERSION))
-                )
-            if "epoch" not in rows:
-                epoch = str(uuid.uuid4())
-                await connection.execute(
-                    meta.insert(),
-                    [
-                        {"key": "epoch", "value": epoch},
-                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                    ],
-                )
-                return epoch
-            return str(rows["epoch"])

@@ -312,16 +312,17 @@ async def take_lease(
     table = db.projection_leases
     now = now_ms()
     expires = now + int(ttl_s * 1000)
+    # Several processes may race for a lease: the row is created if missing (an expired one at
+    # first), then read FOR UPDATE, so that the rest of this transaction decides alone (on
+    # PostgreSQL; SQLite's BEGIN IMMEDIATE already makes every writer decide alone).
+    await db.insert_ignore(connection, table, {"user_id": user_id, "holder": holder, "expires_at_ms": 0})
     row = (
         await connection.execute(
-            select(table.c.holder, table.c.expires_at_ms, table.c.requested_by).where(
-                table.c.user_id == user_id
-            )
+            select(table.c.holder, table.c.expires_at_ms, table.c.requested_by)
+            .where(table.c.user_id == user_id)
+            .with_for_update()
         )
-    ).one_or_none()
-    if row is None:
-        await connection.execute(insert(table).values(user_id=user_id, holder=holder, expires_at_ms=expires))
-        return True
+    ).one()
     current, expires_at, requested_by = row
     if current != holder and int(expires_at) > now:
         if request and requested_by != holder:

@@ -44,6 +44,8 @@ class Settings:
     """Most events the projector applies in one write transaction."""
     projector_poll_s: float = 1.0
     """How often the projector looks for work that no push of this process announced."""
+    migrate: bool = False
+    """Upgrade an out-of-date PostgreSQL schema at start (SQLite is always upgraded in place)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -62,6 +64,15 @@ class Settings:
         settings = replace(cls(), **values)
         settings.check()
         return settings
+
+    def to_env(self) -> dict[str, str]:
+        """These settings as ``WINLEDGER_*`` variables, which ``from_env`` reads back unchanged."""
+        env = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            name = "DB" if field.name == "db_url" else field.name.upper()
+            env[ENV_PREFIX + name] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        return env
 
     def check(self) -> None:
         positive = (
@@ -88,6 +99,12 @@ class Settings:
 
 
 def _cast(key: str, raw: str, kind: type) -> Any:
+    if kind is bool:
+        if raw.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.strip().lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{key} must be true or false, got {raw!r}")
     try:
         if kind is int:
             return int(raw)

@@ -5,7 +5,12 @@ transaction from the user's ``last_seq`` row, so seqs are gap-free and follow
 commit order. A reader that has seen seq N can never later meet a committed
 seq below N. On SQLite every write transaction of this process goes through
 one lock (SQLite has one writer anyway) and starts with ``BEGIN IMMEDIATE``,
-which also orders writers from other processes (the admin CLI).
+which also orders writers from other processes (the admin CLI). On
+PostgreSQL a push reads the user's row ``FOR UPDATE``: pushes of one user,
+from any connection of any process, take turns on that row lock and commit in
+seq order, while pushes of different users run in parallel. No sequence or
+autoincrement hands out a seq before commit, so no reader can see seq 11
+committed while seq 10 is still in flight.
 """
 
 from __future__ import annotations
@@ -81,7 +86,11 @@ def utc_now() -> str:
 class EventStore:
     def __init__(self, engine: AsyncEngine, *, max_write_queue: int = 0) -> None:
         self.engine = engine
-        self._write_lock = asyncio.Lock()
+        # SQLite has one writer: queue this process's writers here rather than on its busy timeout.
+        # PostgreSQL takes writers in parallel (a push locks only its user's row), up to the pool's size.
+        self._write_lock: asyncio.Lock | asyncio.Semaphore = (
+            asyncio.Lock() if engine.dialect.name == "sqlite" else asyncio.Semaphore(db.WRITERS)
+        )
         self.max_write_queue = max_write_queue
         """Most callers of ``write(shed=True)`` that may wait for the lock at once; 0: no limit."""
         self.waiting = 0
@@ -154,9 +163,11 @@ class EventStore:
             last_seq, digest = await _user_log_head(connection, user_id)
             if after > last_seq:
                 raise CursorAhead(after, last_seq)
+            # `seq <= last_seq`: on PostgreSQL (READ COMMITTED) this statement may see a push that
+            # committed after the head was read; the page stops at the head it reports.
             result = await connection.execute(
                 select(db.events.c.seq, db.events.c.body, db.events.c.received_at)
-                .where(db.events.c.user_id == user_id, db.events.c.seq > after)
+                .where(db.events.c.user_id == user_id, db.events.c.seq > after, db.events.c.seq <= last_seq)
                 .order_by(db.events.c.seq)
                 .limit(limit)
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -114,10 +115,10 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
+def shared_server(new_database: Callable[[], Path | str]) -> Iterator[InProcessServer]:
     """One server for a module's tests; each test gets its own user (logs are per user)."""
     with start_blocking_portal() as portal:
-        server = InProcessServer(tmp_path_factory.mktemp("shared") / "server.db", portal)
+        server = InProcessServer(new_database(), portal)
         try:
             yield server
         finally:

@@ -29,6 +29,8 @@ from tests.support.readmodels import encoded, stored, user_id_of
 
 FAST = {"projector_poll_s": 0.05}
 
+pytestmark = pytest.mark.backends
+
 
 def projects(api: Api, **params: Any) -> dict[str, Any]:
     response = api.http.get("/v1/projects", params=params, headers=api.headers(None))
@@ -119,8 +121,8 @@ def test_events_are_applied_in_bounded_batches(server_factory: Callable[..., InP
 def test_a_restart_resumes_from_the_checkpoint_without_reapplying_events(
     tmp_path: Path, server_factory: Callable[..., InProcessServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "restart.db"
-    first = server_factory(path, **FAST)
+    first = server_factory(**FAST)
+    path = first.db_path
     token = first.create_user("ada")
     api = Api(first, token)
     device, project, other = Device(), new_id(), new_id()
@@ -152,8 +154,8 @@ def test_a_restart_resumes_from_the_checkpoint_without_reapplying_events(
 def test_a_new_projection_version_is_rebuilt_in_the_background_serving_the_old_models_meanwhile(
     tmp_path: Path, server_factory: Callable[..., InProcessServer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "version.db"
-    first = server_factory(path, **FAST)
+    first = server_factory(**FAST)
+    path = first.db_path
     token = first.create_user("ada")
     api = Api(first, token)
     device, project = Device(), new_id()

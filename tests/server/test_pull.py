@@ -13,6 +13,8 @@ from tests.server.conftest import Api, assert_problem, independent_digest
 
 MAX_INT = 2**53 - 1
 
+pytestmark = pytest.mark.backends
+
 
 def test_an_empty_log_pulls_nothing_with_count_0_and_the_empty_digest(api: Api, fmt: str) -> None:
     page = api.pull(fmt)

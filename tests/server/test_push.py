@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import msgspec
+import pytest
 
 from schema import CLIENT_FIELDS
 from tests.factories import ALL_TYPES, Device, an_event, client_fields, with_data, without
 from tests.server.conftest import Api, decode
 
 RESULT_KEYS = ["id", "status", "seq", "code", "message"]
+
+pytestmark = pytest.mark.backends
 
 
 def accepted(event_id: str, seq: int) -> dict[str, object]:

@@ -21,6 +21,8 @@ from tests.support.inprocess import InProcessServer
 
 DOCUMENTS = schemas()
 
+pytestmark = pytest.mark.backends
+
 
 def get(api: Api, path: str, accept: str | None = None, **params: Any) -> httpx.Response:
     return api.http.get(path, params=params, headers=api.headers(None, accept))

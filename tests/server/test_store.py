@@ -13,6 +13,8 @@ from tests.factories import ALL_TYPES, Device, an_event
 from tests.server.conftest import Api, independent_digest
 from tests.support.inprocess import InProcessServer
 
+pytestmark = pytest.mark.backends
+
 
 def test_a_second_user_sees_none_of_the_first_users_events(api: Api) -> None:
     other = Api(api.server, api.server.create_user(f"{api.name}-other"), f"{api.name}-other")

@@ -12,6 +12,8 @@ from tests.server.conftest import Api, assert_problem, independent_digest
 
 MAX_INT = 2**53 - 1
 
+pytestmark = pytest.mark.backends
+
 
 def test_sync_pushes_then_pulls_what_it_just_pushed(api: Api, fmt: str) -> None:
     events = Device().events(3)

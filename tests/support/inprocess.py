@@ -2,7 +2,7 @@
 
 The app runs on an event loop in a background thread (an anyio blocking
 portal); each request crosses into it through ``httpx.ASGITransport``. The
-database is a real SQLite file.
+database is a real SQLite file, or a real PostgreSQL database given by its URL.
 """
 
 from __future__ import annotations
@@ -35,13 +35,19 @@ class SyncASGITransport(httpx.BaseTransport):
 
 
 class InProcessServer:
-    """A real app on a real SQLite file: ``.url``, ``.transport``, ``.create_user(name) -> token``."""
+    """A real app on a real database: ``.url``, ``.transport``, ``.create_user(name) -> token``.
+
+    ``db_path`` is a SQLite file's path or a database URL; another server made
+    with the same ``db_path`` shares the database (a second process, or a restart).
+    """
 
     url = "http://winledger.test"
 
-    def __init__(self, db_path: Path, portal: BlockingPortal, **settings: Any) -> None:
+    def __init__(self, db_path: Path | str, portal: BlockingPortal, **settings: Any) -> None:
         self.db_path = db_path
-        self.settings = Settings(db_url=f"sqlite+aiosqlite:///{db_path}", **settings)
+        db_url = db_path if isinstance(db_path, str) else f"sqlite+aiosqlite:///{db_path}"
+        # A test database is this code's own: upgrade it as `winledger admin migrate` would.
+        self.settings = Settings(db_url=db_url, **{"migrate": True, **settings})
         self.app = create_app(self.settings)
         self.state = self.app.state.winledger
         self.portal = portal

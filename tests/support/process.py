@@ -100,14 +100,14 @@ class ServerProcess:
 
     def create_users(self, *names: str) -> list[str]:
         """Users made straight in the store, as the admin command does, without a process per user."""
-        from server import db
+        from server import db, migrate
         from server.auth import Accounts
         from server.store import EventStore
 
         async def create() -> list[str]:
             engine = db.create_engine(self.db_url)
             try:
-                await db.create_schema(engine)
+                await migrate.upgrade(engine)
                 accounts = Accounts(EventStore(engine))
                 return [await accounts.create_user(name) for name in names]
             finally:
