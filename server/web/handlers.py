@@ -59,7 +59,7 @@ def security_headers(nonce: str) -> dict[str, str]:
     return {
         "Content-Security-Policy": (
             f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
-            "img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+            "img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         ),
         "X-Frame-Options": "DENY",
         "X-Content-Type-Options": "nosniff",

@@ -64,7 +64,9 @@ def layout(title: str, body: Markup, *, nonce: str, csrf: str | None = None, scr
     return render(
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<title>{title} · winledger</title><style nonce="{nonce}">{css}</style></head>'
+        # An empty icon: the browser asks for no /favicon.ico (a 404 on every page).
+        '<title>{title} · winledger</title><link rel="icon" href="data:,">'
+        '<style nonce="{nonce}">{css}</style></head>'
         '<body><header><a href="/">winledger</a>{nav}</header><main>{body}</main>{scripts}</body></html>',
         title=title,
         nonce=nonce,

@@ -175,7 +175,8 @@ class Markup(HTMLParser):
 
 
 PAGE_TAGS = {
-    "html", "head", "meta", "title", "style", "body", "header", "main", "nav", "a", "form", "input", "button",
+    "html", "head", "meta", "link", "title", "style", "body", "header", "main", "nav", "a", "form", "input",
+    "button",
     "label", "h1", "h2", "h3", "h4", "p", "span", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th",
     "td", "br", "strong", "em", "code", "div", "textarea", "script",
     "svg", "defs", "marker", "path", "g", "rect", "circle", "line", "text",
