@@ -36,7 +36,10 @@ class State:
         self.accounts = Accounts(self.store)
         self.limiter = routes.RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         self.projector = Projector(
-            self.store, batch=settings.projector_batch, poll_s=settings.projector_poll_s
+            self.store,
+            batch=settings.projector_batch,
+            poll_s=settings.projector_poll_s,
+            lease_s=settings.projector_lease_s,
         )
         self.store.on_commit.append(self.projector.notify)
         self.epoch = ""

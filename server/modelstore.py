@@ -143,8 +143,10 @@ async def list_users(connection: AsyncConnection, name: str | None = None) -> li
     return [(int(i), str(n), int(last)) for i, n, last in (await connection.execute(query)).all()]
 
 
-async def behind_users(connection: AsyncConnection, version: int) -> list[tuple[int, int, Checkpoint | None]]:
-    """``(user id, newest seq, checkpoint)`` of every user whose read models are behind or stale."""
+async def behind_users(
+    connection: AsyncConnection, version: int, only: Iterable[int] | None = None
+) -> list[tuple[int, int, Checkpoint | None]]:
+    """``(user id, newest seq, checkpoint)`` of the users (of ``only``) whose models are behind or stale."""
     u, c = db.users.c, db.projection_checkpoints.c
     query = (
         select(u.id, u.last_seq, c.seq, c.version)
@@ -152,6 +154,8 @@ async def behind_users(connection: AsyncConnection, version: int) -> list[tuple[
         .where(((c.user_id.is_(None)) & (u.last_seq > 0)) | (u.last_seq > c.seq) | (c.version != version))
         .order_by(u.id)
     )
+    if only is not None:
+        query = query.where(u.id.in_(sorted(only)))
     rows = (await connection.execute(query)).all()
     return [
         (int(user_id), int(last), None if seq is None else Checkpoint(int(seq), int(ver)))
@@ -360,16 +364,21 @@ async def hand_over(connection: AsyncConnection, user_id: int, holder: str, ttl_
     return True
 
 
+# A released lease is expired, not deleted: ``take_lease`` relies on the row, once made, staying.
+
+
 async def release_lease(connection: AsyncConnection, user_id: int, holder: str) -> None:
     table = db.projection_leases
-    await connection.execute(delete(table).where(table.c.user_id == user_id, table.c.holder == holder))
+    await connection.execute(
+        update(table).where(table.c.user_id == user_id, table.c.holder == holder).values(expires_at_ms=0)
+    )
 
 
 async def release_all(
     connection: AsyncConnection, holder: str, user_ids: Sequence[int] | None = None
 ) -> None:
     table = db.projection_leases
-    query = delete(table).where(table.c.holder == holder)
+    query = update(table).where(table.c.holder == holder).values(expires_at_ms=0)
     if user_ids is not None:
         query = query.where(table.c.user_id.in_(list(user_ids)))
     await connection.execute(query)

@@ -1,7 +1,9 @@
 """The projector: keeps every user's read models up to date with their event log.
 
-A background task, woken after each push commit, at startup and every
-``poll_s`` seconds (pushes taken by another process, a lease that was busy).
+A background task, woken after each push commit (for the pushed user), at
+startup and every ``poll_s`` seconds (every user: pushes taken by another
+process, a lease that was busy). After a wake-up it waits ``settle_s`` so
+that a burst of pushes is projected in one batch rather than one each.
 For each user whose newest seq is above their checkpoint it takes the user's
 lease (one projector per user, in any process; a write transaction), then runs
 batches of at most ``batch`` events. Each batch:
@@ -50,6 +52,8 @@ log = logging.getLogger("winledger.projector")
 
 DEFAULT_BATCH = 2000
 DEFAULT_LEASE_S = 30.0
+DEFAULT_SETTLE_S = 0.02
+"""How long the projector lets pushes gather after a wake-up before it projects them."""
 MAX_WAIT_S = 5.0
 
 
@@ -163,6 +167,7 @@ class Projector:
         poll_s: float = 1.0,
         lease_s: float = DEFAULT_LEASE_S,
         rebuild_gap: int | None = None,
+        settle_s: float = DEFAULT_SETTLE_S,
     ) -> None:
         self.store = store
         self.batch = batch
@@ -176,6 +181,9 @@ class Projector:
         self._stopping = False
         self._rebuilds: dict[int, asyncio.Task[Any]] = {}
         self._retry_at: dict[int, tuple[float, int]] = {}
+        self._pending: set[int] = set()
+        """Users whose pushes (in this process) or readers asked for work since the last round."""
+        self.settle_s = settle_s
 
     def start(self) -> None:
         self._stopping = False
@@ -199,28 +207,39 @@ class Projector:
 
     def notify(self, user_id: int, last_seq: int) -> None:
         """Called after a push commits new events."""
+        self._pending.add(user_id)
         self._wake.set()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
+        next_scan = loop.time()  # every user at start, then every poll_s
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_s):
+                async with asyncio.timeout(max(0.0, next_scan - loop.time())):
                     await self._wake.wait()
-            self._wake.clear()
             if self._stopping:
                 break
+            if self.settle_s:
+                # Let a burst of pushes gather: one batch then folds a project once for all of them.
+                await asyncio.sleep(self.settle_s)
+            self._wake.clear()
+            pending, self._pending = self._pending, set()
+            scan = loop.time() >= next_scan
+            if scan:
+                next_scan = loop.time() + self.poll_s
             try:
-                await self.catch_up(loop.time())
+                await self.catch_up(loop.time(), None if scan else pending)
             except Exception:
                 log.exception("the projector failed to list the users to project; retrying")
 
-    async def catch_up(self, now: float | None = None) -> None:
-        """Bring every user who is behind up to date (or start their rebuild)."""
+    async def catch_up(self, now: float | None = None, only: set[int] | None = None) -> None:
+        """Bring every user who is behind (of ``only``, if given) up to date, or start their rebuild."""
         loop = asyncio.get_running_loop()
         now = loop.time() if now is None else now
+        if only is not None and not only:
+            return
         async with self.store.engine.connect() as connection, connection.begin():
-            behind = await ms.behind_users(connection, code_version())
+            behind = await ms.behind_users(connection, code_version(), only)
         for user_id, _, _ in behind:
             if self._stopping:
                 return
@@ -306,6 +325,7 @@ class Projector:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return
+            self._pending.add(user_id)
             self._wake.set()
             progress = self._progress
             # Also poll: another process (an admin rebuild, a second server) may be the one projecting.

@@ -44,6 +44,8 @@ class Settings:
     """Most events the projector applies in one write transaction."""
     projector_poll_s: float = 1.0
     """How often the projector looks for work that no push of this process announced."""
+    projector_lease_s: float = 30.0
+    """How long a projector's claim on a user lasts unless renewed (a crashed process's claim lapses)."""
     migrate: bool = False
     """Upgrade an out-of-date PostgreSQL schema at start (SQLite is always upgraded in place)."""
 
@@ -83,6 +85,7 @@ class Settings:
             "max_page",
             "projector_batch",
             "projector_poll_s",
+            "projector_lease_s",
         )
         for name in positive:
             if getattr(self, name) <= 0:

@@ -169,7 +169,10 @@ def project_page(model: ProjectModel, view: TimelineView, *, nonce: str, csrf: s
             ),
         )
         if lags
-        else render('<p class="muted">No lag to show yet: it needs a trained, deployed or business date.</p>')
+        else render(
+            '<p class="muted">No lag to show yet: a lag needs two of the dates trained, deployed '
+            "and first business result.</p>"
+        )
     )
     body = render(
         '<h1>{name}</h1><p class="muted">{facts}</p>{summary}'

@@ -92,9 +92,12 @@ def timeline_svg(view: TimelineView, chains: MetricChains) -> Markup:
         return render('<p class="empty">Nothing on this project\'s timeline yet.</p>')
     days = [_day(entry.occurred_at) for entry, _ in placed]
     axis = _Axis(min(days), max(days))
-    top = 24
+    levels = _label_levels(
+        [(entry, axis.x(_day(entry.occurred_at))) for entry, row in placed if row == "Milestones"]
+    )
+    top = 24 + _LABEL_STEP * max(levels.values(), default=0)
     lag_top = top + _ROW * len(_ROWS) + 30
-    height = lag_top + 3 * 26 + 10
+    height = lag_top + len(lag_rows(view)) * 26 + (0 if lag_rows(view) else -20)
     parts: list[Markup] = []
     for period in timeline.production:
         start = axis.x(_day(period.start))
@@ -137,7 +140,8 @@ def timeline_svg(view: TimelineView, chains: MetricChains) -> Markup:
             )
         )
     for entry, row in placed:
-        parts.append(_marker(entry, row, axis.x(_day(entry.occurred_at)), top + _ROWS.index(row) * _ROW))
+        x, row_top = axis.x(_day(entry.occurred_at)), top + _ROWS.index(row) * _ROW
+        parts.append(_marker(entry, row, x, row_top, levels.get(entry.id, 0)))
     parts.append(_lags(view, axis, lag_top))
     return render(
         '<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="100%" '
@@ -149,7 +153,25 @@ def timeline_svg(view: TimelineView, chains: MetricChains) -> Markup:
     )
 
 
-def _marker(entry: TimelineEntry, row: str, x: float, row_top: float) -> Markup:
+_LABEL_STEP = 12  # between the stacked labels of milestones that are close on the axis
+_LABEL_CHAR = 5.6  # the width of a label's character, near enough, at its font size
+
+
+def _label_levels(milestones: list[tuple[TimelineEntry, float]]) -> dict[str, int]:
+    """How high to stack each milestone's label so that labels close on the axis never overlap."""
+    ends: list[float] = []  # the right end of the last label on each level
+    levels: dict[str, int] = {}
+    for entry, x in sorted(milestones, key=lambda item: item[1]):
+        half = len((entry.milestone or "").replace("_", " ")) * _LABEL_CHAR / 2
+        level = next((i for i, end in enumerate(ends) if x - half > end + 4), len(ends))
+        if level == len(ends):
+            ends.append(0.0)
+        ends[level] = x + half
+        levels[entry.id] = level
+    return levels
+
+
+def _marker(entry: TimelineEntry, row: str, x: float, row_top: float, level: int = 0) -> Markup:
     y = row_top + _ROW / 2
     colour = _COLOURS[row]
     title = f"{entry.occurred_at[:10]}: {entry.summary}"
@@ -168,7 +190,7 @@ def _marker(entry: TimelineEntry, row: str, x: float, row_top: float) -> Markup:
             l=x - 7,
             r=x + 7,
             c=colour,
-            ty=y - 10,
+            ty=y - 10 - _LABEL_STEP * level,
             label=label,
         )
     shape = '<rect x="{l}" y="{a}" width="10" height="10" fill="{c}"/>' if row == "Feedback" else ""

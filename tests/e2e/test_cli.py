@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -23,6 +24,7 @@ COMMANDS = [
     ["admin", "list-tokens"],
     ["admin", "revoke-token"],
     ["admin", "rebuild"],
+    ["admin", "migrate"],
     ["schema"],
     ["schema", "export"],
     ["demo"],
@@ -35,8 +37,14 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert result.stdout.startswith("usage: winledger")
 
 
-def test_tokens_are_listed_without_secrets_and_revoked_one_by_one(tmp_path: Path) -> None:
-    server = ServerProcess(tmp_path / "admin.db").start()
+@pytest.mark.backends
+def test_tokens_are_listed_without_secrets_and_revoked_one_by_one(
+    tmp_path: Path, new_database: Callable[[], Path | str]
+) -> None:
+    database = new_database()
+    url = database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
+    run_cli("admin", "migrate", "--db", url)
+    server = ServerProcess(tmp_path / "admin.db", db_url=url).start()
     try:
         db = ["--db", server.db_url]
         laptop = server.create_user("erin", label="laptop")

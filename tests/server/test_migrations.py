@@ -26,6 +26,7 @@ import server.app  # noqa: F401  (every table, the web sessions' included, is on
 from server import db, migrate
 from tests.factories import Device, client_fields
 from tests.server.conftest import Api, independent_digest
+from tests.support.databases import PostgresDatabases
 from tests.support.inprocess import InProcessServer
 from tests.support.process import run_cli, winledger_command
 
@@ -181,11 +182,7 @@ def test_a_store_from_a_newer_winledger_is_refused_not_touched(
     assert served.returncode == 1 and "upgrade winledger" in served.stderr
 
 
-def test_serve_upgrades_an_embedded_sqlite_store_by_itself(
-    tmp_path: Path, db_backend: str, portal: Any
-) -> None:
-    if db_backend != "sqlite":
-        pytest.skip("SQLite only: PostgreSQL is upgraded by `winledger admin migrate`")
+def test_serve_upgrades_an_embedded_sqlite_store_by_itself(tmp_path: Path, portal: Any) -> None:
     database = tmp_path / "v1.db"
     load_dump(database, "sqlite", 1)
     live = InProcessServer(database, portal, migrate=False)
@@ -199,13 +196,11 @@ def test_serve_upgrades_an_embedded_sqlite_store_by_itself(
 
 
 def test_postgresql_serve_refuses_an_out_of_date_schema_and_names_the_command(
-    db_backend: str, new_database: Callable[[], Path | str], portal: Any
+    postgres_databases: PostgresDatabases, portal: Any
 ) -> None:
-    if db_backend != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite is upgraded by whatever opens it")
-    database = new_database()
+    database = postgres_databases.create()
     url = url_of(database)
-    load_dump(database, db_backend, 1)
+    load_dump(database, "postgresql", 1)
     for args in (
         ["serve", "--port", "0"],
         ["serve", "--port", "0", "--workers", "2"],

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -40,13 +41,24 @@ def run_cli(
 
 
 class ServerProcess:
-    """``winledger serve --db sqlite+aiosqlite:///<db_path> --port <free port>`` in a subprocess."""
+    """``winledger serve --db sqlite+aiosqlite:///<db_path> --port <free port>`` in a subprocess.
+
+    ``db_url`` serves another database instead (its log still goes beside ``db_path``); ``args``
+    are more ``serve`` options, such as ``--workers 3``.
+    """
 
     def __init__(
-        self, db_path: Path, *, env: dict[str, str] | None = None, log_level: str = "warning"
+        self,
+        db_path: Path,
+        *,
+        db_url: str | None = None,
+        args: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        log_level: str = "warning",
     ) -> None:
         self.db_path = db_path
-        self.db_url = f"sqlite+aiosqlite:///{db_path}"
+        self.db_url = db_url or f"sqlite+aiosqlite:///{db_path}"
+        self.args = list(args)
         self.env = env or {}
         self.log_level = log_level
         self.port = 0
@@ -62,7 +74,15 @@ class ServerProcess:
         if not (same_port and self.port):
             self.port = free_port()
         with self.log_path.open("ab") as log:
-            command = [*winledger_command(), "serve", "--db", self.db_url, "--port", str(self.port)]
+            command = [
+                *winledger_command(),
+                "serve",
+                "--db",
+                self.db_url,
+                "--port",
+                str(self.port),
+                *self.args,
+            ]
             self.process = subprocess.Popen(
                 [*command, "--log-level", self.log_level],
                 stdout=log,
