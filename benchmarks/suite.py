@@ -1,0 +1,499 @@
+"""The benchmarks of ``python -m benchmarks``: each one beside its baseline, in the same run, interleaved."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgspec
+
+from benchmarks.common import (
+    INSERT,
+    Result,
+    Sizes,
+    cli,
+    create_raw_events_table,
+    create_user,
+    json_body,
+    make_events,
+    raw_connection,
+    serve,
+    stored_rows,
+    winledger_command,
+)
+
+JSON = {"Content-Type": "application/json"}
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def _fresh_server_db(folder: Path, name: str) -> tuple[str, str]:
+    """A new SQLite store with one user; its URL and the user's token."""
+    path = folder / f"{name}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = _sqlite_url(path)
+    cli("admin", "migrate", "--db", url)
+    return url, create_user(url, "bench")
+
+
+def _fresh_raw_db(folder: Path, name: str) -> Any:
+    path = folder / f"{name}.raw.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    connection = raw_connection(path)
+    create_raw_events_table(connection)
+    return connection
+
+
+# 1. push_batch ----------------------------------------------------------------------------------
+
+
+async def _push_batches(url: str, token: str, per_device: list[list[dict[str, Any]]], batch: int) -> float:
+    headers = {**JSON, "Authorization": f"Bearer {token}"}
+
+    async def device(client: httpx.AsyncClient, events: list[dict[str, Any]]) -> None:
+        for start in range(0, len(events), batch):
+            body = json_body({"events": events[start : start + batch]})
+            response = await client.post("/v1/events", content=body, headers=headers)
+            assert response.status_code == 200, response.text
+            statuses = {r["status"] for r in response.json()["results"]}
+            assert statuses == {"accepted"}, statuses
+
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(device(client, events) for events in per_device))
+        return time.perf_counter() - started
+
+
+def push_batch(sizes: Sizes, folder: Path, ids: str) -> Result:
+    total = sizes.batch_events
+    per = total // sizes.batch_devices
+    ours: list[float] = []
+    raw: list[float] = []
+    for run in range(sizes.runs):
+        per_device = [make_events(per, ids=ids, seed=run * 100 + d) for d in range(sizes.batch_devices)]
+        url, token = _fresh_server_db(folder, f"push-{ids}")
+        with serve(url, folder / "server.log") as server:
+            seconds = asyncio.run(_push_batches(server.url, token, per_device, sizes.batch))
+        ours.append(total / seconds)
+
+        connection = _fresh_raw_db(folder, f"push-{ids}")
+        rows, _ = stored_rows(1, [event for events in per_device for event in events])
+        started = time.perf_counter()
+        for start in range(0, len(rows), sizes.batch):
+            connection.execute("BEGIN")
+            connection.executemany(INSERT, rows[start : start + sizes.batch])
+            connection.execute("COMMIT")
+        raw.append(total / (time.perf_counter() - started))
+        connection.close()
+    label = "UUIDv7 ids, as the client SDK mints" if ids == "v7" else "UUIDv4 ids, a foreign client"
+    return Result(
+        f"push_batch ({ids})",
+        "events/s",
+        ours,
+        "sqlite3 executemany, same rows, indexes, WAL+FULL",
+        raw,
+        notes=[f"{sizes.batch_devices} devices, batches of {sizes.batch}, {label}, projector running"],
+    )
+
+
+# 2. push_small ----------------------------------------------------------------------------------
+
+
+async def _small_syncs(url: str, tokens: list[str], sizes: Sizes) -> tuple[float, int, list[float]]:
+    latencies: list[float] = []
+    events_sent = 0
+
+    async def device(client: httpx.AsyncClient, token: str, seed: int) -> None:
+        nonlocal events_sent
+        rng = random.Random(seed)
+        headers = {**JSON, "Authorization": f"Bearer {token}"}
+        events = make_events(5 * sizes.small_syncs, seed=seed)
+        sent = 0
+        after = 0
+        for _ in range(sizes.small_syncs):
+            count = rng.randint(1, 5)
+            body = json_body({"events": events[sent : sent + count], "after": after, "limit": 100})
+            started = time.perf_counter()
+            response = await client.post("/v1/sync", content=body, headers=headers)
+            latencies.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.text
+            after = response.json()["cursor"]
+            sent += count
+            events_sent += count
+
+    limits = httpx.Limits(max_connections=len(tokens) * 2)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+        started = time.perf_counter()
+        await asyncio.gather(
+            *(device(client, tokens[i % len(tokens)], i) for i in range(sizes.small_devices))
+        )
+        return time.perf_counter() - started, events_sent, latencies
+
+
+def push_small(sizes: Sizes, folder: Path) -> list[Result]:
+    syncs = sizes.small_devices * sizes.small_syncs
+    ours_syncs: list[float] = []
+    ours_events: list[float] = []
+    raw_syncs: list[float] = []
+    raw_events: list[float] = []
+    p50: list[float] = []
+    p99: list[float] = []
+    users = max(1, sizes.small_devices // 5)
+    for run in range(sizes.runs):
+        url, first = _fresh_server_db(folder, "small")
+        tokens = [first] + [create_user(url, f"bench-{i}") for i in range(1, users)]
+        with serve(url, folder / "server.log") as server:
+            seconds, sent, latencies = asyncio.run(_small_syncs(server.url, tokens, sizes))
+        ours_syncs.append(syncs / seconds)
+        ours_events.append(sent / seconds)
+        latencies.sort()
+        p50.append(statistics.median(latencies) * 1000)
+        p99.append(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000)
+
+        connection = _fresh_raw_db(folder, "small")
+        rng = random.Random(run)
+        requests = [rng.randint(1, 5) for _ in range(syncs)]
+        rows, _ = stored_rows(1, make_events(sum(requests), seed=run))
+        started = time.perf_counter()
+        position = 0
+        for count in requests:
+            connection.execute("BEGIN")
+            connection.executemany(INSERT, rows[position : position + count])
+            connection.execute("COMMIT")
+            position += count
+        elapsed = time.perf_counter() - started
+        raw_syncs.append(syncs / elapsed)
+        raw_events.append(position / elapsed)
+        connection.close()
+    note = (
+        f"{sizes.small_devices} concurrent devices x {sizes.small_syncs} syncs of 1-5 events; "
+        f"latency p50 {statistics.median(p50):.1f} ms, p99 {statistics.median(p99):.1f} ms"
+    )
+    baseline = "sqlite3, one transaction per request, WAL+FULL"
+    return [
+        Result("push_small", "syncs/s", ours_syncs, baseline, raw_syncs, notes=[note]),
+        Result("push_small events", "events/s", ours_events, baseline, raw_events),
+        Result("push_small p99", "ms", p99, "target: 50 ms", [50.0], higher_is_better=False),
+    ]
+
+
+# The big log, shared by pull_catchup, rebuild and memory --------------------------------------------
+
+
+def seed_log(folder: Path, count: int) -> tuple[Path, str, str]:
+    """A server store holding ``count`` realistic events of one user (written straight into its tables,
+    as if pushed), and a copy of those rows in a raw table; the store's path, URL and the user's token."""
+    path = folder / "log.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = _sqlite_url(path)
+    cli("admin", "migrate", "--db", url)
+    token = create_user(url, "bench")
+    connection = raw_connection(path)
+    digest = "0" * 32
+    seq = 0
+    chunk = 50_000
+    device = None
+    from schema import add_hash
+
+    for start in range(0, count, chunk):
+        events = make_events(min(chunk, count - start), seed=start, start_seq=start + 1, device=device)
+        device = events[0]["device_id"]
+        rows, _ = stored_rows(1, events, first_seq=seq + 1)
+        connection.execute("BEGIN")
+        connection.executemany(INSERT, rows)
+        connection.execute("COMMIT")
+        for row in rows:
+            digest = add_hash(digest, int(row[10], 16))
+        seq += len(rows)
+    connection.execute("UPDATE users SET last_seq = ?, digest = ? WHERE id = 1", (seq, digest))
+    connection.close()
+    return path, url, token
+
+
+def _timed_process(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of a command run to its end."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} exited {process.returncode}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def _raw_read(path: Path) -> float:
+    """Seconds to read every event of the user, in seq order, with plain sqlite3."""
+    connection = raw_connection(path)
+    started = time.perf_counter()
+    count = 0
+    for (body,) in connection.execute("SELECT body FROM events WHERE user_id = 1 ORDER BY seq"):
+        count += len(body) > 0
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+def rebuild(sizes: Sizes, path: Path, url: str) -> list[Result]:
+    ours: list[float] = []
+    raw: list[float] = []
+    memory: list[float] = []
+    for _ in range(sizes.runs):
+        seconds, peak = _timed_process([*winledger_command(), "admin", "rebuild", "--db", url])
+        ours.append(sizes.log / seconds)
+        memory.append(peak)
+        raw.append(sizes.log / _raw_read(path))
+    return [
+        Result(
+            "rebuild",
+            "events/s",
+            ours,
+            "sqlite3 read of the same events",
+            raw,
+            notes=[
+                f"`winledger admin rebuild` of {sizes.log:,} events, whole command (process start included)"
+            ],
+        ),
+        Result("rebuild peak memory", "MiB", memory, "target: 300 MiB", [300.0], higher_is_better=False),
+    ]
+
+
+# 3. pull_catchup --------------------------------------------------------------------------------
+
+
+async def _pull_all(url: str, token: str, limit: int) -> tuple[float, int]:
+    headers = {"Authorization": f"Bearer {token}"}
+    decoder = msgspec.json.Decoder()
+    count = 0
+    after = 0
+    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+        started = time.perf_counter()
+        while True:
+            response = await client.get(
+                "/v1/events", params={"after": after, "limit": limit}, headers=headers
+            )
+            page = decoder.decode(response.content)
+            count += len(page["events"])
+            after = page["cursor"]
+            if not page["more"]:
+                return time.perf_counter() - started, count
+
+
+def _raw_pages(path: Path, limit: int) -> float:
+    connection = raw_connection(path)
+    started = time.perf_counter()
+    after = 0
+    while True:
+        rows = connection.execute(
+            "SELECT seq, body, received_at FROM events WHERE user_id = 1 AND seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        if not rows:
+            break
+        after = rows[-1][0]
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+def pull_catchup(sizes: Sizes, folder: Path, path: Path, url: str, token: str) -> Result:
+    from schema.wire import MAX_PAGE
+
+    ours: list[float] = []
+    raw: list[float] = []
+    with serve(url, folder / "server.log") as server:
+        for _ in range(sizes.runs):
+            seconds, count = asyncio.run(_pull_all(server.url, token, MAX_PAGE))
+            assert count == sizes.log, count
+            ours.append(count / seconds)
+            raw.append(sizes.log / _raw_pages(path, MAX_PAGE))
+    return Result(
+        "pull_catchup",
+        "events/s",
+        ours,
+        "sqlite3 paging seq > ? through the same table",
+        raw,
+        notes=[f"a new device pulls {sizes.log:,} events, {MAX_PAGE} a page"],
+    )
+
+
+# 7. memory --------------------------------------------------------------------------------------
+
+
+async def _many_devices(url: str, token: str, devices: int, head: int) -> None:
+    headers = {**JSON, "Authorization": f"Bearer {token}"}
+    limits = httpx.Limits(max_connections=200)
+    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
+
+        async def device(index: int) -> None:
+            events = make_events(2, seed=10_000 + index)
+            after = max(0, head - 50)  # a device that was in sync a little while ago
+            for _ in range(2):
+                body = json_body({"events": events, "after": after, "limit": 500})
+                response = await client.post("/v1/sync", content=body, headers=headers)
+                assert response.status_code == 200, response.text
+                after = response.json()["cursor"]
+
+        await asyncio.gather(*(device(i) for i in range(devices)))
+
+
+def memory(sizes: Sizes, folder: Path, url: str, token: str) -> Result:
+    peaks: list[float] = []
+    idle: list[float] = []
+    for _ in range(sizes.runs):
+        with serve(url, folder / "server.log", WINLEDGER_PROJECTOR_POLL_S="0.5") as server:
+            time.sleep(0.5)
+            idle.append(server.peak_rss_mb())
+            head = httpx.get(
+                f"{server.url}/v1/events", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"}
+            ).json()
+            asyncio.run(_many_devices(server.url, token, sizes.memory_devices, sizes.log))
+            peaks.append(server.peak_rss_mb())
+            del head
+    return Result(
+        "memory",
+        "MiB",
+        peaks,
+        "the same server idle (peak RSS before the load)",
+        idle,
+        higher_is_better=False,
+        notes=[
+            f"server peak RSS while {sizes.memory_devices} devices sync against {sizes.log:,} events; "
+            "target 300"
+        ],
+    )
+
+
+# 6. capture_cli ---------------------------------------------------------------------------------
+
+
+def capture_cli(sizes: Sizes, folder: Path) -> list[Result]:
+    from client_sdk import Client
+
+    store = folder / "journal.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+    with Client(store) as journal:
+        project = journal.start_project("Churn early warning", "model")
+        for index in range(2000):
+            journal.capture(f"win number {index}", project=project if index % 2 else None)
+    env = {
+        **os.environ,
+        "WINLEDGER_STORE": str(store),
+        "XDG_CONFIG_HOME": str(folder),
+        "WINLEDGER_SERVER": "",
+    }
+    win = [*winledger_command(), "win", "Shipped the churn model"]
+    baseline = [sys.executable, "-c", "pass"]
+
+    def timed(command: list[str]) -> float:
+        started = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True, env=env)
+        return (time.perf_counter() - started) * 1000
+
+    timed(win)
+    ours: list[float] = []
+    base: list[float] = []
+    for _ in range(sizes.capture_runs):
+        ours.append(timed(win))
+        base.append(timed(baseline))
+
+    appends: list[float] = []
+    raw_appends: list[float] = []
+    connection = raw_connection(folder / "append.raw.db")
+    connection.execute("CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, body BLOB) WITHOUT ROWID")
+    with Client(store) as journal:
+        for index in range(max(20, sizes.capture_runs * 10)):
+            started = time.perf_counter()
+            journal.capture(f"appended win {index}")
+            appends.append((time.perf_counter() - started) * 1000)
+            event = make_events(1, seed=index)[0]
+            started = time.perf_counter()
+            connection.execute("INSERT INTO events VALUES (?, ?)", (event["id"], json_body(event)))
+            raw_appends.append((time.perf_counter() - started) * 1000)
+    connection.close()
+    appends.sort()
+    cli_p99 = sorted(ours)[min(len(ours) - 1, int(len(ours) * 0.99))]
+    return [
+        Result(
+            "capture_cli",
+            "ms",
+            ours,
+            "python -c pass (the interpreter's start)",
+            base,
+            higher_is_better=False,
+            notes=[f"`winledger win` offline, p99 {cli_p99:.0f} ms"],
+        ),
+        Result(
+            "sdk_append",
+            "ms",
+            appends,
+            "sqlite3 insert + commit of one row, WAL+FULL",
+            raw_appends,
+            higher_is_better=False,
+            notes=[f"Client.capture, p99 {appends[min(len(appends) - 1, int(len(appends) * 0.99))]:.2f} ms"],
+        ),
+    ]
+
+
+# 5. peer_eventsourcing --------------------------------------------------------------------------
+
+
+def peer_eventsourcing(sizes: Sizes, folder: Path) -> list[Result]:
+    try:
+        import eventsourcing  # noqa: F401
+    except ImportError:
+        return []
+    from benchmarks.peer import eventsourcing_round
+
+    count = sizes.peer_events
+    ours_push: list[float] = []
+    ours_pull: list[float] = []
+    peer_save: list[float] = []
+    peer_read: list[float] = []
+    for run in range(sizes.runs):
+        events = make_events(count, seed=run)
+        url, token = _fresh_server_db(folder, "peer")
+        with serve(url, folder / "server.log") as server:
+            seconds = asyncio.run(_push_batches(server.url, token, [events], 1000))
+            ours_push.append(count / seconds)
+            seconds, pulled = asyncio.run(_pull_all(server.url, token, 1000))
+            ours_pull.append(pulled / seconds)
+        save, read = eventsourcing_round(folder / "peer.es.db", events)
+        peer_save.append(count / save)
+        peer_read.append(count / read)
+    return [
+        Result(
+            "peer append",
+            "events/s",
+            ours_push,
+            "eventsourcing Application.save(), 1,000 events a save",
+            peer_save,
+            notes=["ours: POST /v1/events over HTTP, batches of 1,000"],
+        ),
+        Result(
+            "peer read",
+            "events/s",
+            ours_pull,
+            "eventsourcing select_notifications + to_domain_event",
+            peer_read,
+            notes=["ours: GET /v1/events over HTTP, pages of 1,000"],
+        ),
+    ]
+
+
+BENCHMARKS: list[tuple[str, Callable[..., Any]]] = []
