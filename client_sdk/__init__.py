@@ -25,6 +25,8 @@ from client_sdk.errors import (
     ServerError,
     StoreError,
     SyncError,
+    TokenExpiredError,
+    TokenRevokedError,
     ValidationError,
     WinledgerError,
 )
@@ -45,6 +47,8 @@ __all__ = [
     "StoreError",
     "SyncError",
     "SyncReport",
+    "TokenExpiredError",
+    "TokenRevokedError",
     "ValidationError",
     "WinledgerError",
     "uuid7",

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from client_sdk import _config
 from client_sdk._cli_args import CommandError, add_command, day, open_client, today_utc
 from client_sdk._names import describe
+from client_sdk._types import Status
 from client_sdk.errors import AuthError, ConfigurationError, SyncError, ValidationError
 
 TRANSPORT: Any = None
@@ -86,6 +87,11 @@ def _check(server: str, token: str) -> str | None:
     except httpx.TransportError as exc:
         return str(exc) or type(exc).__name__
     if response.status_code == 401:
+        ended = {"expired": "this token has expired", "revoked": "this token was revoked"}.get(
+            _reason(response.content), ""
+        )
+        if ended:
+            raise CommandError(f"{server}: {ended}; ask for a new one. Nothing was saved.")
         raise CommandError(
             f"{server} refused this token (401 unauthorized): it is mistyped, revoked or for another "
             "server. Nothing was saved."
@@ -99,6 +105,15 @@ def _check(server: str, token: str) -> str | None:
             "--server",
         )
     return None
+
+
+def _reason(body: bytes) -> str:
+    """The ``reason`` of a 401 problem (``expired``, ``revoked``), else ``""``."""
+    try:
+        problem = json.loads(body)
+    except ValueError:
+        return ""
+    return str(problem.get("reason") or "") if isinstance(problem, dict) else ""
 
 
 def _speaks_protocol(body: bytes) -> bool:
@@ -134,10 +149,13 @@ def sync(args: argparse.Namespace) -> int:
                 "not signed in: run `winledger login --server URL` (or set WINLEDGER_SERVER and "
                 "WINLEDGER_TOKEN). Everything you captured stays in the journal."
             ) from None
-        except AuthError:
+        except AuthError as exc:
+            why = {"expired": "the token has expired", "revoked": "the token was revoked"}.get(
+                exc.reason or "", "it refused the token (401)"
+            )
             raise CommandError(
-                f"{server} refused the token (401): run `winledger login --server {server}` with a valid "
-                f"token. {_events(client.status().pending, 'pending')} kept."
+                f"{server}: {why}. Ask for a new token and run `winledger login --server {server}`. "
+                f"{_events(client.status().pending, 'pending')} kept."
             ) from None
         except SyncError as exc:
             pending = client.status().pending
@@ -178,6 +196,7 @@ def status(args: argparse.Namespace) -> int:
         f"Server:     {server or 'none: run `winledger login --server URL`'}"
         + (f" ({sign_in})" if server else ""),
         f"Last sync:  {_ago(state.last_sync) if state.last_sync else 'never'}",
+        *_failure(state),
         f"Events:     {state.pending} pending, {state.synced} synced, {state.rejected} rejected"
         + (f", {state.unconfirmed} being checked again" if state.unconfirmed else ""),
     ]
@@ -191,6 +210,19 @@ def status(args: argparse.Namespace) -> int:
         lines += [f"  {e.id}  {e.type:<17}  {describe(e)}" + _why(e.code, e.message) for e in rejected]
     print("\n".join(lines))
     return 0
+
+
+def _failure(state: Status) -> list[str]:
+    """The line about the latest sync, when it failed."""
+    if state.sync_error_code is None or state.sync_error_at is None:
+        return []
+    when = _ago(state.sync_error_at)
+    action = {
+        "token_expired": "the token has expired: ask for a new one and run `winledger login`",
+        "token_revoked": "the token was revoked: ask for a new one and run `winledger login`",
+        "unauthorized": "the server refused the token: run `winledger login` with a valid one",
+    }.get(state.sync_error_code)
+    return [f"Sync failed: {when}: {action or state.sync_error}"]
 
 
 def _events(count: int, adjective: str = "") -> str:

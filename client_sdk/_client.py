@@ -15,7 +15,15 @@ import schema
 from client_sdk._ids import uuid7
 from client_sdk._store import Store
 from client_sdk._types import Event, Status, SyncReport
-from client_sdk.errors import ConfigurationError, NotFoundError, ValidationError
+from client_sdk.errors import (
+    AuthError,
+    ConfigurationError,
+    NetworkError,
+    NotFoundError,
+    ServerError,
+    SyncError,
+    ValidationError,
+)
 from schema.types import SLUG_PATTERN, Layer
 
 # httpx (with the sync code) and the read models are imported where they are used: an append, such as
@@ -341,6 +349,7 @@ class Client:
         store = self._store
         counts = store.counts()
         last_sync = store.get("last_sync")
+        failure = store.sync_failure()
         return Status(
             path=store.path,
             device_id=store.device_id,
@@ -348,6 +357,9 @@ class Client:
             cursor=store.cursor,
             epoch=store.get("epoch"),
             last_sync=None if last_sync is None else schema.parse_timestamp(last_sync),
+            sync_error_code=failure["sync_error_code"],
+            sync_error=failure["sync_error"],
+            sync_error_at=failure["sync_error_at"],
             **counts,
         )
 
@@ -377,9 +389,15 @@ class Client:
         """
         from client_sdk._sync import run_sync
 
-        return run_sync(
-            self._store, self._transport(), batch_size=self._batch_size, page_size=self._page_size
-        )
+        try:
+            report = run_sync(
+                self._store, self._transport(), batch_size=self._batch_size, page_size=self._page_size
+            )
+        except SyncError as exc:
+            self._store.record_sync_failure(_failure_code(exc), str(exc))
+            raise
+        self._store.record_sync_failure(None)
+        return report
 
     def verify(self) -> bool:
         """Sync, then compare the server's count and digest of the user's events with this store's."""
@@ -387,6 +405,15 @@ class Client:
 
         self.sync()
         return matches_server(self._store)
+
+
+def _failure_code(error: SyncError) -> str:
+    """What ``Status.sync_error_code`` says about a failed ``sync()``."""
+    if isinstance(error, AuthError):
+        return f"token_{error.reason}" if error.reason else "unauthorized"
+    if isinstance(error, ServerError):
+        return error.code or f"http_{error.status}"
+    return "network" if isinstance(error, NetworkError) else "protocol"
 
 
 def _date(value: date | str | None, name: str) -> date | None:

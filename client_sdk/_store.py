@@ -15,7 +15,8 @@ store claims it), ``device_seq`` (the last one minted under ``device_id``),
 ``clock`` (the largest clock created or pulled), ``cursor`` (pull position in
 the server's seq space), ``epoch`` (the server store's id last seen),
 ``server_count``/``server_digest``/``server_cursor`` (the server's set at the
-end of the last complete pull), ``last_sync``.
+end of the last complete pull), ``last_sync``; ``sync_error_code``, ``sync_error`` and
+``sync_error_at`` while the latest ``sync()`` has failed (401 reasons included).
 
 ``events``: every event the store knows, one row per id, with its normalized
 JSON ``body`` (the nine client fields, byte-identical to what the server
@@ -116,6 +117,7 @@ CREATE TABLE rejected (
 CREATE TABLE aliases (old_id TEXT PRIMARY KEY, new_id TEXT NOT NULL) WITHOUT ROWID;
 """
 
+_FAILURE_KEYS = ("sync_error_code", "sync_error", "sync_error_at")
 EVENT_COLUMNS = "id, device_id, device_seq, clock, type, v, project_id, body, hash, readable"
 _MARKS = ", ".join("?" * 10)
 
@@ -303,6 +305,25 @@ class Store:
         with self.snapshot() as conn:
             row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else row[0]
+
+    def record_sync_failure(self, code: str | None, message: str = "") -> None:
+        """Remember why the last ``sync()`` failed (``code`` None: it succeeded, forget it)."""
+        with self.transaction() as conn:
+            if code is None:
+                conn.execute("DELETE FROM meta WHERE key IN (?, ?, ?)", _FAILURE_KEYS)
+            else:
+                set_meta(conn, sync_error_code=code, sync_error=message, sync_error_at=utc_now())
+
+    def sync_failure(self) -> dict[str, Any]:
+        """``sync_error_code``, ``sync_error`` and ``sync_error_at`` of the last failed ``sync()``, if any."""
+        with self.snapshot() as conn:
+            rows = dict(conn.execute("SELECT key, value FROM meta WHERE key LIKE 'sync_error%'").fetchall())
+        at = rows.get("sync_error_at")
+        return {
+            "sync_error_code": rows.get("sync_error_code"),
+            "sync_error": rows.get("sync_error"),
+            "sync_error_at": None if at is None else schema.parse_timestamp(at),
+        }
 
     @property
     def device_id(self) -> str:

@@ -24,9 +24,15 @@ from client_sdk.errors import (
     ProtocolError,
     RateLimitedError,
     ServerError,
+    TokenExpiredError,
+    TokenRevokedError,
 )
 
 T = TypeVar("T")
+_TOKEN_ENDED: dict[str | None, tuple[type[AuthError], str]] = {
+    "expired": (TokenExpiredError, "has expired"),
+    "revoked": (TokenRevokedError, "was revoked"),
+}
 EPOCH_HEADER = "Winledger-Epoch"
 USER_AGENT = "winledger-client-sdk/0.1"
 
@@ -68,6 +74,7 @@ class _Problem(msgspec.Struct, frozen=True, kw_only=True):
     title: str | None = None
     detail: str | None = None
     epoch: str | None = None
+    reason: str | None = None
 
 
 _page_decoder = msgspec.json.Decoder(Page)
@@ -208,6 +215,14 @@ class Transport:
             "epoch": problem.epoch or response.headers.get(EPOCH_HEADER),
         }
         if status == 401:
+            if problem.reason in _TOKEN_ENDED:
+                kind, what = _TOKEN_ENDED[problem.reason]
+                return kind(
+                    f"The server at {self.server!r} refused the token: it {what}. Run "
+                    f"`winledger login --server {self.server}` with a new token (or pass one to Client()); "
+                    "pending events stay in the store.",
+                    **kwargs,
+                )
             return AuthError(
                 f"The server at {self.server!r} refused the token with 401{said}{detail}. "
                 "Check the token; pending events stay in the store.",

@@ -71,6 +71,9 @@ class Status(Struct, frozen=True, kw_only=True):
     ``unreadable`` counts events of a type or version this SDK does not know
     (pulled from a newer device): they are kept and synced, but ``events()``
     skips them unless asked. ``last_sync`` is when a ``sync()`` last finished.
+    When the latest ``sync()`` failed, ``sync_error_code`` says how (``token_expired``,
+    ``token_revoked``, ``unauthorized``, ``network``, ``protocol``, or the server's problem code),
+    ``sync_error`` is the error's message and ``sync_error_at`` when; a successful one clears them.
     """
 
     path: str
@@ -84,3 +87,6 @@ class Status(Struct, frozen=True, kw_only=True):
     cursor: int
     epoch: str | None
     last_sync: datetime | None
+    sync_error_code: str | None = None
+    sync_error: str | None = None
+    sync_error_at: datetime | None = None

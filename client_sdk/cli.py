@@ -80,6 +80,18 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_expires(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--expires",
+        metavar="WHEN",
+        help=(
+            "when the token stops working: a duration from now (12h, 90d, 4w), a date (2026-12-31: "
+            "its first instant, UTC) or a time with its offset (2026-12-31T18:00:00+01:00); "
+            "default: never"
+        ),
+    )
+
+
 _EXAMPLES = """\
 examples:
   winledger project start "Churn early warning" --kind model
@@ -150,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create_user.add_argument("name")
     create_user.add_argument("--label", metavar="DEVICE", help="label of the first token, e.g. the device")
+    _add_expires(create_user)
     _add_db(create_user)
     create_user.set_defaults(run=_server_command("create_user"))
 
@@ -158,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create_token.add_argument("name")
     create_token.add_argument("--label", metavar="DEVICE", help="what the token is for, e.g. 'phone'")
+    _add_expires(create_token)
     _add_db(create_token)
     create_token.set_defaults(run=_server_command("create_token"))
 

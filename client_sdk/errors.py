@@ -9,7 +9,9 @@
         ├── NetworkError       no usable answer after the retries (connection, timeout)
         ├── ProtocolError      the server answered something the protocol does not allow
         └── ServerError        the server answered with an error status (``status``, ``code``)
-            ├── AuthError          401: the token is missing, wrong or revoked
+            ├── AuthError          401: the token is missing, wrong, revoked or expired
+            │   ├── TokenExpiredError  the server says this token has expired
+            │   └── TokenRevokedError  the server says this token was revoked
             ├── RateLimitedError   429 or 503 still refused after the retries (``retry_after``)
             └── PayloadTooLargeError  413 that splitting the batch could not fix
 
@@ -94,7 +96,25 @@ class ServerError(SyncError):
 
 
 class AuthError(ServerError):
-    """401: the server does not accept the token. Every pending event stays pending."""
+    """401: the server does not accept the token. Every pending event stays pending.
+
+    ``reason`` is ``"expired"`` or ``"revoked"`` when the server said so (it says so only to the
+    token's holder), else ``None``: the token is unknown, mistyped or for another server.
+    """
+
+    reason: str | None = None
+
+
+class TokenExpiredError(AuthError):
+    """401 with reason ``expired``: sign in again with a new token (``winledger login``)."""
+
+    reason = "expired"
+
+
+class TokenRevokedError(AuthError):
+    """401 with reason ``revoked``: sign in again with a new token (``winledger login``)."""
+
+    reason = "revoked"
 
 
 class RateLimitedError(ServerError):

@@ -141,6 +141,8 @@ class Problem(Message):
     code: str
     detail: str
     epoch: str | UnsetType = UNSET
+    reason: Literal["expired", "revoked"] | UnsetType = UNSET
+    """On a 401 only, and only to a caller whose token's secret matched: why it no longer works."""
 
 
 # Read models (docs/protocol.md, section 12). Each response is its read model plus where it stands:

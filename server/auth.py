@@ -4,6 +4,10 @@ A token reads ``wl_<token id>_<secret>``: the id (16 hex digits) names the
 row, the secret (64 hex digits, 256 random bits) is never stored, only its
 SHA-256. A secret with that much entropy needs no slow hash; comparison is in
 constant time. Tokens can be listed and revoked by id and are never recoverable.
+
+A refusal says *why* (expired, revoked) only to a caller whose secret matched:
+that caller holds the token already, so nothing is told that it did not know,
+while a stranger's unknown id or wrong secret gets the same refusal as any other.
 """
 
 from __future__ import annotations
@@ -15,21 +19,33 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from schema import EMPTY_DIGEST, parse_timestamp
+from schema import EMPTY_DIGEST, format_timestamp, parse_timestamp
 from server import db
 from server.store import EventStore, Overloaded, utc_now
 
 TOKEN_PATTERN = re.compile(r"^wl_([0-9a-f]{16})_([0-9a-f]{64})$")
 _TOKEN_ANYWHERE = re.compile(r"(wl_[0-9a-f]{16}_)[0-9a-f]+", re.IGNORECASE)
 LAST_USED_RESOLUTION_S = 60  # last use is recorded at most once a minute per token
+_DURATION = re.compile(r"^(\d{1,6})([hdw])$")
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+RefusalReason = Literal["expired", "revoked"]
 
 
 class AdminError(Exception):
     """An admin action that cannot be done; the message says why."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A token that does not authenticate. ``reason`` is set only when the secret matched."""
+
+    reason: RefusalReason | None = None
 
 
 @dataclass(frozen=True)
@@ -41,6 +57,12 @@ class TokenInfo:
     expires_at: str | None
     last_used_at: str | None
     revoked_at: str | None
+
+    def state(self, now: str) -> str:
+        """``revoked``, ``expired`` or ``active`` at ``now`` (a stored timestamp)."""
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at is not None and self.expires_at <= now else "active"
 
 
 class RedactTokens(logging.Filter):
@@ -79,7 +101,7 @@ class Accounts:
         self.store = store
         self._recorded: dict[str, float] = {}  # token id -> when this process last recorded its use
 
-    async def create_user(self, name: str, label: str | None = None) -> str:
+    async def create_user(self, name: str, label: str | None = None, expires_at: str | None = None) -> str:
         """Create a user and a first token; return the token."""
         name = _check_name(name)
         async with self.store.write() as connection:
@@ -90,12 +112,12 @@ class Accounts:
                 insert(db.users).values(name=name, created_at=utc_now(), last_seq=0, digest=EMPTY_DIGEST)
             )
             user_id = result.inserted_primary_key[0]  # type: ignore[index]
-            return await _insert_token(connection, user_id, label)
+            return await _insert_token(connection, user_id, label, expires_at)
 
-    async def create_token(self, name: str, label: str | None = None) -> str:
+    async def create_token(self, name: str, label: str | None = None, expires_at: str | None = None) -> str:
         async with self.store.write() as connection:
             user_id = await _user_id(connection, name)
-            return await _insert_token(connection, user_id, label)
+            return await _insert_token(connection, user_id, label, expires_at)
 
     async def list_tokens(self, name: str) -> list[TokenInfo]:
         async with self.store.engine.connect() as connection:
@@ -139,9 +161,14 @@ class Accounts:
 
     async def authenticate(self, token: str) -> int | None:
         """The user id a token belongs to, or ``None`` (malformed, unknown, revoked or expired)."""
+        outcome = await self.identify(token)
+        return None if isinstance(outcome, Refused) else outcome
+
+    async def identify(self, token: str) -> int | Refused:
+        """The user id a token belongs to, or why it is refused (see the module docstring)."""
         match = TOKEN_PATTERN.match(token)
         if match is None:
-            return None
+            return Refused()
         token_id, secret = match.groups()
         t = db.tokens.c
         async with self.store.engine.connect() as connection:
@@ -155,13 +182,16 @@ class Accounts:
         if row is None:
             # Spend the same work as a real comparison so timing does not reveal which ids exist.
             hmac.compare_digest(_hash(secret), "0" * 64)
-            return None
+            return Refused()
         user_id, secret_hash, revoked_at, expires_at, last_used_at = row
         if not hmac.compare_digest(_hash(secret), secret_hash):
-            return None
+            return Refused()
         now = utc_now()
-        if revoked_at is not None or (expires_at is not None and expires_at <= now):
-            return None
+        # Revoked wins over expired: it was a decision, and a new token is needed either way.
+        if revoked_at is not None:
+            return Refused("revoked")
+        if expires_at is not None and expires_at <= now:
+            return Refused("expired")
         if last_used_at is None or _seconds_between(last_used_at, now) >= LAST_USED_RESOLUTION_S:
             await self._record_use(token_id, now)
         return int(user_id)
@@ -189,14 +219,46 @@ async def _user_id(connection: AsyncConnection, name: str) -> int:
     return int(user_id)
 
 
-async def _insert_token(connection: AsyncConnection, user_id: int, label: str | None) -> str:
+async def _insert_token(
+    connection: AsyncConnection, user_id: int, label: str | None, expires_at: str | None
+) -> str:
     token_id, secret, token = new_token()
     await connection.execute(
         insert(db.tokens).values(
-            id=token_id, user_id=user_id, secret_hash=_hash(secret), label=label, created_at=utc_now()
+            id=token_id,
+            user_id=user_id,
+            secret_hash=_hash(secret),
+            label=label,
+            created_at=utc_now(),
+            expires_at=expires_at,
         )
     )
     return token
+
+
+def expiry(text: str, now: datetime | None = None) -> str:
+    """``--expires``: a duration from now (``12h``, ``90d``, ``4w``), a date (its first instant, UTC)
+    or a date and time with its offset; the stored timestamp. The past is refused."""
+    now = now or datetime.now(UTC)
+    value = text.strip()
+    duration = _DURATION.match(value.lower())
+    if duration:
+        moment = now + int(duration.group(1)) * _UNITS[duration.group(2)]
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise AdminError(
+                f"--expires {text!r} is neither a duration (12h, 90d, 4w) nor an ISO date or time "
+                "(2026-12-31, 2026-12-31T18:00:00+01:00)"
+            ) from None
+        if moment.tzinfo is None:
+            if len(value) > 10:
+                raise AdminError(f"--expires {text!r} needs a UTC offset (Z or +01:00) after the time")
+            moment = moment.replace(tzinfo=UTC)
+    if moment <= now:
+        raise AdminError(f"--expires {text!r} is in the past ({format_timestamp(moment)})")
+    return format_timestamp(moment)
 
 
 def _seconds_between(earlier: str, later: str) -> float:

@@ -13,10 +13,10 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from server import db
-from server.auth import Accounts, AdminError
+from server.auth import Accounts, AdminError, expiry
 from server.migrate import SchemaOutOfDate, SchemaTooNew, open_store, status, upgrade
 from server.settings import Settings, SettingsError
-from server.store import EventStore
+from server.store import EventStore, utc_now
 
 T = TypeVar("T")
 
@@ -154,21 +154,29 @@ def _log_config(level: str) -> dict[str, Any]:
 
 def create_user(args: argparse.Namespace) -> int:
     try:
-        token = _with_accounts(args.db, lambda accounts: accounts.create_user(args.name, args.label))
+        expires_at = expiry(args.expires) if args.expires else None
+        token = _with_accounts(
+            args.db, lambda accounts: accounts.create_user(args.name, args.label, expires_at)
+        )
     except AdminError as exc:
         return _fail(str(exc))
-    print(f"Created user {args.name!r}. Their token (shown once; store it now):")
+    until = f", valid until {expires_at}" if expires_at else ""
+    print(f"Created user {args.name!r}. Their token{until} (shown once; store it now):")
     print(token)
     return 0
 
 
 def create_token(args: argparse.Namespace) -> int:
     try:
-        token = _with_accounts(args.db, lambda accounts: accounts.create_token(args.name, args.label))
+        expires_at = expiry(args.expires) if args.expires else None
+        token = _with_accounts(
+            args.db, lambda accounts: accounts.create_token(args.name, args.label, expires_at)
+        )
     except AdminError as exc:
         return _fail(str(exc))
     label = f" labelled {args.label!r}" if args.label else ""
-    print(f"New token for {args.name!r}{label} (shown once; store it now):")
+    until = f", valid until {expires_at}" if expires_at else ""
+    print(f"New token for {args.name!r}{label}{until} (shown once; store it now):")
     print(token)
     return 0
 
@@ -181,9 +189,18 @@ def list_tokens(args: argparse.Namespace) -> int:
     if not tokens:
         print(f"{args.name!r} has no tokens")
         return 0
-    header = ("ID", "LABEL", "CREATED", "LAST USED", "EXPIRES", "REVOKED")
+    now = utc_now()
+    header = ("ID", "LABEL", "STATE", "CREATED", "LAST USED", "EXPIRES", "REVOKED")
     rows = [
-        (t.id, t.label or "-", t.created_at, t.last_used_at or "-", t.expires_at or "-", t.revoked_at or "-")
+        (
+            t.id,
+            t.label or "-",
+            t.state(now),
+            t.created_at,
+            t.last_used_at or "-",
+            t.expires_at or "-",
+            t.revoked_at or "-",
+        )
         for t in tokens
     ]
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]

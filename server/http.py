@@ -48,9 +48,10 @@ class ProblemError(Exception):
         *,
         retry_after: float | None = None,
         headers: Mapping[str, str] | None = None,
+        reason: Literal["expired", "revoked"] | None = None,
     ) -> None:
         super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
+        self.status, self.code, self.detail, self.reason = status, code, detail, reason
         self.headers = dict(headers or {})
         if retry_after is not None:
             self.headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
@@ -64,6 +65,7 @@ def problem_response(error: ProblemError, epoch: str | None = None) -> Response:
         code=error.code,
         detail=error.detail,
         epoch=epoch if epoch is not None else msgspec.UNSET,
+        reason=error.reason if error.reason is not None else msgspec.UNSET,
     )
     headers = dict(error.headers)
     if epoch is not None:

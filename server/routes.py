@@ -15,6 +15,7 @@ from schema import EVENT_TYPES, format_timestamp
 from schema.types import MAX_INT, MAX_LABEL, MAX_NAME, MAX_QUOTE, MAX_TAG, MAX_TAGS, MAX_TEXT
 from schema.wire import MAX_DEPTH
 from server import protocol
+from server.auth import RefusalReason, Refused
 from server.http import ProblemError, encode, read_body, request_format, response_format
 from server.store import CursorAhead
 
@@ -58,15 +59,26 @@ async def _authenticate(request: Request) -> int:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise _unauthorized("An `Authorization: Bearer <token>` header is required")
-    user_id = await state.accounts.authenticate(token.strip())
-    if user_id is None:
-        raise _unauthorized("The bearer token is unknown, malformed, revoked or expired")
-    state.limiter.check(user_id)
-    return user_id
+    outcome = await state.accounts.identify(token.strip())
+    if isinstance(outcome, Refused):
+        raise _unauthorized(_REFUSALS[outcome.reason], outcome.reason)
+    state.limiter.check(outcome)
+    request.scope["winledger.user_id"] = outcome  # for the access log (server/observe.py)
+    return outcome
 
 
-def _unauthorized(detail: str) -> ProblemError:
-    return ProblemError(401, "unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="winledger"'})
+# The reason is told only to a caller whose secret matched (server/auth.py): it holds the token already.
+_REFUSALS: dict[RefusalReason | None, str] = {
+    None: "The bearer token is unknown, malformed, revoked or expired",
+    "expired": "This token has expired; ask for a new one and sign in with it (`winledger login`)",
+    "revoked": "This token was revoked; ask for a new one and sign in with it (`winledger login`)",
+}
+
+
+def _unauthorized(detail: str, reason: RefusalReason | None = None) -> ProblemError:
+    return ProblemError(
+        401, "unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="winledger"'}, reason=reason
+    )
 
 
 async def healthz(request: Request) -> Response:

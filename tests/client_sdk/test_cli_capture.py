@@ -486,9 +486,24 @@ def test_sync_and_status(
     assert f"{too_big}  win.captured" in status and "body_too_large: " in status
 
     small.revoke_token(_config.read_token().split("_")[1])  # type: ignore[union-attr]
-    recorded_id(cli("win", "after the revocation"))
+    after = recorded_id(cli("win", "after the revocation"))
     refused = cli("sync")
-    assert refused.code == 1 and "401" in refused.err and "1 pending event kept" in refused.err
+    assert refused.code == 1 and "1 pending event kept" in refused.err
+    assert "the token was revoked. Ask for a new token and run `winledger login" in refused.err
+    status = cli("status").out
+    assert "1 pending, 1 synced, 1 rejected" in status
+    assert "Sync failed: " in status and "the token was revoked: ask for a new one and run" in status
+
+    again = cli("login", "--server", small.url, stdin=_config.read_token())
+    assert again.code == 1 and "this token was revoked" in again.err
+
+    assert cli("login", "--server", small.url, stdin=small.create_token("alice", "laptop")).code == 0
+    resumed = cli("sync")
+    assert resumed.code == 0 and "(1 new)" in resumed.out and "nothing pending" in resumed.out
+    status = cli("status").out
+    assert "0 pending, 2 synced, 1 rejected" in status and "Sync failed" not in status
+    with journal(home) as client:
+        assert {e.id for e in client.events() if e.status == "synced"} >= {after}
 
 
 # -- review -----------------------------------------------------------------------------

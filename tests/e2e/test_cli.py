@@ -48,9 +48,11 @@ def test_tokens_are_listed_without_secrets_and_revoked_one_by_one(
     try:
         db = ["--db", server.db_url]
         laptop = server.create_user("erin", label="laptop")
-        created = run_cli("admin", "create-token", "erin", "--label", "phone", *db)
+        created = run_cli("admin", "create-token", "erin", "--label", "phone", "--expires", "90d", *db)
         phone = created.stdout.strip().splitlines()[-1]
-        assert phone.startswith("wl_") and phone != laptop
+        assert phone.startswith("wl_") and phone != laptop and ", valid until 20" in created.stdout
+        past = run_cli("admin", "create-token", "erin", "--expires", "2020-01-01", *db, check=False)
+        assert past.returncode == 1 and "--expires '2020-01-01' is in the past" in past.stderr
 
         again = run_cli("admin", "create-user", "erin", *db, check=False)
         assert again.returncode == 1 and "already exists" in again.stderr
@@ -59,13 +61,18 @@ def test_tokens_are_listed_without_secrets_and_revoked_one_by_one(
             for token in (laptop, phone):
                 assert http.get("/v1/info", headers={"Authorization": f"Bearer {token}"}).status_code == 200
             listing = run_cli("admin", "list-tokens", "erin", *db).stdout
-            assert "laptop" in listing and "phone" in listing
+            assert "laptop" in listing and "phone" in listing and "STATE" in listing
+            phone_row = next(line for line in listing.splitlines() if "phone" in line)
+            assert " active " in phone_row and phone_row.rstrip().endswith("-")  # expires, not revoked
             for token in (laptop, phone):
                 assert token.split("_")[2] not in listing
             phone_id = phone.split("_")[1]
             assert run_cli("admin", "revoke-token", phone_id, *db).returncode == 0
             revoked = http.get("/v1/info", headers={"Authorization": f"Bearer {phone}"})
             assert revoked.status_code == 401 and revoked.json()["code"] == "unauthorized"
+            assert revoked.json()["reason"] == "revoked"
+            listing = run_cli("admin", "list-tokens", "erin", *db).stdout
+            assert " revoked " in next(line for line in listing.splitlines() if "phone" in line)
             assert http.get("/v1/info", headers={"Authorization": f"Bearer {laptop}"}).status_code == 200
 
         unknown = run_cli("admin", "revoke-token", "0000000000000000", *db, check=False)

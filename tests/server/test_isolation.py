@@ -35,6 +35,7 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1/projects/{project_id}/timeline"),
     ("GET", "/v1/projects/{project_id}/metric-chains"),
     ("GET", "/v1/review-draft"),
+    ("GET", "/v1/export"),
 ]
 """Every route behind a bearer token: (method, path as routed)."""
 
@@ -106,6 +107,8 @@ def bad_credentials(api: Api) -> dict[str, dict[str, str]]:
         "wrong-secret": {"Authorization": f"Bearer wl_{token_id}_{'f' * 64}"},
         "revoked": {"Authorization": f"Bearer {revoked}"},
         "expired": {"Authorization": f"Bearer {expired}"},
+        "revoked-wrong-secret": {"Authorization": f"Bearer {revoked[:-64]}{'e' * 64}"},
+        "expired-wrong-secret": {"Authorization": f"Bearer {expired[:-64]}{'e' * 64}"},
         "basic": {"Authorization": f"Basic {basic}"},
         "bare-token": {"Authorization": api.token},
         "other-scheme": {"Authorization": f"Token {api.token}"},
@@ -116,6 +119,7 @@ def bad_credentials(api: Api) -> dict[str, dict[str, str]]:
 def _shape(response: httpx.Response) -> tuple[int, str, str, bytes]:
     body = msgspec.json.decode(response.content)
     body.pop("detail")
+    body.pop("reason", None)
     return (
         response.status_code,
         response.headers["content-type"],
@@ -129,14 +133,21 @@ def test_every_route_refuses_every_bad_credential_alike(
     api: Api, victim: dict[str, Any], method: str, path: str
 ) -> None:
     shapes = set()
+    reasons = {}
     for name, headers in bad_credentials(api).items():
         target = path if name != "in-the-query-only" else path + f"?access_token={api.token}"
         response = request(api, method, target, headers, victim["project"])
-        assert_problem(response, 401, "unauthorized")
+        problem = assert_problem(response, 401, "unauthorized")
         assert response.headers["www-authenticate"].startswith("Bearer"), name
         assert response.headers["winledger-epoch"] == api.server.epoch
+        # Only the holder of a revoked or expired token (its secret matched) learns why it stopped working.
+        reasons[name] = problem.pop("reason", None)
         shapes.add(_shape(response))
-    assert len(shapes) == 1, shapes  # which credential was wrong, and how, is not told
+    assert {name: reason for name, reason in reasons.items() if reason} == {
+        "revoked": "revoked",
+        "expired": "expired",
+    }
+    assert len(shapes) == 1, shapes  # for anyone else, which credential was wrong, and how, is not told
     assert api.count() == 0
 
 
