@@ -233,6 +233,37 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db(rebuild)
     rebuild.set_defaults(run=_server_command("rebuild"))
 
+    backup = admin_commands.add_parser(
+        "backup",
+        help="copy a live SQLite store to a new file while the server keeps serving",
+        description=(
+            "A consistent copy of the SQLite store through SQLite's online backup API; the server "
+            "may keep serving and writing meanwhile. On PostgreSQL use pg_dump (docs/operations.md)."
+        ),
+    )
+    backup.add_argument("path", metavar="PATH", help="the backup file to create (must not exist)")
+    _add_db(backup)
+    backup.set_defaults(run=_server_command("backup"))
+
+    restore = admin_commands.add_parser(
+        "restore",
+        help="put a backup in place under a new epoch (stop the server first)",
+        description=(
+            "Replace the SQLite store with a backup made by `admin backup` and give it a new epoch, "
+            "so that every device pulls again and pushes back what the backup lacks. Refuses while a "
+            "server serves the file. On PostgreSQL, restore with pg_restore, then run "
+            "`admin restore --new-epoch-only`."
+        ),
+    )
+    restore.add_argument("path", metavar="PATH", nargs="?", help="the backup file to restore")
+    restore.add_argument(
+        "--new-epoch-only",
+        action="store_true",
+        help="only give the store a new epoch and clear projection leases (after pg_restore)",
+    )
+    _add_db(restore)
+    restore.set_defaults(run=_server_command("restore"))
+
     schema_cmd = commands.add_parser("schema", help="the event and wire schemas")
     schema_commands = schema_cmd.add_subparsers(dest="schema_command", metavar="ACTION", required=True)
     export = schema_commands.add_parser(

@@ -67,6 +67,12 @@ def serve(args: argparse.Namespace) -> int:
     except (SchemaOutOfDate, SchemaTooNew) as exc:
         return _fail(str(exc))
     settings = replace(settings, migrate=False)
+    from server.backup import BackupError, hold_serving_lock
+
+    try:
+        hold_serving_lock(settings.db_url)  # `admin restore` refuses while this process serves the file
+    except BackupError as exc:
+        return _fail(str(exc))
     plural = f"{workers} processes" if workers > 1 else "1 process"
     print(
         f"winledger: serving {_shown(settings.db_url)} on http://{settings.host}:{settings.port} ({plural})",
@@ -319,3 +325,14 @@ def rebuild(args: argparse.Namespace) -> int:
         return 1
     print(f"Verified {totals}: the live read models equal a rebuild from the log")
     return 0
+
+def backup(args: argparse.Namespace) -> int:
+    from server import backup_cli
+
+    return backup_cli.backup(args)
+
+
+def restore(args: argparse.Namespace) -> int:
+    from server import backup_cli
+
+    return backup_cli.restore(args)
