@@ -136,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"]
     )
     serve.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        default=None,
+        help=(
+            "text: uvicorn's access log; json: one JSON line per request (route, status, duration, "
+            "user id) and per log record (default: $WINLEDGER_LOG_FORMAT, else text)"
+        ),
+    )
+    serve.add_argument(
         "--workers",
         type=int,
         default=int(os.environ.get("WINLEDGER_WORKERS", "1")),
@@ -263,6 +272,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_db(restore)
     restore.set_defaults(run=_server_command("restore"))
+
+    stats = admin_commands.add_parser(
+        "stats",
+        help="the store's size, users, events, tokens and projector lag",
+        description=(
+            "Print the store's size on disk (SQLite file and WAL, or pg_database_size), its users, "
+            "events and tokens by state, how far the read models are behind the event log (events and "
+            "the oldest one's age, with the users furthest behind), and a running rebuild's progress."
+        ),
+    )
+    _add_db(stats)
+    stats.set_defaults(run=_server_command("stats"))
 
     schema_cmd = commands.add_parser("schema", help="the event and wire schemas")
     schema_commands = schema_cmd.add_subparsers(dest="schema_command", metavar="ACTION", required=True)

@@ -19,6 +19,8 @@ from starlette.routing import Route
 from server import db, migrate, openapi, readmodels, routes, web
 from server.auth import Accounts
 from server.http import SHED_RETRY_AFTER_S, Admission, ProblemError, problem_response
+from server.metrics import metrics
+from server.observe import Metrics, Observe
 from server.projector import Projector
 from server.settings import Settings
 from server.store import EventStore, Overloaded
@@ -43,6 +45,7 @@ class State:
         )
         self.store.on_commit.append(self.projector.notify)
         self.epoch = ""
+        self.metrics = Metrics()
         self.openapi = msgspec.json.encode(openapi.build(settings))
 
     async def open(self) -> None:
@@ -112,6 +115,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", routes.healthz, methods=["GET"]),
             Route("/openapi.json", routes.openapi_document, methods=["GET"]),
+            # For Prometheus, behind its own token; not part of the API (docs/operations.md).
+            Route("/metrics", metrics, methods=["GET"]),
             Route("/v1/info", routes.info, methods=["GET"]),
             Route("/v1/events", routes.events, methods=["GET", "POST"]),
             Route("/v1/sync", routes.sync, methods=["POST"]),
@@ -127,7 +132,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Overloaded: on_overloaded,
             Exception: on_unexpected,
         },
-        middleware=[Middleware(Admission, limit=settings.max_inflight, epoch=lambda: state.epoch)],
+        middleware=[
+            # Outermost, so that it also counts and logs what Admission sheds.
+            Middleware(Observe, metrics=state.metrics, log_json=settings.log_format == "json"),
+            Middleware(Admission, limit=settings.max_inflight, epoch=lambda: state.epoch),
+        ],
         lifespan=lifespan,
     )
     app.state.winledger = state

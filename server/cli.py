@@ -46,7 +46,11 @@ def serve(args: argparse.Namespace) -> int:
 
     try:
         settings = Settings.from_env(
-            db_url=args.db, host=args.host, port=args.port, migrate=True if args.migrate else None
+            db_url=args.db,
+            host=args.host,
+            port=args.port,
+            migrate=True if args.migrate else None,
+            log_format=getattr(args, "log_format", None),
         )
     except SettingsError as exc:
         return _fail(str(exc))
@@ -74,14 +78,22 @@ def serve(args: argparse.Namespace) -> int:
     except BackupError as exc:
         return _fail(str(exc))
     plural = f"{workers} processes" if workers > 1 else "1 process"
-    print(
-        f"winledger: serving {_shown(settings.db_url)} on http://{settings.host}:{settings.port} ({plural})",
-        flush=True,
+    banner = (
+        f"winledger: serving {_shown(settings.db_url)} on http://{settings.host}:{settings.port} ({plural})"
     )
+    if settings.log_format == "json":
+        import json
+
+        banner = json.dumps(
+            {"ts": utc_now(), "level": "info", "logger": "winledger.serve", "message": banner[11:]}
+        )
+    print(banner, flush=True)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
-        "log_config": _log_config(args.log_level),
+        "log_config": _log_config(args.log_level, settings.log_format),
+        # In JSON, server.observe writes each request's line; uvicorn's own access line would repeat it.
+        "access_log": settings.log_format != "json",
         "log_level": args.log_level,
         "lifespan": "on",
         "server_header": False,
@@ -146,8 +158,9 @@ def migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging, plus the server's own loggers, every line through ``RedactTokens``."""
+def _log_config(level: str, fmt: str = "text") -> dict[str, Any]:
+    """uvicorn's logging, plus the server's own loggers, every line through ``RedactTokens``;
+    with ``fmt`` json, every line a JSON object (``server.observe.JsonFormatter``) on standard output."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
@@ -155,6 +168,11 @@ def _log_config(level: str) -> dict[str, Any]:
     for handler in config["handlers"].values():
         handler["filters"] = ["redact_tokens"]
     config["loggers"]["winledger"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
+    if fmt == "json":
+        config["formatters"]["json"] = {"()": "server.observe.JsonFormatter"}
+        for handler in config["handlers"].values():
+            handler["formatter"] = "json"
+            handler["stream"] = "ext://sys.stdout"
     return config
 
 
@@ -241,7 +259,7 @@ def rebuild(args: argparse.Namespace) -> int:
     )
     from rich.text import Text
 
-    from server import modelstore
+    from server import modelstore, stats
     from server.projector import new_holder
     from server.rebuild import LeaseBusy, Outcome, rebuild_user, verify_user
 
@@ -289,14 +307,17 @@ def rebuild(args: argparse.Namespace) -> int:
                 def advance(count: int) -> None:
                     progress.advance(task, count)
 
-                for user_id, name, _ in users:
-                    progress.update(task, description=f"{name}")
-                    action = verify_user if args.verify else rebuild_user
-                    outcome = await action(store, user_id, holder, lease_wait_s=30.0, on_events=advance)
-                    outcomes.append((name, outcome))
-                    done = progress.tasks[0].completed
-                    if done > (progress.tasks[0].total or 0):
-                        progress.update(task, total=done)
+                total = sum(last for _, _, last in users)
+                # Recorded in the database every few seconds, for the server's GET /metrics.
+                async with stats.rebuild_progress(store, total, lambda: int(progress.tasks[0].completed)):
+                    for user_id, name, _ in users:
+                        progress.update(task, description=f"{name}")
+                        action = verify_user if args.verify else rebuild_user
+                        outcome = await action(store, user_id, holder, lease_wait_s=30.0, on_events=advance)
+                        outcomes.append((name, outcome))
+                        done = progress.tasks[0].completed
+                        if done > (progress.tasks[0].total or 0):
+                            progress.update(task, total=done)
             return outcomes, time.monotonic() - started
         finally:
             await engine.dispose()
@@ -336,3 +357,9 @@ def restore(args: argparse.Namespace) -> int:
     from server import backup_cli
 
     return backup_cli.restore(args)
+
+
+def stats(args: argparse.Namespace) -> int:
+    from server import stats_cli
+
+    return stats_cli.stats_command(args)

@@ -5,6 +5,7 @@ time, syntax, then each event on its own."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -130,7 +131,7 @@ async def pull(request: Request) -> Response:
     fmt = response_format(request, "json")
     after = protocol.query_int(request.query_params.get("after"), "after", 0, 0)
     limit = protocol.query_int(request.query_params.get("limit"), "limit", state.settings.default_page, 1)
-    page = await _pull(state, user_id, after, min(limit, state.settings.max_page))
+    page = await _pull(state, user_id, after, min(limit, state.settings.max_page), request)
     body = {"events": protocol.page_events(page, fmt), **protocol.page_fields(page), "epoch": state.epoch}
     return encode(body, fmt, state.epoch)
 
@@ -141,7 +142,7 @@ async def push(request: Request) -> Response:
     parsed, fmt, out = await _read_push(request, state)
     if not parsed.events:
         raise ProblemError(400, "invalid_parameter", "`events` must hold at least one event - at `$.events`")
-    outcomes, last_seq = await state.store.push(user_id, protocol.decode_events(parsed, fmt))
+    outcomes, last_seq = await _push(request, state, user_id, protocol.decode_events(parsed, fmt))
     body = {"results": protocol.results(outcomes), "cursor": last_seq, "epoch": state.epoch}
     return encode(body, out, state.epoch)
 
@@ -155,10 +156,10 @@ async def sync(request: Request) -> Response:
     outcomes: list[Any] = []
     if parsed.events:
         try:
-            outcomes, _ = await state.store.push(user_id, protocol.decode_events(parsed, fmt), after=after)
+            outcomes, _ = await _push(request, state, user_id, protocol.decode_events(parsed, fmt), after)
         except CursorAhead as exc:
             raise _cursor_ahead(exc) from None
-    page = await _pull(state, user_id, after, min(limit, state.settings.max_page))
+    page = await _pull(state, user_id, after, min(limit, state.settings.max_page), request)
     body = {
         "results": protocol.results(outcomes),
         "events": protocol.page_events(page, out),
@@ -183,11 +184,24 @@ async def _read_push(request: Request, state: State) -> tuple[Any, Any, Any]:
     return parsed, fmt, out
 
 
-async def _pull(state: State, user_id: int, after: int, limit: int) -> Any:
+async def _push(
+    request: Request, state: State, user_id: int, events: Any, after: int | None = None
+) -> tuple[list[Any], int]:
+    """The store's push, timed for ``winledger_push_commit_seconds``, its outcomes left for the access log."""
+    started = time.perf_counter()
+    outcomes, last_seq = await state.store.push(user_id, events, after=after)
+    state.metrics.commit.observe(time.perf_counter() - started)
+    request.scope["winledger.pushed"] = Counter(outcome.status for outcome in outcomes)
+    return outcomes, last_seq
+
+
+async def _pull(state: State, user_id: int, after: int, limit: int, request: Request) -> Any:
     try:
-        return await state.store.pull(user_id, after, limit)
+        page = await state.store.pull(user_id, after, limit)
     except CursorAhead as exc:
         raise _cursor_ahead(exc) from None
+    request.scope["winledger.pulled"] = len(page.rows)
+    return page
 
 
 def _cursor_ahead(exc: CursorAhead) -> ProblemError:

@@ -48,6 +48,10 @@ class Settings:
     """How long a projector's claim on a user lasts unless renewed (a crashed process's claim lapses)."""
     migrate: bool = False
     """Upgrade an out-of-date PostgreSQL schema at start (SQLite is always upgraded in place)."""
+    log_format: str = "text"
+    """``text``: uvicorn's access log; ``json``: one JSON line per request and per log record."""
+    metrics_token: str = ""
+    """The bearer token ``GET /metrics`` asks for; empty turns ``/metrics`` off (404)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -97,6 +101,10 @@ class Settings:
         for name in ("max_inflight", "max_write_queue"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must be >= 0 (0 turns it off), got {getattr(self, name)!r}")
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(f"log_format must be text or json, got {self.log_format!r}")
+        if self.metrics_token and len(self.metrics_token) < 16:
+            raise SettingsError("metrics_token must be at least 16 characters (or empty: /metrics off)")
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port must be 0-65535, got {self.port!r}")
 

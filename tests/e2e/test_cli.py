@@ -24,6 +24,7 @@ COMMANDS = [
     ["admin", "list-tokens"],
     ["admin", "revoke-token"],
     ["admin", "rebuild"],
+    ["admin", "stats"],
     ["admin", "migrate"],
     ["schema"],
     ["schema", "export"],

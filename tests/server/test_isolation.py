@@ -40,6 +40,8 @@ ROUTES: list[tuple[str, str]] = [
 """Every route behind a bearer token: (method, path as routed)."""
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/openapi.json")}
+OPERATOR = {("GET", "/metrics")}
+"""Behind the operator's metrics token, never a user's (tests/server/test_metrics.py): no user's data."""
 
 
 def request(api: Api, method: str, path: str, headers: dict[str, str], project: str) -> httpx.Response:
@@ -58,7 +60,7 @@ def test_every_route_of_the_app_is_in_the_table(api: Api) -> None:
         for method in route.methods or ()
         if method != "HEAD"
     }
-    assert routed == set(ROUTES) | PUBLIC | set(WEB_ROUTES)
+    assert routed == set(ROUTES) | PUBLIC | OPERATOR | set(WEB_ROUTES)
 
 
 @pytest.fixture(scope="module")
