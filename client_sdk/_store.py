@@ -74,7 +74,19 @@ import schema
 from client_sdk._types import Event, EventStatus
 from client_sdk.errors import StoreError, ValidationError
 
-SCHEMA_VERSION = 1
+Migration = Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: tuple[Migration, ...] = ()
+"""Step *i* upgrades a store from version *i* + 1 to *i* + 2, inside the opening transaction.
+
+Append a step for every change to ``_DDL`` (which always creates the newest version), never edit
+one that shipped: a store of any earlier version is brought up one step at a time on open, so a
+newer SDK opens an older store with every pending event, and an older SDK refuses a newer store.
+Keep changes additive where possible (a new table, a new ``meta`` key needs no step at all), since
+each version bump locks older SDKs out of the file. ``tests/client_sdk/test_store_migrations.py``
+opens a store written by version 1 of the SDK.
+"""
+SCHEMA_VERSION = 1 + len(MIGRATIONS)
 APPLICATION_ID = 0x574C4447  # "WLDG" in the SQLite header marks a winledger client store.
 
 _DDL = """
@@ -269,6 +281,8 @@ class Store:
                     f"{self.path!r} was written by a newer winledger (store version {version}, "
                     f"this one reads up to {SCHEMA_VERSION}); upgrade the client."
                 )
+            elif version < SCHEMA_VERSION:
+                migrate(conn, version)
 
     def close(self) -> None:
         with self._lock:
@@ -429,6 +443,17 @@ class Store:
                 "SELECT hash FROM events WHERE state = 'synced' AND seq <= ?", (upto,)
             ).fetchall()
         return len(rows), schema.digest_of(int(h, 16) for (h,) in rows)
+
+
+def migrate(conn: sqlite3.Connection, version: int, steps: tuple[Migration, ...] = MIGRATIONS) -> int:
+    """Run the steps from ``version`` on, in the caller's transaction; return the new version."""
+    if version < 1:
+        raise StoreError(f"Store version {version} is not one this SDK ever wrote.")
+    for step in steps[version - 1 :]:
+        step(conn)
+        version += 1
+        conn.execute(f"PRAGMA user_version = {version}")
+    return version
 
 
 def set_meta(conn: sqlite3.Connection, **values: Any) -> None:
