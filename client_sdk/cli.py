@@ -23,7 +23,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
-from client_sdk import _account, _capture
+from client_sdk import _account, _capture, _export
 from client_sdk._cli_args import CommandError, store_options, when_options
 from client_sdk.errors import WinledgerError
 
@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _capture.add_commands(commands, store_options(), when_options())
     _account.add_commands(commands, store_options())
+    _export.add_commands(commands, store_options())
 
     serve = commands.add_parser(
         "serve", help="run the sync server (creates or upgrades a SQLite database; see admin migrate)"
@@ -284,6 +285,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_db(stats)
     stats.set_defaults(run=_server_command("stats"))
+
+    delete_user = admin_commands.add_parser(
+        "delete-user",
+        help="erase a user: their events, read models, sessions and tokens, for good",
+        description=(
+            "Delete the user and everything the server holds of them (events, read models, checkpoints, "
+            "projection leases, web sessions, tokens) in one transaction, and print what was removed. "
+            "It cannot be undone. Backups made before it still hold the user (docs/operations.md)."
+        ),
+    )
+    delete_user.add_argument("name")
+    _add_db(delete_user)
+    delete_user.set_defaults(run=_server_command("delete_user"))
 
     schema_cmd = commands.add_parser("schema", help="the event and wire schemas")
     schema_commands = schema_cmd.add_subparsers(dest="schema_command", metavar="ACTION", required=True)

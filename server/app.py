@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server import db, migrate, openapi, readmodels, routes, web
+from server import db, export, migrate, openapi, readmodels, routes, web
 from server.auth import Accounts
 from server.http import SHED_RETRY_AFTER_S, Admission, ProblemError, problem_response
 from server.metrics import metrics
@@ -121,6 +121,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/v1/events", routes.events, methods=["GET", "POST"]),
             Route("/v1/sync", routes.sync, methods=["POST"]),
             *readmodels.ROUTES,
+            *export.ROUTES,
             # The review pages (server/web): HTML behind a session cookie, outside /v1 and its API.
             *web.ROUTES,
         ],

@@ -347,6 +347,7 @@ def rebuild(args: argparse.Namespace) -> int:
     print(f"Verified {totals}: the live read models equal a rebuild from the log")
     return 0
 
+
 def backup(args: argparse.Namespace) -> int:
     from server import backup_cli
 
@@ -363,3 +364,9 @@ def stats(args: argparse.Namespace) -> int:
     from server import stats_cli
 
     return stats_cli.stats_command(args)
+
+
+def delete_user(args: argparse.Namespace) -> int:
+    from server import erase
+
+    return erase.run(args)

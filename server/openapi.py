@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from schema.export import NDJSON
 from schema.types import MAX_INT
 from schema.wire import (
     JSON,
@@ -230,6 +231,22 @@ def build(settings: Settings) -> dict[str, Any]:
                     _query("format", {"enum": ["json", "markdown"]}, "Overrides `Accept`"),
                     _MIN_SEQ,
                 ],
+            )
+        },
+        "/v1/export": {
+            "get": _operation(
+                "export",
+                "All of your events in seq order, then your read models, as NDJSON (protocol section 13)",
+                {
+                    "description": (
+                        "One JSON object per line, told apart by `kind`: one `export` header, one `event` "
+                        "line per event, one `read_model` line per project, and an `end` line with the "
+                        "count and digest of the events (a stream without it was cut short)"
+                    ),
+                    "headers": _epoch(),
+                    "content": {NDJSON: {"schema": {"type": "string"}}},
+                },
+                (),
             )
         },
         "/healthz": {
