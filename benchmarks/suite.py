@@ -23,6 +23,7 @@ from benchmarks.common import (
     cli,
     create_raw_events_table,
     create_user,
+    create_users,
     json_body,
     make_events,
     raw_connection,
@@ -154,7 +155,7 @@ def push_small(sizes: Sizes, folder: Path) -> list[Result]:
     users = max(1, sizes.small_devices // 5)
     for run in range(sizes.runs):
         url, first = _fresh_server_db(folder, "small")
-        tokens = [first] + [create_user(url, f"bench-{i}") for i in range(1, users)]
+        tokens = [first, *create_users(url, [f"bench-{i}" for i in range(1, users)])]
         with serve(url, folder / "server.log") as server:
             seconds, sent, latencies = asyncio.run(_small_syncs(server.url, tokens, sizes))
         ours_syncs.append(syncs / seconds)

@@ -16,6 +16,7 @@ committed while seq 10 is still in flight.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import DatabaseError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schema import (
@@ -36,6 +38,8 @@ from schema import (
 from server import db
 
 _IN_CHUNK = 500  # parameters per IN (...) lookup
+_GROUP_REQUESTS = 256  # most pushes one group commit takes
+_GROUP_EVENTS = 20_000  # and most events: a round stays short for the requests behind it
 log = logging.getLogger("winledger.store")
 
 
@@ -50,6 +54,10 @@ class CursorAhead(Exception):
 
 class Overloaded(Exception):
     """Too many requests already wait for the write lock; the caller sheds this one (503)."""
+
+
+_Queued = tuple[int, Sequence[ValidEvent | Rejection], int | None, "asyncio.Future[Any]"]
+"""A push waiting for the group-commit writer: user, items, ``after`` and its answer to come."""
 
 
 class Outcome:
@@ -93,10 +101,19 @@ class EventStore:
         )
         self.max_write_queue = max_write_queue
         """Most callers of ``write(shed=True)`` that may wait for the lock at once; 0: no limit."""
-        self.waiting = 0
-        """Callers of ``write(shed=True)`` (requests) waiting for the lock; background work is not counted."""
+        self._waiting_writes = 0
+        self._pushes_pending = 0
+        self._group = engine.dialect.name == "sqlite"
+        self._queue: collections.deque[_Queued] = collections.deque()
+        self._writer: asyncio.Task[None] | None = None
         self.on_commit: list[Callable[[int, int], None]] = []
         """Called with ``(user_id, last_seq)`` after a push commits new events (the projector's wake-up)."""
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting to write: pushes not yet committed, and callers of ``write(shed=True)`` queued
+        for the lock. Background work (the projector) is not counted."""
+        return self._waiting_writes + self._pushes_pending
 
     @asynccontextmanager
     async def write(self, *, shed: bool = False) -> AsyncIterator[AsyncConnection]:
@@ -110,11 +127,11 @@ class EventStore:
         if shed and self.max_write_queue and self.waiting >= self.max_write_queue:
             raise Overloaded(f"{self.waiting} requests are already waiting to write")
         counted = 1 if shed else 0
-        self.waiting += counted
+        self._waiting_writes += counted
         try:
             await self._write_lock.acquire()
         finally:
-            self.waiting -= counted
+            self._waiting_writes -= counted
         try:
             async with self.engine.connect() as connection:
                 connection = await connection.execution_options(write=True)
@@ -126,36 +143,84 @@ class EventStore:
     async def push(
         self, user_id: int, items: Sequence[ValidEvent | Rejection], after: int | None = None
     ) -> tuple[list[Outcome], int]:
-        """Store the new events of one request in one transaction; return outcomes and the newest seq.
+        """Store the new events of one request; return outcomes and the newest seq, once committed.
 
         With ``after`` (a sync request), raises ``CursorAhead`` before storing
         anything if ``after`` is beyond the user's newest seq.
+
+        On SQLite, concurrent pushes share commits (group commit): a request
+        joins the queue of the one writer, which takes every request waiting
+        when it starts a transaction, applies each in a savepoint of its own (a
+        request that fails rolls back alone), and commits them together. Each
+        request is answered only after that commit. On PostgreSQL a push is its
+        own transaction: pushes of different users run in parallel there.
         """
-        async with self.write(shed=True) as connection:
-            last_seq, digest = await _user_log_head(connection, user_id, for_update=True)
-            if after is not None and after > last_seq:
-                raise CursorAhead(after, last_seq)
-            valid = [item for item in items if isinstance(item, ValidEvent)]
-            if not valid:
-                return [_rejected(item) for item in items], last_seq  # type: ignore[arg-type]
-            by_id, by_device = await _existing(connection, user_id, valid)
-            outcomes, rows, last_seq, digest = _judge(user_id, items, by_id, by_device, last_seq, digest)
-            if rows:
-                sql = (
-                    f"INSERT INTO events ({', '.join(db.EVENT_INSERT_COLUMNS)}) "
-                    f"VALUES ({db.placeholders(connection, len(db.EVENT_INSERT_COLUMNS))})"
-                )
-                await connection.exec_driver_sql(sql, rows)
-                await connection.execute(
-                    update(db.users).where(db.users.c.id == user_id).values(last_seq=last_seq, digest=digest)
-                )
-        if rows:
+        if not self._group:
+            async with self.write(shed=True) as connection:
+                outcomes, last_seq, stored = await _apply(connection, user_id, items, after)
+            self._committed(user_id, last_seq, stored)
+            return outcomes, last_seq
+        if self.max_write_queue and self.waiting >= self.max_write_queue:
+            raise Overloaded(f"{self.waiting} requests are already waiting to write")
+        future: asyncio.Future[tuple[list[Outcome], int, bool]] = asyncio.get_running_loop().create_future()
+        self._queue.append((user_id, items, after, future))
+        self._pushes_pending += 1
+        future.add_done_callback(self._answered)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._drain(), name="winledger-group-commit")
+        outcomes, last_seq, stored = await asyncio.shield(future)
+        self._committed(user_id, last_seq, stored)
+        return outcomes, last_seq
+
+    def _answered(self, _future: asyncio.Future[Any]) -> None:
+        self._pushes_pending -= 1
+
+    def _committed(self, user_id: int, last_seq: int, stored: bool) -> None:
+        if stored:
             for listener in self.on_commit:
                 try:
                     listener(user_id, last_seq)
                 except Exception:  # a listener never fails a push whose events are committed
                     log.exception("an on_commit listener failed")
-        return outcomes, last_seq
+
+    async def _drain(self) -> None:
+        """The group-commit writer: one transaction per round, for every push waiting at its start."""
+        while self._queue:
+            group: list[_Queued] = []
+            answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+            try:
+                async with self.write() as connection:
+                    # Taken once the transaction has begun: every push that queued meanwhile joins.
+                    events = 0
+                    while self._queue and len(group) < _GROUP_REQUESTS and events < _GROUP_EVENTS:
+                        queued = self._queue.popleft()
+                        group.append(queued)
+                        events += len(queued[1])
+                    for user_id, items, after, future in group:
+                        try:
+                            async with connection.begin_nested():
+                                answer = await _apply(connection, user_id, items, after)
+                        except (CursorAhead, DatabaseError) as exc:
+                            answers.append((future, None, exc))  # rolled back to its savepoint alone
+                        else:
+                            answers.append((future, answer, None))
+            except BaseException as exc:  # the commit (or the transaction) failed: nobody is stored
+                if not group:  # it failed to begin: every push waiting would wait for ever
+                    group = list(self._queue)
+                    self._queue.clear()
+                for _, _, _, future in group:
+                    if not future.done():
+                        future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for future, answer, error in answers:
+                if future.done():
+                    continue
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(answer)
 
     async def pull(self, user_id: int, after: int, limit: int) -> Page:
         """Events with seq > ``after`` in seq order, read in one snapshot with the log head."""
@@ -178,6 +243,30 @@ class EventStore:
     async def head(self, user_id: int) -> tuple[int, str]:
         async with self.engine.connect() as connection, connection.begin():
             return await _user_log_head(connection, user_id)
+
+
+async def _apply(
+    connection: AsyncConnection, user_id: int, items: Sequence[ValidEvent | Rejection], after: int | None
+) -> tuple[list[Outcome], int, bool]:
+    """One request's push inside a write transaction: outcomes, the newest seq, whether it stored any."""
+    last_seq, digest = await _user_log_head(connection, user_id, for_update=True)
+    if after is not None and after > last_seq:
+        raise CursorAhead(after, last_seq)
+    valid = [item for item in items if isinstance(item, ValidEvent)]
+    if not valid:
+        return [_rejected(item) for item in items], last_seq, False  # type: ignore[arg-type]
+    by_id, by_device = await _existing(connection, user_id, valid)
+    outcomes, rows, last_seq, digest = _judge(user_id, items, by_id, by_device, last_seq, digest)
+    if rows:
+        sql = (
+            f"INSERT INTO events ({', '.join(db.EVENT_INSERT_COLUMNS)}) "
+            f"VALUES ({db.placeholders(connection, len(db.EVENT_INSERT_COLUMNS))})"
+        )
+        await connection.exec_driver_sql(sql, rows)
+        await connection.execute(
+            update(db.users).where(db.users.c.id == user_id).values(last_seq=last_seq, digest=digest)
+        )
+    return outcomes, last_seq, bool(rows)
 
 
 async def _user_log_head(
