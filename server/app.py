@@ -59,6 +59,7 @@ class State:
 
     async def close(self) -> None:
         await self.projector.stop()
+        self.store.close()
         await self.engine.dispose()
 
 

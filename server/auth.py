@@ -17,10 +17,11 @@ import hmac
 import logging
 import re
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -171,14 +172,18 @@ class Accounts:
             return Refused()
         token_id, secret = match.groups()
         t = db.tokens.c
-        async with self.store.engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(t.user_id, t.secret_hash, t.revoked_at, t.expires_at, t.last_used_at).where(
-                        t.id == token_id
+        row: Any
+        if self.store.direct is not None:
+            row = await self.store.direct.run(_token_direct, token_id)
+        else:
+            async with self.store.engine.connect() as connection:
+                row = (
+                    await connection.execute(
+                        select(t.user_id, t.secret_hash, t.revoked_at, t.expires_at, t.last_used_at).where(
+                            t.id == token_id
+                        )
                     )
-                )
-            ).one_or_none()
+                ).one_or_none()
         if row is None:
             # Spend the same work as a real comparison so timing does not reveal which ids exist.
             hmac.compare_digest(_hash(secret), "0" * 64)
@@ -210,6 +215,14 @@ class Accounts:
                 )
         except Overloaded:
             del self._recorded[token_id]
+
+
+def _token_direct(connection: sqlite3.Connection, token_id: str) -> Any:
+    """The token's row, as one read in a reader thread (SQLite; see ``server.direct``)."""
+    return connection.execute(
+        "SELECT user_id, secret_hash, revoked_at, expires_at, last_used_at FROM tokens WHERE id = ?",
+        (token_id,),
+    ).fetchone()
 
 
 async def _user_id(connection: AsyncConnection, name: str) -> int:

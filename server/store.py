@@ -18,13 +18,14 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import DatabaseError
+from sqlalchemy.exc import DatabaseError, NoResultFound
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schema import (
@@ -36,6 +37,7 @@ from schema import (
     format_timestamp,
 )
 from server import db
+from server.direct import DirectReads
 
 _IN_CHUNK = 500  # parameters per IN (...) lookup
 _GROUP_REQUESTS = 256  # most pushes one group commit takes
@@ -94,6 +96,8 @@ def utc_now() -> str:
 class EventStore:
     def __init__(self, engine: AsyncEngine, *, max_write_queue: int = 0) -> None:
         self.engine = engine
+        self.direct = DirectReads.for_engine(engine)
+        """One-hop reads (SQLite files): see ``server.direct``."""
         # SQLite has one writer: queue this process's writers here rather than on its busy timeout.
         # PostgreSQL takes writers in parallel (a push locks only its user's row), up to the pool's size.
         self._write_lock: asyncio.Lock | asyncio.Semaphore = (
@@ -224,6 +228,10 @@ class EventStore:
 
     async def pull(self, user_id: int, after: int, limit: int) -> Page:
         """Events with seq > ``after`` in seq order, read in one snapshot with the log head."""
+        if self.direct is not None:
+            last_seq, digest, rows = await self.direct.run(_pull_direct, user_id, after, limit)
+            cursor = rows[-1][0] if rows else after
+            return Page(rows, cursor, cursor < last_seq, last_seq, digest)
         async with self.engine.connect() as connection, connection.begin():
             last_seq, digest = await _user_log_head(connection, user_id)
             if after > last_seq:
@@ -239,6 +247,11 @@ class EventStore:
             rows = [(seq, bytes(body), received_at) for seq, body, received_at in result.all()]
         cursor = rows[-1][0] if rows else after
         return Page(rows, cursor, cursor < last_seq, last_seq, digest)
+
+    def close(self) -> None:
+        """Stop the reader threads (the engine is disposed by its owner)."""
+        if self.direct is not None:
+            self.direct.close()
 
     async def head(self, user_id: int) -> tuple[int, str]:
         async with self.engine.connect() as connection, connection.begin():
@@ -267,6 +280,24 @@ async def _apply(
             update(db.users).where(db.users.c.id == user_id).values(last_seq=last_seq, digest=digest)
         )
     return outcomes, last_seq, bool(rows)
+
+
+def _pull_direct(
+    connection: sqlite3.Connection, user_id: int, after: int, limit: int
+) -> tuple[int, str, list[tuple[int, bytes, str]]]:
+    """``pull`` as one read in a reader thread (SQLite; see ``server.direct``)."""
+    head = connection.execute("SELECT last_seq, digest FROM users WHERE id = ?", (user_id,)).fetchone()
+    if head is None:
+        raise NoResultFound(f"no user {user_id}")
+    last_seq, digest = int(head[0]), head[1]
+    if after > last_seq:
+        raise CursorAhead(after, last_seq)
+    rows = connection.execute(
+        "SELECT seq, body, received_at FROM events WHERE user_id = ? AND seq > ? AND seq <= ? "
+        "ORDER BY seq LIMIT ?",
+        (user_id, after, last_seq, limit),
+    ).fetchall()
+    return last_seq, digest, rows
 
 
 async def _user_log_head(

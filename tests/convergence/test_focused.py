@@ -244,7 +244,9 @@ def test_a_restore_gives_a_new_epoch_and_drops_the_leases_the_backup_caught() ->
         epoch = fleet.check().epoch
         with closing(sqlite3.connect(fleet.admin.db_path)) as db, db:
             db.execute(
-                "INSERT INTO projection_leases (user_id, holder, expires_at_ms) VALUES (1, 'gone', ?)",
+                # A released lease stays as an expired row: replace it by one held by a process now gone.
+                "INSERT OR REPLACE INTO projection_leases (user_id, holder, expires_at_ms) "
+                "VALUES (1, 'gone', ?)",
                 (int(time.time() * 1000) + 600_000,),
             )
         fleet.backup()
