@@ -13,10 +13,11 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from server import db
+from server.admin_store import admin_store
 from server.auth import Accounts, AdminError, expiry
 from server.migrate import SchemaOutOfDate, SchemaTooNew, open_store, status, upgrade
 from server.settings import Settings, SettingsError
-from server.store import EventStore, utc_now
+from server.store import utc_now
 
 T = TypeVar("T")
 
@@ -28,15 +29,8 @@ def _fail(message: str) -> int:
 
 def _with_accounts(db_url: str, action: Callable[[Accounts], Awaitable[T]]) -> T:
     async def run() -> T:
-        engine = db.create_engine(db_url)
-        try:
-            try:
-                await open_store(engine, db_url)
-            except (SchemaOutOfDate, SchemaTooNew) as exc:
-                raise AdminError(str(exc)) from None
-            return await action(Accounts(EventStore(engine)))
-        finally:
-            await engine.dispose()
+        async with admin_store(db_url) as store:
+            return await action(Accounts(store))
 
     return asyncio.run(run())
 
@@ -277,14 +271,8 @@ def rebuild(args: argparse.Namespace) -> int:
     holder = new_holder("admin-verify" if args.verify else "admin-rebuild")
 
     async def run() -> tuple[list[tuple[str, Outcome]], float]:
-        engine = db.create_engine(args.db)
-        try:
-            try:
-                await open_store(engine, args.db)
-            except (SchemaOutOfDate, SchemaTooNew) as exc:
-                raise AdminError(str(exc)) from None
-            store = EventStore(engine)
-            async with engine.connect() as connection:
+        async with admin_store(args.db) as store:
+            async with store.engine.connect() as connection:
                 users = await modelstore.list_users(connection, args.user)
             if args.user is not None and not users:
                 raise AdminError(f"No user named {args.user!r}")
@@ -319,8 +307,6 @@ def rebuild(args: argparse.Namespace) -> int:
                         if done > (progress.tasks[0].total or 0):
                             progress.update(task, total=done)
             return outcomes, time.monotonic() - started
-        finally:
-            await engine.dispose()
 
     try:
         outcomes, seconds = asyncio.run(run())

@@ -21,8 +21,8 @@ from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server import db
+from server.admin_store import admin_store
 from server.auth import AdminError
-from server.migrate import SchemaOutOfDate, SchemaTooNew, open_store
 from server.projector import new_holder
 from server.rebuild import LeaseBusy, acquire_lease
 from server.store import EventStore
@@ -81,15 +81,8 @@ def _shown(table: str, count: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     async def go() -> dict[str, int]:
-        engine = db.create_engine(args.db)
-        try:
-            try:
-                await open_store(engine, args.db)
-            except (SchemaOutOfDate, SchemaTooNew) as exc:
-                raise AdminError(str(exc)) from None
-            return await delete_user(EventStore(engine), args.name)
-        finally:
-            await engine.dispose()
+        async with admin_store(args.db) as store:
+            return await delete_user(store, args.name)
 
     try:
         removed = asyncio.run(go())

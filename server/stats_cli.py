@@ -6,24 +6,21 @@ import argparse
 import asyncio
 import sys
 
-from server import db, stats
-from server.migrate import SchemaOutOfDate, SchemaTooNew, open_store
+from server import stats
+from server.admin_store import admin_store
+from server.auth import AdminError
 
 TOP = 5
 
 
 def stats_command(args: argparse.Namespace) -> int:
     async def run() -> stats.Facts:
-        engine = db.create_engine(args.db)
-        try:
-            await open_store(engine, args.db)
-            return await stats.facts(engine, args.db, top=TOP)
-        finally:
-            await engine.dispose()
+        async with admin_store(args.db) as store:
+            return await stats.facts(store.engine, args.db, top=TOP)
 
     try:
         facts = asyncio.run(run())
-    except (SchemaOutOfDate, SchemaTooNew) as exc:
+    except AdminError as exc:
         print(f"winledger: {exc}", file=sys.stderr)
         return 1
     print("\n".join(report(facts)))
