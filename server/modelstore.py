@@ -9,16 +9,19 @@ reflect exactly ``as_of_seq``.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Union
 
 import msgspec
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from schema.events import EVENT_TYPES, Envelope
 from schema.projections import ProjectModel, ProjectSummary, summary_of
+from schema.upcast import read_event
 from server import db
 
 RETRACTED = "event.retracted"
@@ -30,6 +33,10 @@ _encoder = msgspec.json.Encoder()
 _model_decoder = msgspec.json.Decoder(ProjectModel)
 _summary_decoder = msgspec.json.Decoder(ProjectSummary)
 _event_decoder = msgspec.json.Decoder(dict[str, Any])
+_CURRENT = {name: max(versions) for name, versions in EVENT_TYPES.items()}
+_typed_decoder = msgspec.json.Decoder(
+    Union[tuple(versions[max(versions)] for versions in EVENT_TYPES.values())]  # noqa: UP007
+)
 
 
 class Checkpoint(NamedTuple):
@@ -51,6 +58,29 @@ def project_of(key: str) -> str | None:
 
 def decode_event(body: bytes) -> dict[str, Any]:
     return _event_decoder.decode(body)
+
+
+def read_body(body: bytes) -> Envelope | None:
+    """A stored event as the projections read it (``schema.upcast.read_event`` of its fields), or ``None``.
+
+    Decoded straight into the current Struct of its type when it is at the current version (several
+    times faster than a dict and then ``msgspec.convert``); anything else takes the upcasting path.
+    """
+    try:
+        event: Envelope = _typed_decoder.decode(body)
+    except msgspec.MsgspecError:
+        pass
+    else:
+        if event.v == _CURRENT[event_type_of(event)]:
+            return event
+    try:
+        return read_event(decode_event(body))
+    except Exception:  # as the projections do: an event this code cannot read is skipped
+        return None
+
+
+def event_type_of(event: Envelope) -> str:
+    return str(type(event).__struct_config__.tag)
 
 
 def encode_model(model: ProjectModel) -> bytes:
@@ -166,9 +196,15 @@ async def behind_users(
 # Model rows ------------------------------------------------------------------------------------
 
 
-def _row_values(key: str, model: ProjectModel) -> dict[str, Any]:
+def encode_row(key: str, model: ProjectModel) -> tuple[bytes, bytes | None]:
+    """A model row's ``model`` and ``summary`` columns."""
     summary = None if key == NO_PROJECT_KEY else _encoder.encode(summary_of(model))
-    return {"model": encode_model(model), "summary": summary}
+    return encode_model(model), summary
+
+
+def _row_values(key: str, model: ProjectModel) -> dict[str, Any]:
+    model_bytes, summary = encode_row(key, model)
+    return {"model": model_bytes, "summary": summary}
 
 
 async def put_models(
@@ -202,6 +238,45 @@ async def replace_models(
     ]
     if rows:
         await connection.execute(insert(table), rows)
+
+
+async def delete_models(connection: AsyncConnection, user_id: int) -> None:
+    await connection.execute(delete(db.project_models).where(db.project_models.c.user_id == user_id))
+
+
+async def insert_rows(
+    connection: AsyncConnection, user_id: int, rows: Iterable[tuple[str, bytes, bytes | None]]
+) -> None:
+    """Insert encoded model rows ``(project key, model, summary)`` (see ``encode_row``)."""
+    values = [
+        {"user_id": user_id, "project_key": key, "model": model, "summary": summary}
+        for key, model, summary in rows
+    ]
+    if values:
+        await connection.execute(insert(db.project_models), values)
+
+
+async def model_keys(connection: AsyncConnection, user_id: int) -> list[str]:
+    t = db.project_models.c
+    result = await connection.execute(select(t.project_key).where(t.user_id == user_id))
+    return [str(key) for (key,) in result.all()]
+
+
+async def load_models_of(
+    connection: AsyncConnection, user_id: int, keys: Iterable[str]
+) -> dict[str, ProjectModel]:
+    """The stored models of these project keys (those that exist)."""
+    t = db.project_models.c
+    wanted = sorted(set(keys))
+    found: dict[str, ProjectModel] = {}
+    for start in range(0, len(wanted), _IN_CHUNK):
+        result = await connection.execute(
+            select(t.project_key, t.model).where(
+                t.user_id == user_id, t.project_key.in_(wanted[start : start + _IN_CHUNK])
+            )
+        )
+        found.update((str(key), decode_model(bytes(raw))) for key, raw in result.all())
+    return found
 
 
 async def load_models(connection: AsyncConnection, user_id: int) -> dict[str | None, ProjectModel]:
@@ -264,12 +339,79 @@ async def project_events(
     return found
 
 
+async def project_sizes(connection: AsyncConnection, user_id: int) -> list[tuple[str, int]]:
+    """``(project key, number of events)`` of every project in the user's log, by key.
+
+    Counted from the ``(user_id, project_id)`` index alone, so retractions that carry a project id
+    are counted too, and events newer than any checkpoint: a size to plan reads by, not a count.
+    """
+    e = db.events.c
+    result = await connection.execute(
+        select(e.project_id, func.count()).where(e.user_id == user_id).group_by(e.project_id)
+    )
+    return sorted((key_of(project_id), int(count)) for project_id, count in result.all())
+
+
+def _project_conditions(keys: Iterable[str]) -> tuple[list[str], bool]:
+    wanted = sorted(set(keys))
+    return [key for key in wanted if key != NO_PROJECT_KEY], NO_PROJECT_KEY in wanted
+
+
+async def project_bodies(
+    connection: AsyncConnection, user_id: int, keys: Iterable[str], upto: int
+) -> list[tuple[str, bytes]]:
+    """``(project key, body)`` of the events (not retractions) of these projects up to ``upto``, in no
+    particular order (a fold orders them canonically)."""
+    e = db.events.c
+    ids, without = _project_conditions(keys)
+    conditions = [e.project_id.in_(ids[start : start + _IN_CHUNK]) for start in range(0, len(ids), _IN_CHUNK)]
+    if without:
+        conditions.append(e.project_id.is_(None))
+    found: list[tuple[str, bytes]] = []
+    for condition in conditions:
+        result = await connection.execute(
+            select(e.project_id, e.body).where(
+                e.user_id == user_id, condition, e.type != RETRACTED, e.seq <= upto
+            )
+        )
+        found += [(key_of(project_id), bytes(body)) for project_id, body in result.all()]
+    return found
+
+
+def project_bodies_direct(
+    connection: sqlite3.Connection, user_id: int, keys: Iterable[str], upto: int
+) -> list[tuple[str, bytes]]:
+    """``project_bodies`` on a plain ``sqlite3`` connection (a reader thread of ``server.direct``):
+    one hop for the whole read instead of SQLAlchemy's per-row processing."""
+    ids, without = _project_conditions(keys)
+    found: list[tuple[str, bytes]] = []
+    base = "SELECT project_id, body FROM events WHERE user_id = ? AND type != ? AND seq <= ? AND "
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        rows = connection.execute(
+            base + f"project_id IN ({', '.join('?' * len(chunk))})", (user_id, RETRACTED, upto, *chunk)
+        )
+        found += rows.fetchall()
+    if without:
+        rows = connection.execute(base + "project_id IS NULL", (user_id, RETRACTED, upto))
+        found += [(NO_PROJECT_KEY, body) for _, body in rows.fetchall()]
+    return found
+
+
 async def retractions(connection: AsyncConnection, user_id: int, upto: int) -> list[dict[str, Any]]:
     e = db.events.c
     result = await connection.execute(
         select(e.body).where(e.user_id == user_id, e.type == RETRACTED, e.seq <= upto)
     )
     return [decode_event(bytes(body)) for (body,) in result.all()]
+
+
+async def retraction_bodies(connection: AsyncConnection, user_id: int, upto: int) -> list[bytes]:
+    e = db.events.c
+    result = await connection.execute(
+        select(e.body).where(e.user_id == user_id, e.type == RETRACTED, e.seq <= upto)
+    )
+    return [bytes(body) for (body,) in result.all()]
 
 
 async def keys_of_targets(

@@ -10,7 +10,7 @@ id this user does not hold, does nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -64,13 +64,37 @@ def readable_events(events: Iterable[Mapping[str, Any]]) -> list[Envelope]:
     for fields in sorted(events, key=_sort_key):
         unique.setdefault(fields["id"], fields)
     typed = [event for event in map(_read, unique.values()) if event is not None]
-    retraction_ids = {event.id for event in typed if isinstance(event, EventRetracted)}
-    retracted = {
-        event.data.target
-        for event in typed
-        if isinstance(event, EventRetracted) and event.data.target not in retraction_ids
-    }
-    return [event for event in typed if not isinstance(event, EventRetracted) and event.id not in retracted]
+    return _visible(typed, retracted_ids(typed))
+
+
+def retracted_ids(events: Iterable[Envelope]) -> set[str]:
+    """The ids hidden by the retractions among these events (a retraction of a retraction hides nothing)."""
+    retractions = [event for event in events if isinstance(event, EventRetracted)]
+    retraction_ids = {event.id for event in retractions}
+    return {event.data.target for event in retractions if event.data.target not in retraction_ids}
+
+
+def _visible(events: Iterable[Envelope], retracted: Container[str]) -> list[Envelope]:
+    return [event for event in events if not isinstance(event, EventRetracted) and event.id not in retracted]
+
+
+def fold_read(
+    project_id: str | None, events: Iterable[Envelope], retracted: Container[str]
+) -> ProjectModel | None:
+    """``build_project`` for events already read into their current types (``schema.upcast``), given
+    the ids the user's retractions hide (``retracted_ids`` of all of them); others are ignored.
+
+    For a reader that decodes straight into the typed events, one project at a time.
+    """
+    unique: dict[str, Envelope] = {}
+    for event in sorted(events, key=_typed_sort_key):
+        unique.setdefault(event.id, event)
+    items = [event for event in _visible(unique.values(), retracted) if event.project_id == project_id]
+    return fold_project(project_id, items) if items else None
+
+
+def _typed_sort_key(event: Envelope) -> tuple[Any, ...]:
+    return (event.clock, event.device_id, event.device_seq, event.id)
 
 
 def _sort_key(fields: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,11 @@ from hypothesis import strategies as st
 
 import schema.projections
 import server.projector
+import server.rebuild
 from schema.projections import build_models
 from server import modelstore
 from server.projector import new_holder, project_batch
-from server.rebuild import UserLog, rebuild_user, verify_user
+from server.rebuild import rebuild_user, verify_user
 from tests.factories import Device, an_event, client_fields, new_id
 from tests.server.conftest import Api, decode
 from tests.strategies import user_logs
@@ -165,15 +167,15 @@ def test_a_new_projection_version_is_rebuilt_in_the_background_serving_the_old_m
     first.close()
 
     release = threading.Event()
-    fold_all = UserLog.fold_all
+    fold_projects = server.rebuild.fold_projects
 
-    def held(self: UserLog) -> Any:
+    def held(*args: Any) -> Any:
         assert release.wait(10), "the test never released the rebuild"
-        return fold_all(self)
+        return fold_projects(*args)
 
     new_version = schema.projections.PROJECTION_VERSION + 1
     monkeypatch.setattr(schema.projections, "PROJECTION_VERSION", new_version)
-    monkeypatch.setattr(UserLog, "fold_all", held)
+    monkeypatch.setattr(server.rebuild, "fold_projects", held)
     second = server_factory(path, **FAST)
     api = Api(second, token)
     try:
@@ -277,6 +279,47 @@ def test_admin_rebuild_and_verify_in_process(user: Api) -> None:
     assert verified.differences == [
         f"{project}: $.timeline.name: live 'Tampered' != rebuilt 'Unnamed project {project[:8]}'"
     ]
+
+
+def test_a_rebuilds_memory_is_one_read_of_projects_not_the_whole_log(
+    user: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Peak memory (Python allocations, tracemalloc) stays flat when the log grows 4x in projects of the
+    same size: a rebuild holds one read of whole projects, never the log."""
+    # The bounds, made small enough to show at this size: events per read, model bytes per insert.
+    monkeypatch.setattr(server.rebuild, "READ_EVENTS", 300)
+    monkeypatch.setattr(server.rebuild, "SWAP_BYTES", 100_000)
+    server_, device = user.server, Device()
+    user_id = user_id_of(server_, user.token)
+    text = "Caught churners thirty days ahead of the renewal, with a recall the team trusted. " * 3
+
+    def grow(count: int, per_project: int = 300) -> None:
+        events = [
+            device.event("win.captured", project_id=project, data={"text": text, "source": "text"})
+            for project in [new_id() for _ in range(count)]
+            for _ in range(per_project)
+        ]
+        for start in range(0, len(events), 1000):
+            cursor = user.push(events[start : start + 1000])["cursor"]
+        projects(user, min_seq=cursor)  # the projector is done: only the rebuild runs while measured
+
+    def peak() -> int:
+        tracemalloc.start()
+        try:
+            outcome = server_.portal.call(
+                lambda: rebuild_user(server_.state.store, user_id, new_holder("test"), lease_wait_s=5)
+            )
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+            assert outcome.events > 0
+
+    grow(4)
+    peak()  # first-use allocations (caches, compiled statements) out of the way
+    small = peak()
+    grow(12)
+    large = peak()  # 16 projects of 300 events: 4x the log
+    assert large < 2 * small, f"peak {large:,} bytes for 4x the log, against {small:,}"
 
 
 def test_the_demo_year_pushed_device_by_device_equals_a_fold_and_a_rebuild(
