@@ -1,12 +1,15 @@
-"""One-hop reads on SQLite: the hottest reads (a pull page, a token lookup) run whole in a worker thread.
+"""One-hop SQL on SQLite: the hottest reads (a pull page, a token lookup) and the group commit of pushes
+run whole in a worker thread.
 
 Through SQLAlchemy's async engine and aiosqlite, every statement, cursor, BEGIN and COMMIT is a hop
 to the connection's thread and back; on these machines a read transaction of two statements costs
 about 2 ms that way, against 0.2 ms for the same statements run together in one thread
 (``benchmarks``, PERF notes in docs/deploy.md). So these reads are plain ``sqlite3`` functions run in
 a small pool of reader threads, each with its own connection, one hop per request. WAL gives each
-read transaction its snapshot, as before. Writes stay on the engine (``EventStore.write``), where
-SQLite's single writer serializes them anyway.
+read transaction its snapshot, as before. The pushes of one group commit run as one function on the
+writer thread's own connection (``DirectWriter``), one hop per group, under the store's write lock
+like every other write of this process. Other writes (the projector, admin commands) stay on the
+engine; SQLite serializes them all.
 
 Only for SQLite files; an in-memory database, or another backend, uses the engine for everything.
 """
@@ -27,6 +30,16 @@ T = TypeVar("T")
 READERS = 4
 
 
+def sqlite_path(engine: AsyncEngine) -> str | None:
+    """The file of a SQLite engine; None for another backend or an in-memory database."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
 class DirectReads:
     def __init__(self, path: str, threads: int = READERS) -> None:
         self.path = path
@@ -37,12 +50,8 @@ class DirectReads:
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine) -> DirectReads | None:
-        if engine.dialect.name != "sqlite":
-            return None
-        database = engine.url.database
-        if not database or database == ":memory:" or database.startswith("file:"):
-            return None
-        return cls(database)
+        path = sqlite_path(engine)
+        return None if path is None else cls(path)
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -76,3 +85,50 @@ class DirectReads:
             for connection in self._connections:
                 connection.close()
             self._connections.clear()
+
+
+class DirectWriter:
+    """The one connection that writes pushes (group commits), on a thread of its own."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.factory: type[sqlite3.Connection] = sqlite3.Connection
+        """The connection class (``sqlite3.connect``'s ``factory``), for instrumenting the writer."""
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="winledger-write")
+        self._connection: sqlite3.Connection | None = None
+
+    @classmethod
+    def for_engine(cls, engine: AsyncEngine) -> DirectWriter | None:
+        path = sqlite_path(engine)
+        return None if path is None else cls(path)
+
+    def connection(self) -> sqlite3.Connection:
+        """The writer's connection (made on first use, in the writer thread), with the server's
+        durability: WAL and ``synchronous=FULL``, so a commit is on disk before anyone is answered."""
+        if self._connection is None or not isinstance(self._connection, self.factory):
+            if self._connection is not None:
+                self._connection.close()
+            connection = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, factory=self.factory
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")
+            connection.execute("PRAGMA busy_timeout=10000")
+            self._connection = connection
+        return self._connection
+
+    def _run(self, write: Callable[..., T], args: tuple[Any, ...]) -> T:
+        try:
+            return write(self.connection(), *args)
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(write.__name__, None, exc) from exc
+
+    async def run(self, write: Callable[..., T], *args: Any) -> T:
+        """``write(connection, *args)`` on the writer thread; it manages its own transaction."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, write, args)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import DatabaseError, NoResultFound
+from sqlalchemy.exc import NoResultFound, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schema import (
@@ -37,7 +37,7 @@ from schema import (
     format_timestamp,
 )
 from server import db
-from server.direct import DirectReads
+from server.direct import DirectReads, DirectWriter
 
 _IN_CHUNK = 500  # parameters per IN (...) lookup
 _GROUP_REQUESTS = 256  # most pushes one group commit takes
@@ -98,6 +98,8 @@ class EventStore:
         self.engine = engine
         self.direct = DirectReads.for_engine(engine)
         """One-hop reads (SQLite files): see ``server.direct``."""
+        self.writer = DirectWriter.for_engine(engine)
+        """The group commits' one-hop writer (SQLite files): see ``server.direct``."""
         # SQLite has one writer: queue this process's writers here rather than on its busy timeout.
         # PostgreSQL takes writers in parallel (a push locks only its user's row), up to the pool's size.
         self._write_lock: asyncio.Lock | asyncio.Semaphore = (
@@ -193,21 +195,26 @@ class EventStore:
             group: list[_Queued] = []
             answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
             try:
-                async with self.write() as connection:
-                    # Taken once the transaction has begun: every push that queued meanwhile joins.
-                    events = 0
-                    while self._queue and len(group) < _GROUP_REQUESTS and events < _GROUP_EVENTS:
-                        queued = self._queue.popleft()
-                        group.append(queued)
-                        events += len(queued[1])
-                    for user_id, items, after, future in group:
-                        try:
-                            async with connection.begin_nested():
-                                answer = await _apply(connection, user_id, items, after)
-                        except (CursorAhead, DatabaseError) as exc:
-                            answers.append((future, None, exc))  # rolled back to its savepoint alone
-                        else:
-                            answers.append((future, answer, None))
+                if self.writer is not None:
+                    async with self._write_lock:
+                        group = self._take_group()
+                        done = await self.writer.run(_group_direct, [queued[:3] for queued in group])
+                    answers = [
+                        (queued[3], answer, error)
+                        for queued, (answer, error) in zip(group, done, strict=True)
+                    ]
+                else:
+                    async with self.write() as connection:
+                        # Taken once the transaction has begun: every push that queued meanwhile joins.
+                        group = self._take_group()
+                        for user_id, items, after, future in group:
+                            try:
+                                async with connection.begin_nested():
+                                    answer = await _apply(connection, user_id, items, after)
+                            except Exception as exc:
+                                answers.append((future, None, exc))  # rolled back to its savepoint alone
+                            else:
+                                answers.append((future, answer, None))
             except BaseException as exc:  # the commit (or the transaction) failed: nobody is stored
                 if not group:  # it failed to begin: every push waiting would wait for ever
                     group = list(self._queue)
@@ -225,6 +232,16 @@ class EventStore:
                     future.set_exception(error)
                 else:
                     future.set_result(answer)
+
+    def _take_group(self) -> list[_Queued]:
+        """The pushes of the next group commit, in the order they came."""
+        group: list[_Queued] = []
+        events = 0
+        while self._queue and len(group) < _GROUP_REQUESTS and events < _GROUP_EVENTS:
+            queued = self._queue.popleft()
+            group.append(queued)
+            events += len(queued[1])
+        return group
 
     async def pull(self, user_id: int, after: int, limit: int) -> Page:
         """Events with seq > ``after`` in seq order, read in one snapshot with the log head."""
@@ -249,9 +266,11 @@ class EventStore:
         return Page(rows, cursor, cursor < last_seq, last_seq, digest)
 
     def close(self) -> None:
-        """Stop the reader threads (the engine is disposed by its owner)."""
+        """Stop the reader and writer threads (the engine is disposed by its owner)."""
         if self.direct is not None:
             self.direct.close()
+        if self.writer is not None:
+            self.writer.close()
 
     async def head(self, user_id: int) -> tuple[int, str]:
         async with self.engine.connect() as connection, connection.begin():
@@ -298,6 +317,95 @@ def _pull_direct(
         (user_id, after, last_seq, limit),
     ).fetchall()
     return last_seq, digest, rows
+
+
+_INSERT = f"INSERT INTO events ({', '.join(db.EVENT_INSERT_COLUMNS)}) VALUES ({', '.join('?' * 12)})"
+
+
+def _group_direct(
+    connection: sqlite3.Connection, requests: list[tuple[int, Sequence[ValidEvent | Rejection], int | None]]
+) -> list[tuple[tuple[list[Outcome], int, bool] | None, BaseException | None]]:
+    """One group commit on the writer thread: each push in a savepoint of its own, one commit for all.
+
+    A push that fails rolls back to its savepoint and gets its error; if the transaction cannot
+    begin or commit, it raises and nobody is stored.
+    """
+    results: list[tuple[tuple[list[Outcome], int, bool] | None, BaseException | None]] = []
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        for user_id, items, after in requests:
+            connection.execute("SAVEPOINT push")
+            try:
+                answer = _apply_direct(connection, user_id, items, after)
+            except Exception as exc:
+                connection.execute("ROLLBACK TO push")
+                connection.execute("RELEASE push")
+                if isinstance(exc, sqlite3.OperationalError):
+                    exc = OperationalError("push", None, exc)
+                results.append((None, exc))
+            else:
+                connection.execute("RELEASE push")
+                results.append((answer, None))
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    return results
+
+
+def _apply_direct(
+    connection: sqlite3.Connection, user_id: int, items: Sequence[ValidEvent | Rejection], after: int | None
+) -> tuple[list[Outcome], int, bool]:
+    """``_apply`` as plain sqlite3 on the writer thread."""
+    head = connection.execute("SELECT last_seq, digest FROM users WHERE id = ?", (user_id,)).fetchone()
+    if head is None:
+        raise NoResultFound(f"no user {user_id}")
+    last_seq, digest = int(head[0]), head[1]
+    if after is not None and after > last_seq:
+        raise CursorAhead(after, last_seq)
+    valid = [item for item in items if isinstance(item, ValidEvent)]
+    if not valid:
+        return [_rejected(item) for item in items], last_seq, False  # type: ignore[arg-type]
+    by_id, by_device = _existing_direct(connection, user_id, valid)
+    outcomes, rows, last_seq, digest = _judge(user_id, items, by_id, by_device, last_seq, digest)
+    if rows:
+        connection.executemany(_INSERT, rows)
+        connection.execute(
+            "UPDATE users SET last_seq = ?, digest = ? WHERE id = ?", (last_seq, digest, user_id)
+        )
+    return outcomes, last_seq, bool(rows)
+
+
+def _existing_direct(
+    connection: sqlite3.Connection, user_id: int, valid: list[ValidEvent]
+) -> tuple[dict[str, tuple[bytes, int]], dict[tuple[str, int], str]]:
+    """``_existing`` as plain sqlite3 on the writer thread."""
+    by_id: dict[str, tuple[bytes, int]] = {}
+    ids = list({item.event.id for item in valid})
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        found = connection.execute(
+            "SELECT event_id, body, seq FROM events WHERE user_id = ? "
+            f"AND event_id IN ({', '.join('?' * len(chunk))})",
+            (user_id, *chunk),
+        )
+        by_id.update({event_id: (bytes(body), seq) for event_id, body, seq in found})
+    seqs_by_device: dict[str, set[int]] = {}
+    for item in valid:
+        seqs_by_device.setdefault(item.event.device_id, set()).add(item.event.device_seq)
+    by_device: dict[tuple[str, int], str] = {}
+    for device_id, device_seqs in seqs_by_device.items():
+        ordered = sorted(device_seqs)
+        for start in range(0, len(ordered), _IN_CHUNK):
+            seq_chunk = ordered[start : start + _IN_CHUNK]
+            holders = connection.execute(
+                "SELECT device_seq, event_id FROM events WHERE user_id = ? AND device_id = ? "
+                f"AND device_seq IN ({', '.join('?' * len(seq_chunk))})",
+                (user_id, device_id, *seq_chunk),
+            )
+            by_device.update({(device_id, seq): event_id for seq, event_id in holders})
+    return by_id, by_device
 
 
 async def _user_log_head(

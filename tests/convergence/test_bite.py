@@ -120,6 +120,7 @@ def test_once_bites_a_server_that_stores_a_retried_push_twice(
         return {}, {}
 
     monkeypatch.setattr(server_store, "_existing", forgetful)
+    monkeypatch.setattr(server_store, "_existing_direct", lambda *args: ({}, {}))  # SQLite's writer
     with closing(sqlite3.connect(fleet.admin.db_path)) as db:
         db.executescript("DROP INDEX ix_events_user_event; DROP INDEX ix_events_user_device;")
     laptop = fleet.add_device("ada")

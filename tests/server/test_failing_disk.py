@@ -3,7 +3,6 @@ Retry-After, leaves nothing half visible, and the store works again once the fau
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,35 +12,13 @@ from sqlalchemy import event
 
 from tests.factories import Device, an_event
 from tests.server.conftest import Api, assert_problem, decode, independent_digest
-
-
-class Faults:
-    """Raises ``sqlite3.OperationalError(message)`` before each statement that starts with ``prefix``,
-    as SQLite does when the disk fails under it; ``clear()`` mends the disk."""
-
-    def __init__(self, engine: Any) -> None:
-        self.engine = engine.sync_engine
-        self.message: str | None = None
-        self.prefix = ""
-        self.raised = 0
-        event.listen(self.engine, "before_cursor_execute", self._before)
-
-    def fail(self, message: str, prefix: str) -> None:
-        self.message, self.prefix = message, prefix.upper()
-
-    def clear(self) -> None:
-        self.message = None
-
-    def _before(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if self.message is not None and statement.lstrip().upper().startswith(self.prefix):
-            self.raised += 1
-            raise sqlite3.OperationalError(self.message)
+from tests.support.faults import Faults
 
 
 @pytest.fixture
 def disk(make_api: Callable[..., Api]) -> Iterator[tuple[Api, Faults]]:
     api = make_api(projector_poll_s=0.05)
-    faults = Faults(api.server.state.engine)
+    faults = Faults(api.server.state)
     yield api, faults
     faults.clear()
 
@@ -115,14 +92,21 @@ def test_a_really_full_disk_is_503_and_the_store_takes_writes_again_when_space_r
         async with state.engine.connect() as connection:
             return int((await connection.exec_driver_sql("PRAGMA page_count")).scalar())
 
+    async def cap_the_writer() -> None:
+        # The push writer's own connection (SQLite), which the engine's checkout never sees.
+        if state.store.writer is not None:
+            await state.store.writer.run(lambda c: c.execute(f"PRAGMA max_page_count = {pages['cap']}"))
+
     big = [an_event(data={"text": "x" * 8000, "source": "text"}) for _ in range(40)]
     pages["cap"] = api.server.portal.call(page_count)
+    api.server.portal.call(cap_the_writer)
     response = api.push_response(big)
     _assert_unavailable(response)
     assert "full" not in response.text  # the problem says "unavailable", not SQLite's words
     assert _standing(api) == (before_events, before)
 
     pages["cap"] = no_cap
+    api.server.portal.call(cap_the_writer)
     assert [r["status"] for r in api.push(big)["results"]] == ["accepted"] * 40
     events, after = _standing(api)
     assert after["count"] == 41 and after["digest"] == independent_digest(events)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 import pytest
 
 from tests.factories import ALL_TYPES, Device, an_event
 from tests.server.conftest import Api, independent_digest
+from tests.support.faults import Faults
 from tests.support.inprocess import InProcessServer
 
 pytestmark = pytest.mark.backends
@@ -81,19 +81,18 @@ def test_a_push_that_fails_mid_way_leaves_none_of_its_events_visible(
     kept = an_event()
     api.push([kept], "json")
 
-    def crash_after_the_inserts(*args: Any, **kwargs: Any) -> Any:
-        # Called inside the push transaction once the event rows are inserted.
-        raise RuntimeError("simulated crash after the inserts")
-
+    # The user's row is updated inside the push transaction once the event rows are inserted.
+    faults = Faults(api.server.state, RuntimeError)
+    faults.fail("simulated crash after the inserts", "UPDATE users")
     lost = Device().events(3)
-    with monkeypatch.context() as patch:
-        patch.setattr("server.store.update", crash_after_the_inserts)
-        try:
-            response = api.push_response(lost)
-        except RuntimeError as exc:  # the in-process transport re-raises what the app raised
-            assert "simulated crash" in str(exc)
-        else:
-            assert response.status_code == 500
+    try:
+        response = api.push_response(lost)
+    except RuntimeError as exc:  # the in-process transport re-raises what the app raised
+        assert "simulated crash" in str(exc)
+    else:
+        assert response.status_code == 500
+    assert faults.raised == 1
+    faults.clear()
 
     events, last = api.pull_all()
     assert [e["id"] for e in events] == [kept["id"]]
