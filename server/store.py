@@ -377,34 +377,42 @@ def _apply_direct(
     return outcomes, last_seq, bool(rows)
 
 
+def _lookups(valid: list[ValidEvent]) -> tuple[list[list[str]], list[tuple[str, list[int]]]]:
+    """What to look up for a batch, in chunks of ``_IN_CHUNK``: its event ids, and each device's seqs."""
+    ids = sorted({item.event.id for item in valid})
+    seqs_by_device: dict[str, set[int]] = {}
+    for item in valid:
+        seqs_by_device.setdefault(item.event.device_id, set()).add(item.event.device_seq)
+    device_chunks = []
+    for device_id, device_seqs in seqs_by_device.items():
+        ordered = sorted(device_seqs)
+        device_chunks += [
+            (device_id, ordered[at : at + _IN_CHUNK]) for at in range(0, len(ordered), _IN_CHUNK)
+        ]
+    return [ids[at : at + _IN_CHUNK] for at in range(0, len(ids), _IN_CHUNK)], device_chunks
+
+
 def _existing_direct(
     connection: sqlite3.Connection, user_id: int, valid: list[ValidEvent]
 ) -> tuple[dict[str, tuple[bytes, int]], dict[tuple[str, int], str]]:
     """``_existing`` as plain sqlite3 on the writer thread."""
+    ids, by_device_seqs = _lookups(valid)
     by_id: dict[str, tuple[bytes, int]] = {}
-    ids = list({item.event.id for item in valid})
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
+    for chunk in ids:
         found = connection.execute(
             "SELECT event_id, body, seq FROM events WHERE user_id = ? "
             f"AND event_id IN ({', '.join('?' * len(chunk))})",
             (user_id, *chunk),
         )
         by_id.update({event_id: (bytes(body), seq) for event_id, body, seq in found})
-    seqs_by_device: dict[str, set[int]] = {}
-    for item in valid:
-        seqs_by_device.setdefault(item.event.device_id, set()).add(item.event.device_seq)
     by_device: dict[tuple[str, int], str] = {}
-    for device_id, device_seqs in seqs_by_device.items():
-        ordered = sorted(device_seqs)
-        for start in range(0, len(ordered), _IN_CHUNK):
-            seq_chunk = ordered[start : start + _IN_CHUNK]
-            holders = connection.execute(
-                "SELECT device_seq, event_id FROM events WHERE user_id = ? AND device_id = ? "
-                f"AND device_seq IN ({', '.join('?' * len(seq_chunk))})",
-                (user_id, device_id, *seq_chunk),
-            )
-            by_device.update({(device_id, seq): event_id for seq, event_id in holders})
+    for device_id, seq_chunk in by_device_seqs:
+        holders = connection.execute(
+            "SELECT device_seq, event_id FROM events WHERE user_id = ? AND device_id = ? "
+            f"AND device_seq IN ({', '.join('?' * len(seq_chunk))})",
+            (user_id, device_id, *seq_chunk),
+        )
+        by_device.update({(device_id, seq): event_id for seq, event_id in holders})
     return by_id, by_device
 
 
@@ -424,29 +432,22 @@ async def _existing(
     connection: AsyncConnection, user_id: int, valid: list[ValidEvent]
 ) -> tuple[dict[str, tuple[bytes, int]], dict[tuple[str, int], str]]:
     """Stored events that share an id, or a (device_id, device_seq), with the batch."""
-    ids = list({item.event.id for item in valid})
-    by_id: dict[str, tuple[bytes, int]] = {}
+    ids, by_device_seqs = _lookups(valid)
     e = db.events.c
-    for start in range(0, len(ids), _IN_CHUNK):
-        chunk = ids[start : start + _IN_CHUNK]
+    by_id: dict[str, tuple[bytes, int]] = {}
+    for chunk in ids:
         result = await connection.execute(
             select(e.event_id, e.body, e.seq).where(e.user_id == user_id, e.event_id.in_(chunk))
         )
         by_id.update({event_id: (bytes(body), seq) for event_id, body, seq in result.all()})
-    seqs_by_device: dict[str, set[int]] = {}
-    for item in valid:
-        seqs_by_device.setdefault(item.event.device_id, set()).add(item.event.device_seq)
     by_device: dict[tuple[str, int], str] = {}
-    for device_id, device_seqs in seqs_by_device.items():
-        ordered = sorted(device_seqs)
-        for start in range(0, len(ordered), _IN_CHUNK):
-            seq_chunk = ordered[start : start + _IN_CHUNK]
-            holders = await connection.execute(
-                select(e.device_seq, e.event_id).where(
-                    e.user_id == user_id, e.device_id == device_id, e.device_seq.in_(seq_chunk)
-                )
+    for device_id, seq_chunk in by_device_seqs:
+        holders = await connection.execute(
+            select(e.device_seq, e.event_id).where(
+                e.user_id == user_id, e.device_id == device_id, e.device_seq.in_(seq_chunk)
             )
-            by_device.update({(device_id, seq): event_id for seq, event_id in holders.all()})
+        )
+        by_device.update({(device_id, seq): event_id for seq, event_id in holders.all()})
     return by_id, by_device
 
 
