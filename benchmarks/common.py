@@ -22,7 +22,7 @@ import httpx
 import msgspec
 
 from client_sdk import uuid7
-from schema import add_hash, canonical_json, event_hash, format_timestamp
+from schema import add_hash, event_hash, format_timestamp
 
 EMPTY_DIGEST = "0" * 32
 
@@ -346,7 +346,3 @@ def serve(db_url: str, log: Path, **env: str) -> Iterator[Served]:
 
 def json_body(value: Any) -> bytes:
     return msgspec.json.encode(value)
-
-
-def canonical_size(event: dict[str, Any]) -> int:
-    return len(canonical_json(event))

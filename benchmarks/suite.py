@@ -9,7 +9,6 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -359,12 +358,8 @@ def memory(sizes: Sizes, folder: Path, url: str, token: str) -> Result:
         with serve(url, folder / "server.log", WINLEDGER_PROJECTOR_POLL_S="0.5") as server:
             time.sleep(0.5)
             idle.append(server.peak_rss_mb())
-            head = httpx.get(
-                f"{server.url}/v1/events", params={"limit": 1}, headers={"Authorization": f"Bearer {token}"}
-            ).json()
             asyncio.run(_many_devices(server.url, token, sizes.memory_devices, sizes.log))
             peaks.append(server.peak_rss_mb())
-            del head
     return Result(
         "memory",
         "MiB",
@@ -495,6 +490,3 @@ def peer_eventsourcing(sizes: Sizes, folder: Path) -> list[Result]:
             notes=["ours: GET /v1/events over HTTP, pages of 1,000"],
         ),
     ]
-
-
-BENCHMARKS: list[tuple[str, Callable[..., Any]]] = []
