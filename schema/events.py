@@ -128,6 +128,11 @@ class EventRetractedV1(Payload, frozen=True):
     reason: Text | None = None
 
 
+class EventRedactedV1(Payload, frozen=True):
+    target: Uuid
+    reason: Text | None = None
+
+
 # -- events, version 1 -----------------------------------------------------------
 
 
@@ -170,6 +175,13 @@ class EventRetracted(Envelope, tag="event.retracted", frozen=True):
     project_optional: ClassVar[bool] = True
 
 
+class EventRedacted(Envelope, tag="event.redacted", frozen=True):
+    """Erase the free text of ``data.target`` everywhere (ADR 0007; ``schema.redaction``)."""
+
+    data: EventRedactedV1
+    project_optional: ClassVar[bool] = True
+
+
 Event = (
     ProjectStarted
     | ProjectUpdated
@@ -180,6 +192,7 @@ Event = (
     | FeedbackReceived
     | LearningNoted
     | EventRetracted
+    | EventRedacted
 )
 """Every event type at its current version (a tagged union on ``type``)."""
 
@@ -193,6 +206,7 @@ EVENT_TYPES: dict[str, dict[int, type[Envelope]]] = {
     "feedback.received": {1: FeedbackReceived},
     "learning.noted": {1: LearningNoted},
     "event.retracted": {1: EventRetracted},
+    "event.redacted": {1: EventRedacted},
 }
 """Every known (type, version) and the Struct that validates it."""
 

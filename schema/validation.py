@@ -135,6 +135,8 @@ def _semantic_problem(event: Envelope, fields: dict[str, Any], path: str) -> str
     data = fields["data"]
     if fields["type"] == "project.updated" and not data:
         return f"project.updated needs at least one of name, kind, summary, team - at `{path}.data`"
+    if fields["type"] == "event.redacted" and data["target"] == fields["id"]:
+        return f"An event cannot redact itself: `target` is its own id - at `{path}.data.target`"
     if fields["type"] == "metric.observed":
         low, high, value = data.get("low"), data.get("high"), data["value"]
         if (low is None) != (high is None):

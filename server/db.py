@@ -75,12 +75,16 @@ events = Table(
     Column("body", LargeBinary, nullable=False),
     Column("hash", String(32), nullable=False),
     Column("received_at", String(32), nullable=False),
+    # The event id an `event.redacted` names (null for every other type): a push looks up the
+    # redactions of the events it brings, and rewrites them on insert (ADR 0007).
+    Column("target", String(36)),
     Index("ix_events_user_seq", "user_id", "seq", unique=True),
     Index("ix_events_user_event", "user_id", "event_id", unique=True),
     Index("ix_events_user_device", "user_id", "device_id", "device_seq", unique=True),
     # The projector re-reads one project's events, and a user's retractions, without a scan.
     Index("ix_events_user_project", "user_id", "project_id"),
     Index("ix_events_user_type", "user_id", "type"),
+    Index("ix_events_user_target", "user_id", "target"),
 )
 
 # Read models (see server/projector.py). A user's model rows and checkpoint change only together,
@@ -130,6 +134,7 @@ EVENT_INSERT_COLUMNS = (
     "body",
     "hash",
     "received_at",
+    "target",
 )
 
 

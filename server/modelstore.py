@@ -25,6 +25,9 @@ from schema.upcast import read_event
 from server import db
 
 RETRACTED = "event.retracted"
+REDACTED = "event.redacted"
+TARGETING = (RETRACTED, REDACTED)
+"""The types that name another event (``data.target``), re-folding its project; folded into none."""
 NO_PROJECT_KEY = ""
 """The row key of the bucket of wins and learnings captured without a project."""
 _IN_CHUNK = 500
@@ -331,7 +334,7 @@ async def project_events(
     for condition in conditions:
         result = await connection.execute(
             select(e.project_id, e.body).where(
-                e.user_id == user_id, condition, e.type != RETRACTED, e.seq <= upto
+                e.user_id == user_id, condition, e.type.notin_(TARGETING), e.seq <= upto
             )
         )
         for project_id, body in result.all():
@@ -371,7 +374,7 @@ async def project_bodies(
     for condition in conditions:
         result = await connection.execute(
             select(e.project_id, e.body).where(
-                e.user_id == user_id, condition, e.type != RETRACTED, e.seq <= upto
+                e.user_id == user_id, condition, e.type.notin_(TARGETING), e.seq <= upto
             )
         )
         found += [(key_of(project_id), bytes(body)) for project_id, body in result.all()]
@@ -385,15 +388,15 @@ def project_bodies_direct(
     one hop for the whole read instead of SQLAlchemy's per-row processing."""
     ids, without = _project_conditions(keys)
     found: list[tuple[str, bytes]] = []
-    base = "SELECT project_id, body FROM events WHERE user_id = ? AND type != ? AND seq <= ? AND "
+    base = "SELECT project_id, body FROM events WHERE user_id = ? AND type NOT IN (?, ?) AND seq <= ? AND "
     for start in range(0, len(ids), _IN_CHUNK):
         chunk = ids[start : start + _IN_CHUNK]
         rows = connection.execute(
-            base + f"project_id IN ({', '.join('?' * len(chunk))})", (user_id, RETRACTED, upto, *chunk)
+            base + f"project_id IN ({', '.join('?' * len(chunk))})", (user_id, *TARGETING, upto, *chunk)
         )
         found += rows.fetchall()
     if without:
-        rows = connection.execute(base + "project_id IS NULL", (user_id, RETRACTED, upto))
+        rows = connection.execute(base + "project_id IS NULL", (user_id, *TARGETING, upto))
         found += [(NO_PROJECT_KEY, body) for _, body in rows.fetchall()]
     return found
 
@@ -417,9 +420,9 @@ async def retraction_bodies(connection: AsyncConnection, user_id: int, upto: int
 async def keys_of_targets(
     connection: AsyncConnection, user_id: int, targets: Iterable[str], upto: int
 ) -> set[str]:
-    """Project keys of the retracted events that have arrived.
+    """Project keys of the retracted or redacted events that have arrived.
 
-    A retraction of a retraction changes nothing, so it touches no project.
+    A retraction or redaction of a retraction or redaction is folded into no project, so it touches none.
     """
     e = db.events.c
     wanted = sorted(set(targets))
@@ -430,7 +433,7 @@ async def keys_of_targets(
                 e.user_id == user_id, e.event_id.in_(wanted[start : start + _IN_CHUNK]), e.seq <= upto
             )
         )
-        keys |= {key_of(project_id) for kind, project_id in result.all() if kind != RETRACTED}
+        keys |= {key_of(project_id) for kind, project_id in result.all() if kind not in TARGETING}
     return keys
 
 

@@ -9,8 +9,8 @@ lease (one projector per user, in any process; a write transaction), then runs
 batches of at most ``batch`` events. Each batch:
 
 1. reads, in one read snapshot, the events after the checkpoint, the affected
-   projects (the project of each new event; for a new retraction, the project
-   of its target if the target has arrived), and all events up to the batch's
+   projects (the project of each new event; for a new retraction or redaction,
+   the project of its target if the target has arrived), and all events up to the batch's
    end of each affected project plus the user's retractions;
 2. re-folds each affected project from those events (``build_project``),
    outside any transaction;
@@ -20,7 +20,9 @@ batches of at most ``batch`` events. Each batch:
 
 Rows and checkpoint commit together, so a restart resumes exactly where the
 last commit left off, and no event is applied twice. Steps 1 and 2 need no
-write lock because the log below its head never changes; keeping them out of
+write lock because the log below its head never changes (but for a redaction's
+rewrite of its target, which commits with the redaction, whose seq then
+re-folds the target's project: ADR 0007); keeping them out of
 the write transaction means a push never waits for a fold, however large the
 projects it touches (measured in docs/decisions/0006-read-models.md). A
 project is re-folded rather than folded forward because events arrive late and
@@ -113,11 +115,11 @@ async def project_batch(
                 return BatchResult("rebuild", start.seq, 0)
             end = min(head, start.seq + batch)
             rows = await ms.events_after(connection, user_id, start.seq, end) if end > start.seq else []
-            keys = {ms.key_of(project_id) for _, kind, project_id, _ in rows if kind != ms.RETRACTED}
+            keys = {ms.key_of(project_id) for _, kind, project_id, _ in rows if kind not in ms.TARGETING}
             targets = [
                 target
                 for _, kind, _, body in rows
-                if kind == ms.RETRACTED and (target := ms.retraction_target(ms.decode_event(body)))
+                if kind in ms.TARGETING and (target := ms.retraction_target(ms.decode_event(body)))
             ]
             keys |= await ms.keys_of_targets(connection, user_id, targets, end)
             retracted = await ms.retractions(connection, user_id, end) if keys else []

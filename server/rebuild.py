@@ -258,7 +258,8 @@ class _Log:
         connection: AsyncConnection | None = None,
     ) -> None:
         """Read the events ``after < seq <= upto`` and re-fold the projects they touch (the projector's
-        rule: the project of each new event, and of the target of each new retraction, if it arrived)."""
+        rule: the project of each new event, and of the target of each new retraction or redaction, if it
+        arrived: a redaction rewrote its target's body in the log)."""
         keys: set[str] = set()
         targets: list[str] = []
         while after < upto:
@@ -267,9 +268,11 @@ class _Log:
             if not rows:
                 break
             retractions = [body for _, kind, _, body in rows if kind == ms.RETRACTED]
-            keys |= {ms.key_of(project_id) for _, kind, project_id, _ in rows if kind != ms.RETRACTED}
+            keys |= {ms.key_of(project_id) for _, kind, project_id, _ in rows if kind not in ms.TARGETING}
             targets += [
-                target for body in retractions if (target := ms.retraction_target(ms.decode_event(body)))
+                target
+                for _, kind, _, body in rows
+                if kind in ms.TARGETING and (target := ms.retraction_target(ms.decode_event(body)))
             ]
             self._add_retractions(retractions)
             self.counted(len(rows))

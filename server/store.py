@@ -36,6 +36,7 @@ from schema import (
     add_hash,
     format_timestamp,
 )
+from schema.redaction import redacted_body, redaction_target, replace_hash
 from server import db
 from server.direct import DirectReads, DirectWriter
 
@@ -287,14 +288,22 @@ async def _apply(
     valid = [item for item in items if isinstance(item, ValidEvent)]
     if not valid:
         return [_rejected(item) for item in items], last_seq, False  # type: ignore[arg-type]
-    by_id, by_device = await _existing(connection, user_id, valid)
-    outcomes, rows, last_seq, digest = _judge(user_id, items, by_id, by_device, last_seq, digest)
+    by_id, by_device, redacted = await _existing(connection, user_id, valid)
+    outcomes, rows, rewrites, last_seq, digest = _judge(
+        user_id, items, by_id, by_device, redacted, last_seq, digest
+    )
     if rows:
         sql = (
             f"INSERT INTO events ({', '.join(db.EVENT_INSERT_COLUMNS)}) "
             f"VALUES ({db.placeholders(connection, len(db.EVENT_INSERT_COLUMNS))})"
         )
         await connection.exec_driver_sql(sql, rows)
+        for event_id, (body, hash_value) in rewrites.items():
+            await connection.execute(
+                update(db.events)
+                .where(db.events.c.user_id == user_id, db.events.c.event_id == event_id)
+                .values(body=body, hash=format(hash_value, "032x"))
+            )
         await connection.execute(
             update(db.users).where(db.users.c.id == user_id).values(last_seq=last_seq, digest=digest)
         )
@@ -319,7 +328,10 @@ def _pull_direct(
     return last_seq, digest, rows
 
 
-_INSERT = f"INSERT INTO events ({', '.join(db.EVENT_INSERT_COLUMNS)}) VALUES ({', '.join('?' * 12)})"
+_INSERT = (
+    f"INSERT INTO events ({', '.join(db.EVENT_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(db.EVENT_INSERT_COLUMNS))})"
+)
 
 
 def _group_direct(
@@ -367,19 +379,38 @@ def _apply_direct(
     valid = [item for item in items if isinstance(item, ValidEvent)]
     if not valid:
         return [_rejected(item) for item in items], last_seq, False  # type: ignore[arg-type]
-    by_id, by_device = _existing_direct(connection, user_id, valid)
-    outcomes, rows, last_seq, digest = _judge(user_id, items, by_id, by_device, last_seq, digest)
+    by_id, by_device, redacted = _existing_direct(connection, user_id, valid)
+    outcomes, rows, rewrites, last_seq, digest = _judge(
+        user_id, items, by_id, by_device, redacted, last_seq, digest
+    )
     if rows:
         connection.executemany(_INSERT, rows)
+        if rewrites:
+            connection.executemany(
+                "UPDATE events SET body = ?, hash = ? WHERE user_id = ? AND event_id = ?",
+                [
+                    (body, format(hash_value, "032x"), user_id, event_id)
+                    for event_id, (body, hash_value) in rewrites.items()
+                ],
+            )
         connection.execute(
             "UPDATE users SET last_seq = ?, digest = ? WHERE id = ?", (last_seq, digest, user_id)
         )
     return outcomes, last_seq, bool(rows)
 
 
-def _lookups(valid: list[ValidEvent]) -> tuple[list[list[str]], list[tuple[str, list[int]]]]:
-    """What to look up for a batch, in chunks of ``_IN_CHUNK``: its event ids, and each device's seqs."""
-    ids = sorted({item.event.id for item in valid})
+_Stored = tuple[bytes, int, int]
+"""A stored event as a push judges it: its body, seq and hash."""
+
+
+def _lookups(
+    valid: list[ValidEvent],
+) -> tuple[list[list[str]], list[tuple[str, list[int]]], list[list[str]]]:
+    """What to look up for a batch, in chunks of ``_IN_CHUNK``: the stored events of its ids and of the
+    targets of its redactions, each device's seqs, and the stored redactions of its ids."""
+    own = sorted({item.event.id for item in valid})
+    targets = {target for item in valid if (target := redaction_target(item.fields)) is not None}
+    ids = sorted(targets.union(own))
     seqs_by_device: dict[str, set[int]] = {}
     for item in valid:
         seqs_by_device.setdefault(item.event.device_id, set()).add(item.event.device_seq)
@@ -389,22 +420,33 @@ def _lookups(valid: list[ValidEvent]) -> tuple[list[list[str]], list[tuple[str, 
         device_chunks += [
             (device_id, ordered[at : at + _IN_CHUNK]) for at in range(0, len(ordered), _IN_CHUNK)
         ]
-    return [ids[at : at + _IN_CHUNK] for at in range(0, len(ids), _IN_CHUNK)], device_chunks
+    return (
+        [ids[at : at + _IN_CHUNK] for at in range(0, len(ids), _IN_CHUNK)],
+        device_chunks,
+        [own[at : at + _IN_CHUNK] for at in range(0, len(own), _IN_CHUNK)],
+    )
 
 
 def _existing_direct(
     connection: sqlite3.Connection, user_id: int, valid: list[ValidEvent]
-) -> tuple[dict[str, tuple[bytes, int]], dict[tuple[str, int], str]]:
+) -> tuple[dict[str, _Stored], dict[tuple[str, int], str], set[str]]:
     """``_existing`` as plain sqlite3 on the writer thread."""
-    ids, by_device_seqs = _lookups(valid)
-    by_id: dict[str, tuple[bytes, int]] = {}
+    ids, by_device_seqs, own = _lookups(valid)
+    by_id: dict[str, _Stored] = {}
     for chunk in ids:
         found = connection.execute(
-            "SELECT event_id, body, seq FROM events WHERE user_id = ? "
+            "SELECT event_id, body, seq, hash FROM events WHERE user_id = ? "
             f"AND event_id IN ({', '.join('?' * len(chunk))})",
             (user_id, *chunk),
         )
-        by_id.update({event_id: (bytes(body), seq) for event_id, body, seq in found})
+        by_id.update({event_id: (bytes(body), seq, int(h, 16)) for event_id, body, seq, h in found})
+    redacted: set[str] = set()
+    for chunk in own:
+        found = connection.execute(
+            f"SELECT target FROM events WHERE user_id = ? AND target IN ({', '.join('?' * len(chunk))})",
+            (user_id, *chunk),
+        )
+        redacted.update(target for (target,) in found)
     by_device: dict[tuple[str, int], str] = {}
     for device_id, seq_chunk in by_device_seqs:
         holders = connection.execute(
@@ -413,7 +455,7 @@ def _existing_direct(
             (user_id, device_id, *seq_chunk),
         )
         by_device.update({(device_id, seq): event_id for seq, event_id in holders})
-    return by_id, by_device
+    return by_id, by_device, redacted
 
 
 async def _user_log_head(
@@ -430,16 +472,21 @@ async def _user_log_head(
 
 async def _existing(
     connection: AsyncConnection, user_id: int, valid: list[ValidEvent]
-) -> tuple[dict[str, tuple[bytes, int]], dict[tuple[str, int], str]]:
-    """Stored events that share an id, or a (device_id, device_seq), with the batch."""
-    ids, by_device_seqs = _lookups(valid)
+) -> tuple[dict[str, _Stored], dict[tuple[str, int], str], set[str]]:
+    """Stored events that share an id, or a (device_id, device_seq), with the batch or are the target
+    of one of its redactions; and the ids of the batch that a stored redaction names."""
+    ids, by_device_seqs, own = _lookups(valid)
     e = db.events.c
-    by_id: dict[str, tuple[bytes, int]] = {}
+    by_id: dict[str, _Stored] = {}
     for chunk in ids:
         result = await connection.execute(
-            select(e.event_id, e.body, e.seq).where(e.user_id == user_id, e.event_id.in_(chunk))
+            select(e.event_id, e.body, e.seq, e.hash).where(e.user_id == user_id, e.event_id.in_(chunk))
         )
-        by_id.update({event_id: (bytes(body), seq) for event_id, body, seq in result.all()})
+        by_id.update({event_id: (bytes(body), seq, int(h, 16)) for event_id, body, seq, h in result.all()})
+    redacted: set[str] = set()
+    for chunk in own:
+        targets = await connection.execute(select(e.target).where(e.user_id == user_id, e.target.in_(chunk)))
+        redacted.update(targets.scalars())
     by_device: dict[tuple[str, int], str] = {}
     for device_id, seq_chunk in by_device_seqs:
         holders = await connection.execute(
@@ -448,7 +495,7 @@ async def _existing(
             )
         )
         by_device.update({(device_id, seq): event_id for seq, event_id in holders.all()})
-    return by_id, by_device
+    return by_id, by_device, redacted
 
 
 def _rejected(item: Rejection) -> Outcome:
@@ -458,18 +505,26 @@ def _rejected(item: Rejection) -> Outcome:
 def _judge(
     user_id: int,
     items: Sequence[ValidEvent | Rejection],
-    by_id: dict[str, tuple[bytes, int]],
+    by_id: dict[str, _Stored],
     by_device: dict[tuple[str, int], str],
+    redacted: set[str],
     last_seq: int,
     digest: str,
-) -> tuple[list[Outcome], list[tuple[Any, ...]], int, str]:
+) -> tuple[list[Outcome], list[tuple[Any, ...]], dict[str, tuple[bytes, int]], int, str]:
     """Decide each event against the stored log and the accepted earlier items of the same batch.
 
-    ``by_id`` and ``by_device`` are updated as events are accepted, so a
-    repeat later in the batch is judged against them like a stored event.
+    ``by_id``, ``by_device`` and ``redacted`` (ids a redaction names) are updated as events are
+    accepted, so a repeat later in the batch is judged against them like a stored event.
+
+    Redactions (ADR 0007): a new event that a redaction names is stored redacted; an accepted
+    redaction rewrites its target if the user holds it (a row of this batch, or a stored event:
+    returned in ``rewrites`` as ``event_id -> (body, hash)``), and the digest follows each rewrite.
+    A repeat of a redacted event's original text is a duplicate: it is compared redacted.
     """
     outcomes: list[Outcome] = []
     rows: list[tuple[Any, ...]] = []
+    row_of: dict[str, int] = {}
+    rewrites: dict[str, tuple[bytes, int]] = {}
     received_at = utc_now()
     for index, item in enumerate(items):
         if isinstance(item, Rejection):
@@ -478,8 +533,8 @@ def _judge(
         ev = item.event
         stored = by_id.get(ev.id)
         if stored is not None:
-            body, seq = stored
-            if body == item.body:
+            body, seq, _ = stored
+            if body == item.body or (ev.id in redacted and redacted_body(item.body)[0] == body):
                 outcomes.append(Outcome(ev.id, "duplicate", seq))
             else:
                 outcomes.append(
@@ -506,10 +561,13 @@ def _judge(
                 )
             )
             continue
+        body, hash_value = redacted_body(item.body) if ev.id in redacted else (item.body, item.hash)
+        target = redaction_target(item.fields)
         last_seq += 1
-        digest = add_hash(digest, item.hash)
-        by_id[ev.id] = (item.body, last_seq)
+        digest = add_hash(digest, hash_value)
+        by_id[ev.id] = (body, last_seq, hash_value)
         by_device[(ev.device_id, ev.device_seq)] = ev.id
+        row_of[ev.id] = len(rows)
         rows.append(
             (
                 user_id,
@@ -521,10 +579,44 @@ def _judge(
                 ev.v,
                 ev.project_id,
                 ev.clock,
-                item.body,
-                format(item.hash, "032x"),
+                body,
+                format(hash_value, "032x"),
                 received_at,
+                target,
             )
         )
         outcomes.append(Outcome(ev.id, "accepted", last_seq))
-    return outcomes, rows, last_seq, digest
+        if target is not None:
+            redacted.add(target)
+            digest = _rewrite(target, by_id, rows, row_of, rewrites, digest)
+    return outcomes, rows, rewrites, last_seq, digest
+
+
+_BODY, _HASH = db.EVENT_INSERT_COLUMNS.index("body"), db.EVENT_INSERT_COLUMNS.index("hash")
+
+
+def _rewrite(
+    target: str,
+    by_id: dict[str, _Stored],
+    rows: list[tuple[Any, ...]],
+    row_of: dict[str, int],
+    rewrites: dict[str, tuple[bytes, int]],
+    digest: str,
+) -> str:
+    """Redact the target of an accepted redaction where the user holds it; the digest after."""
+    held = by_id.get(target)
+    if held is None:
+        return digest  # not (yet) in this user's log: redacted on insert if it comes
+    body, seq, old_hash = held
+    new_body, new_hash = redacted_body(body)
+    if new_hash == old_hash:
+        return digest  # already redacted
+    by_id[target] = (new_body, seq, new_hash)
+    at = row_of.get(target)
+    if at is not None:
+        row = list(rows[at])
+        row[_BODY], row[_HASH] = new_body, format(new_hash, "032x")
+        rows[at] = tuple(row)
+    else:
+        rewrites[target] = (new_body, new_hash)
+    return replace_hash(digest, old_hash, new_hash)

@@ -20,7 +20,7 @@ import msgspec
 
 from schema import CLIENT_FIELDS, EVENT_TYPES
 
-PROJECT_OPTIONAL = frozenset({"win.captured", "learning.noted", "event.retracted"})
+PROJECT_OPTIONAL = frozenset({"win.captured", "learning.noted", "event.retracted", "event.redacted"})
 
 REQUIRED_DATA: dict[str, dict[str, Any]] = {
     "project.started": {"name": "Churn model", "kind": "model"},
@@ -32,6 +32,7 @@ REQUIRED_DATA: dict[str, dict[str, Any]] = {
     "feedback.received": {"quote": "We now call the top 200 every Monday."},
     "learning.noted": {"text": "Calibrate before thresholding.", "kind": "learned"},
     "event.retracted": {"target": "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"},
+    "event.redacted": {"target": "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"},
 }
 """The required payload fields of every type (``project.updated`` needs one of its optional ones)."""
 
@@ -80,6 +81,7 @@ FULL_DATA: dict[str, dict[str, Any]] = {
     },
     "learning.noted": {"text": "Ship the shadow first next time.", "kind": "next"},
     "event.retracted": {"target": "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80", "reason": "Wrong project."},
+    "event.redacted": {"target": "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80", "reason": "Named a customer."},
 }
 """Every payload field of every type."""
 

@@ -144,6 +144,7 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     ),
     "learning.noted": _payload({"text": long_text, "kind": st.sampled_from(["learned", "next"])}, {}),
     "event.retracted": _payload({"target": uuids}, {"reason": long_text}),
+    "event.redacted": _payload({"target": uuids}, {"reason": long_text}),
 }
 assert set(PAYLOADS) == set(EVENT_TYPES), "a strategy is missing for an event type"
 
@@ -165,13 +166,16 @@ def events(draw: st.DrawFn, types: st.SearchStrategy[str] = event_types) -> dict
     }
     if project_id is not None or draw(st.booleans()):
         event["project_id"] = project_id
+    if event_type == "event.redacted" and event["data"]["target"] == event["id"]:
+        event["data"]["target"] = draw(uuids.filter(lambda target: target != event["id"]))
     return event
 
 
 @st.composite
 def user_logs(draw: st.DrawFn, max_events: int = 20) -> list[dict[str, Any]]:
     """One user's log: events of a few projects from a few devices, with colliding clocks, and
-    retractions of events of the log (before or after them), of retractions, or of unknown ids."""
+    retractions and redactions of events of the log (before or after them), of retractions or
+    redactions, or of unknown ids."""
     projects = draw(st.lists(uuids, min_size=1, max_size=3, unique=True))
     devices = draw(st.lists(uuids, min_size=1, max_size=3, unique=True))
     count = draw(st.integers(1, max_events))
@@ -192,5 +196,9 @@ def user_logs(draw: st.DrawFn, max_events: int = 20) -> list[dict[str, Any]]:
         )
         if event["type"] == "event.retracted":
             event["data"]["target"] = draw(st.sampled_from(ids) | uuids)
+        elif event["type"] == "event.redacted":  # anything but itself (refused as invalid)
+            others = [other for other in ids if other != event_id]
+            target = st.sampled_from(others) | uuids if others else uuids
+            event["data"]["target"] = draw(target.filter(event_id.__ne__))
         log.append(event)
     return log

@@ -5,7 +5,9 @@ events are put in the canonical order ``(clock, device_id, device_seq)`` and a
 project is always re-folded from all of its events, so an event that arrives
 late (an offline device) lands where it belongs. Retractions hide their target
 whether they arrive before or after it; a retraction of a retraction, or of an
-id this user does not hold, does nothing.
+id this user does not hold, does nothing. Redactions erase their target's free
+text (``schema.redaction``) whether or not the copy folded is already redacted;
+neither kind shows in a model itself.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from schema.canonical import parse_timestamp
 from schema.events import (
     Envelope,
+    EventRedacted,
     EventRetracted,
     FeedbackReceived,
     LearningNoted,
@@ -40,6 +43,7 @@ from schema.projections.models import (
     Timeline,
     TimelineEntry,
 )
+from schema.redaction import apply_redactions
 from schema.upcast import read_event
 
 STAGE_ORDER = (
@@ -63,7 +67,9 @@ def readable_events(events: Iterable[Mapping[str, Any]]) -> list[Envelope]:
     unique: dict[str, Mapping[str, Any]] = {}
     for fields in sorted(events, key=_sort_key):
         unique.setdefault(fields["id"], fields)
-    typed = [event for event in map(_read, unique.values()) if event is not None]
+    # A redacted target's text is gone even where an unredacted copy arrived (ADR 0007).
+    readable = apply_redactions(unique.values())
+    typed = [event for event in map(_read, readable) if event is not None]
     return _visible(typed, retracted_ids(typed))
 
 
@@ -75,7 +81,11 @@ def retracted_ids(events: Iterable[Envelope]) -> set[str]:
 
 
 def _visible(events: Iterable[Envelope], retracted: Container[str]) -> list[Envelope]:
-    return [event for event in events if not isinstance(event, EventRetracted) and event.id not in retracted]
+    return [
+        event
+        for event in events
+        if not isinstance(event, EventRetracted | EventRedacted) and event.id not in retracted
+    ]
 
 
 def fold_read(

@@ -116,11 +116,11 @@ def arrival_order_models(events: Any) -> dict[str | None, Any]:
 def test_once_bites_a_server_that_stores_a_retried_push_twice(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def forgetful(*args: Any) -> tuple[dict[str, Any], dict[Any, str]]:
-        return {}, {}
+    async def forgetful(*args: Any) -> tuple[dict[str, Any], dict[Any, str], set[str]]:
+        return {}, {}, set()
 
     monkeypatch.setattr(server_store, "_existing", forgetful)
-    monkeypatch.setattr(server_store, "_existing_direct", lambda *args: ({}, {}))  # SQLite's writer
+    monkeypatch.setattr(server_store, "_existing_direct", lambda *args: ({}, {}, set()))  # SQLite's writer
     with closing(sqlite3.connect(fleet.admin.db_path)) as db:
         db.executescript("DROP INDEX ix_events_user_event; DROP INDEX ix_events_user_device;")
     laptop = fleet.add_device("ada")
