@@ -1,8 +1,8 @@
 """The capture commands of ``winledger``: one event each, appended to the local journal with no network.
 
-``win``, ``project start``, ``milestone``, ``metric``, ``feedback``, ``learned``, ``link`` and ``retract``
-print one line (what was recorded, "pending sync", and the new id last, easy to copy or to cut with
-``awk '{print $NF}'``); ``project list`` lists the projects.
+``win``, ``project start``, ``milestone``, ``metric``, ``feedback``, ``learned``, ``link``, ``retract``
+and ``redact`` print one line (what was recorded, "pending sync", and the new id last, easy to copy or
+to cut with ``awk '{print $NF}'``); ``project list`` lists the projects.
 """
 
 from __future__ import annotations
@@ -202,6 +202,28 @@ def retract(args: argparse.Namespace) -> int:
     return 0
 
 
+_REDACT_ARGUMENTS = {"target": "EVENT_ID", "reason": "--reason", "erase_project_name": "--erase-project-name"}
+
+
+def redact(args: argparse.Namespace) -> int:
+    with open_client(args) as client:
+        events = client.events()
+        try:
+            target = resolve_event(args.event_id, events)
+        except NotFoundError as exc:
+            raise CommandError(str(exc), "EVENT_ID") from None
+        held = next((e for e in events if e.id == target), None)
+        what = f'{held.type} {target} ("{describe(held)}")' if held else target
+        try:
+            redaction = client.redact(
+                target, args.reason, erase_project_name=args.erase_project_name, occurred_at=args.at
+            )
+        except ValidationError as exc:
+            raise refused(exc, _REDACT_ARGUMENTS) from None
+    print(f"Redacted {what}: its text is gone from this device, pending sync: {redaction}")
+    return 0
+
+
 def add_commands(commands: Any, store: argparse.ArgumentParser, at: argparse.ArgumentParser) -> None:
     both = [store, at]
 
@@ -264,6 +286,23 @@ def add_commands(commands: Any, store: argparse.ArgumentParser, at: argparse.Arg
         "event_id", metavar="EVENT_ID", help="the event's id, or its start or its last 8 characters"
     )
     p.add_argument("--reason", help="why")
+
+    p = add_command(
+        commands,
+        "redact",
+        redact,
+        "erase an event's text everywhere it syncs to (the log keeps that it was there)",
+        both,
+    )
+    p.add_argument(
+        "event_id", metavar="EVENT_ID", help="the event's id, or its start or its last 8 characters"
+    )
+    p.add_argument("--reason", help="why (it is synced too: keep it free of what you erase)")
+    p.add_argument(
+        "--erase-project-name",
+        action="store_true",
+        help="allow redacting a project.started or project.updated: the project's name becomes [redacted]",
+    )
 
 
 def _choices(literal: Any) -> str:

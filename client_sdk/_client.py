@@ -24,6 +24,7 @@ from client_sdk.errors import (
     SyncError,
     ValidationError,
 )
+from schema.redaction import REDACTED
 from schema.types import SLUG_PATTERN, Layer
 
 # httpx (with the sync code) and the read models are imported where they are used: an append, such as
@@ -275,6 +276,39 @@ class Client:
         """Record that ``event_id`` should be disregarded; the target stays in the log (it is immutable)."""
         target = self._store.resolve(event_id) if isinstance(event_id, str) else event_id
         return self._append("event.retracted", {"target": target, "reason": reason}, None, occurred_at)
+
+    def redact(
+        self,
+        event_id: str,
+        reason: str | None = None,
+        *,
+        erase_project_name: bool = False,
+        occurred_at: When = None,
+    ) -> str:
+        """Erase the free text of ``event_id`` everywhere (``event.redacted``); returns the redaction's id.
+
+        The local copy of the target is rewritten at once, in the same transaction (a pending target
+        is rewritten before it is ever pushed); the server rewrites its copy when the redaction is
+        pushed, and every device that pulls it does the same. The log keeps the event's structure
+        (type, ids, dates, kinds, numbers). Redacting a ``project.started`` or ``project.updated``
+        that names the project turns the project's name into ``[redacted]`` everywhere: it is
+        refused unless ``erase_project_name``. The target need not be in the store (it may come from
+        a device not yet pulled); it is rewritten when it arrives. A redaction cannot be undone.
+        """
+        target = self._store.resolve(event_id) if isinstance(event_id, str) else event_id
+        held = self._store.event(target)
+        if (
+            held is not None
+            and held.type in ("project.started", "project.updated")
+            and held.data.get("name") not in (None, REDACTED)
+            and not erase_project_name
+        ):
+            raise ValidationError(
+                f"Redacting {held.type} {target!r} would also erase the project's name "
+                f"{held.data['name']!r} everywhere; pass erase_project_name=True to do that.",
+                field="erase_project_name",
+            )
+        return self._append("event.redacted", {"target": target, "reason": reason}, None, occurred_at)
 
     # -- reads -------------------------------------------------------------------
 

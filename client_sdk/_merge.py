@@ -13,19 +13,29 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 import schema
 from client_sdk._ids import uuid7
-from client_sdk._store import EVENT_COLUMNS, normalize, now_ms, set_meta, utc_now
+from client_sdk._store import (
+    EVENT_COLUMNS,
+    Normalized,
+    normalize,
+    now_ms,
+    set_meta,
+    settle_redactions,
+    utc_now,
+)
 from client_sdk._transport import Page
 from client_sdk.errors import ProtocolError
+from schema.redaction import redacted_body
 
 _decode = msgspec.json.Decoder(dict[str, Any]).decode
 _INSERT = f"INSERT INTO events ({EVENT_COLUMNS}, state, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _DEFERRED = frozenset({schema.UNKNOWN_TYPE, schema.UNSUPPORTED_VERSION})
+_TARGETING = ("event.retracted", "event.redacted")
 _ENVELOPE_TYPES: dict[str, type | tuple[type, ...]] = {
     "id": str,
     "device_id": str,
@@ -164,6 +174,7 @@ def apply_page(
 
 def _merge_pulled(conn: sqlite3.Connection, events: list[dict[str, Any]], tally: Tally) -> None:
     largest_clock = int(_meta(conn, "clock") or 0)
+    written: list[dict[str, Any]] = []
     for raw in events:
         seq = raw.get("seq")
         fields = {name: raw.get(name) for name in schema.CLIENT_FIELDS}
@@ -173,12 +184,18 @@ def _merge_pulled(conn: sqlite3.Connection, events: list[dict[str, Any]], tally:
         if not isinstance(seq, int) or isinstance(seq, bool):
             raise ProtocolError(f"Pulled event {fields['id']!r} has no valid `seq`: got {seq!r}.")
         event = normalize(fields)
-        held = conn.execute("SELECT hash FROM events WHERE id = ?", (event.fields["id"],)).fetchone()
-        if held is not None and held[0] == event.hash:
+        held = conn.execute("SELECT hash, body FROM events WHERE id = ?", (event.fields["id"],)).fetchone()
+        redacted = held is not None and event.readable and held[0] != event.hash and _redacted(held[1], event)
+        if held is not None and (held[0] == event.hash or redacted):
             conn.execute(
                 "UPDATE events SET state = 'synced', seq = ?, code = NULL, message = NULL WHERE id = ?",
                 (seq, event.fields["id"]),
             )
+            if redacted == "theirs":  # the server holds it redacted: so do we, from now on
+                conn.execute(
+                    "UPDATE events SET body = ?, hash = ? WHERE id = ?",
+                    (event.body, event.hash, event.fields["id"]),
+                )
         else:
             if held is not None:
                 # The server holds other content under this id; it wins, and our copy is kept aside.
@@ -191,8 +208,26 @@ def _merge_pulled(conn: sqlite3.Connection, events: list[dict[str, Any]], tally:
                 )
             conn.execute(_INSERT, (*event.row(), "synced", seq))
             tally.pulled += 1
+            written.append(event.fields)
         largest_clock = max(largest_clock, event.fields["clock"])
+    if written:
+        settle_redactions(conn, written)
     set_meta(conn, clock=largest_clock)
+
+
+def _redacted(held_body: bytes, event: Normalized) -> Literal["theirs", "ours", False]:
+    """Whether the held copy and the pulled one differ only by a redaction, and whose copy is redacted.
+
+    ``theirs``: we hold the text the server has redacted (we pulled it before the redaction, or
+    pushed it before the server learnt of one); ``ours``: we hold it redacted, the server does not
+    yet (our redaction is still to be pushed, or its store was restored from before it). The
+    redacted copy is kept either way; the text is never taken back.
+    """
+    if redacted_body(held_body)[0] == event.body:
+        return "theirs"
+    if redacted_body(event.body)[0] == held_body:
+        return "ours"
+    return False
 
 
 def remint(conn: sqlite3.Connection, now: Callable[[], int] = now_ms) -> int:
@@ -224,7 +259,8 @@ def remint(conn: sqlite3.Connection, now: Callable[[], int] = now_ms) -> int:
         conn.execute("INSERT OR REPLACE INTO aliases VALUES (?, ?)", (old_id, new_ids[old_id]))
     clock = int(_meta(conn, "clock") or 0)
     stale = conn.execute(
-        "SELECT body FROM events WHERE type = 'event.retracted' AND state != 'pending' ORDER BY clock"
+        "SELECT body FROM events WHERE type IN ('event.retracted', 'event.redacted') AND state != 'pending' "
+        "ORDER BY clock"
     ).fetchall()
     for (body,) in stale:
         fields = _decode(body)
@@ -239,9 +275,9 @@ def remint(conn: sqlite3.Connection, now: Callable[[], int] = now_ms) -> int:
 
 
 def _retarget(fields: dict[str, Any], new_ids: dict[str, str]) -> bool:
-    """Point a retraction at the new id of its target; whether it needed it."""
+    """Point a retraction or redaction at the new id of its target; whether it needed it."""
     data = fields.get("data")
-    if fields.get("type") != "event.retracted" or not isinstance(data, dict):
+    if fields.get("type") not in _TARGETING or not isinstance(data, dict):
         return False
     if data.get("target") not in new_ids:
         return False

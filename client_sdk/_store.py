@@ -73,6 +73,7 @@ import msgspec
 import schema
 from client_sdk._types import Event, EventStatus
 from client_sdk.errors import StoreError, ValidationError
+from schema.redaction import redacted_body, redaction_target
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -364,6 +365,7 @@ class Store:
                 raise validation_error(result, fields)
             row = Normalized(result.fields, result.body, format(result.hash, "032x"), True).row()
             conn.execute(f"INSERT INTO events ({EVENT_COLUMNS}, state) VALUES ({_MARKS}, 'pending')", row)
+            settle_redactions(conn, [result.fields])
             set_meta(conn, device_seq=device_seq, clock=clock)
         return result
 
@@ -395,6 +397,14 @@ class Store:
                 params,
             ).fetchall()
         return [_event(body, seq, state, code, message) for body, seq, state, code, message in rows]
+
+    def event(self, event_id: str) -> Event | None:
+        """The event held under ``event_id`` (pending, synced or unconfirmed), if any."""
+        with self.snapshot() as conn:
+            row = conn.execute(
+                "SELECT body, seq, state, code, message FROM events WHERE id = ?", (event_id,)
+            ).fetchone()
+        return None if row is None else _event(*row)
 
     def project_ids(self) -> list[str]:
         """Every project id that a readable event carries."""
@@ -443,6 +453,36 @@ class Store:
                 "SELECT hash FROM events WHERE state = 'synced' AND seq <= ?", (upto,)
             ).fetchall()
         return len(rows), schema.digest_of(int(h, 16) for (h,) in rows)
+
+
+def settle_redactions(conn: sqlite3.Connection, written: list[dict[str, Any]]) -> int:
+    """After ``written`` events were stored (appended or pulled), rewrite what redactions now name.
+
+    The target of each redaction among them, and each of them that a held redaction names, is
+    rewritten in place (body and hash; state and seq stay), as the server rewrites its copy: the text
+    leaves this device and the digest of the synced events agrees with the server's again
+    (``schema.redaction``). Runs in the caller's transaction. Returns how many events it rewrote.
+    """
+    targets = {target for fields in written if (target := redaction_target(fields)) is not None}
+    if any(redaction_target(fields) is None for fields in written):
+        held = conn.execute("SELECT body FROM events WHERE type = 'event.redacted'").fetchall()
+        named = {target for (body,) in held if (target := redaction_target(_json_decode(body)))}
+        targets |= {fields["id"] for fields in written if fields["id"] in named}
+    rewritten = 0
+    for target in sorted(targets):
+        row = conn.execute(
+            "SELECT body, hash FROM events WHERE id = ? AND readable = 1", (target,)
+        ).fetchone()
+        if row is None:
+            continue  # not here (yet): rewritten when it comes
+        body, hash_value = redacted_body(row[0])
+        if format(hash_value, "032x") != row[1]:
+            conn.execute(
+                "UPDATE events SET body = ?, hash = ? WHERE id = ?",
+                (body, format(hash_value, "032x"), target),
+            )
+            rewritten += 1
+    return rewritten
 
 
 def migrate(conn: sqlite3.Connection, version: int, steps: tuple[Migration, ...] = MIGRATIONS) -> int:

@@ -30,6 +30,7 @@ CLIENT_COMMANDS = [
     ["learned"],
     ["link"],
     ["retract"],
+    ["redact"],
     ["sync"],
     ["status"],
     ["review"],
@@ -374,6 +375,29 @@ def test_retract_takes_an_id_its_start_or_the_8_characters_a_review_cites(cli: C
     assert retractions == [{"target": first, "reason": "typo"}, {"target": second}]
     assert "No event" in cli("retract", "ffffffff").err
     assert "too short" in cli("retract", "01").err
+
+
+def test_redact_erases_the_text_here_at_once_and_names_what_it_redacted(cli: Cli, home: Path) -> None:
+    secret = "Dana at Acme: the list saved the renewal"
+    target = recorded_id(cli("win", secret, "--tag", "acme"))
+    result = cli("redact", target[-8:], "--reason", "named a customer")
+    redaction = recorded_id(result)
+    assert target in result.out and "text is gone" in result.out and secret[:20] in result.out
+    with journal(home) as client:
+        held = {e.id: e for e in client.events()}
+    assert held[target].data == {"text": "[redacted]", "source": "text", "tags": []}
+    assert held[redaction].data == {"target": target, "reason": "named a customer"}
+    assert "No event" in cli("redact", "ffffffff").err
+
+
+def test_redact_refuses_a_project_start_without_erase_project_name(cli: Cli, home: Path) -> None:
+    cli("project", "start", "Acme renewal", "--kind", "model")
+    with journal(home) as client:
+        start = next(e.id for e in client.events() if e.type == "project.started")
+    refused = cli("redact", start)
+    assert refused.code != 0 and "--erase-project-name" in refused.err and "Acme renewal" in refused.err
+    recorded_id(cli("redact", start, "--erase-project-name"))
+    assert "[redacted]" in cli("project", "list").out
 
 
 # -- login, logout, sync, status --------------------------------------------------------

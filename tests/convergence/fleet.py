@@ -38,6 +38,7 @@ from tests.convergence.specs import (
     ProcessDies,
     ProjectorStops,
     Rebuild,
+    Redact,
     Restart,
     Restore,
     ResumeProjector,
@@ -181,6 +182,11 @@ class Fleet:
                 pool = self.events_of(user if whose == "user" or not others else others[0])
                 chosen = pool[target % len(pool)] if pool and whose != "unknown" else uuid7()
                 event_id = client.retract(chosen)
+            case Redact(target, whose):
+                others = [u for u in self.users if u != user]
+                pool = self.events_of(user if whose == "user" or not others else others[0])
+                chosen = pool[target % len(pool)] if pool and whose != "unknown" else uuid7()
+                event_id = client.redact(chosen, erase_project_name=True)
             case _:
                 raise AssertionError(spec)
         self.ledger.appended_by(d, event_id)

@@ -95,6 +95,15 @@ class Retract:
     """``user``: an event of this user (any device's, seen here or not, retractions included)."""
 
 
+@dataclass(frozen=True)
+class Redact:
+    """Erase an event's text everywhere (``event.redacted``); ``target`` and ``whose`` as for ``Retract``
+    (a project's start or update included: its name goes too)."""
+
+    target: int
+    whose: Literal["user", "unknown", "other user"]
+
+
 keys = st.sampled_from(["auc", "latency", "saves", "revenue"])
 spread = st.sampled_from([0.5, 2.0, 10.0])
 
@@ -132,6 +141,7 @@ appends = st.one_of(
     st.builds(Feedback, project_refs, words, st.none() | words, days),
     st.builds(Learning, words, st.sampled_from(["learned", "next"]), st.none() | project_refs),
     st.builds(Retract, st.integers(0, 30), st.sampled_from(["user", "user", "unknown", "other user"])),
+    st.builds(Redact, st.integers(0, 30), st.sampled_from(["user", "user", "unknown", "other user"])),
 )
 faults = st.just([]) | st.lists(st.none() | st.sampled_from(FAULTS), min_size=1, max_size=6)
 sizes = st.sampled_from([1, 2, 3, 1000])

@@ -286,7 +286,7 @@ def test_the_permutation_property_bites_a_fold_in_arrival_order(
     """The checker of ``tests/schema/test_projections.py``: the read models of a shuffled set with
     duplicates are those of the set. (Generation only: this test wants the failure, not its shrink.)"""
 
-    @settings(phases=[Phase.generate], max_examples=200, database=None)
+    @settings(phases=[Phase.generate], max_examples=400, database=None)
     @given(strategies.user_logs(max_events=10), st.randoms(use_true_random=False))
     def shuffled_is_the_same(log: list[dict[str, Any]], rng: random.Random) -> None:
         events = [schema.validate_fields(event).fields for event in log]  # type: ignore[union-attr]
