@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from client_sdk import Client, ValidationError
+from client_sdk import Client, ValidationError, _merge
 from schema.redaction import REDACTED
 from server.restore import restore_sqlite
 from tests.client_sdk.conftest import FaultyTransport, MakeClient
@@ -188,3 +188,24 @@ def test_a_recovering_device_takes_the_servers_redacted_copy_without_calling_it_
     assert report.epoch_changed and (report.rejected, report.requeued) == (0, 0)
     assert texts(phone) == [REDACTED] and SECRET not in held_anywhere(phone)
     assert phone.verify()
+
+
+def test_an_older_client_recovers_once_and_then_agrees_with_the_server(
+    make_client: MakeClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ADR 0007's decision on old clients, checked: a client that does not apply redactions (this SDK
+    with its two redaction steps taken out, as before them) recovers once, ends up with the server's
+    redacted copy and an agreeing digest, keeps its own copy aside as an id_conflict, and stops."""
+    laptop, old = make_client("laptop"), make_client("old")
+    win = laptop.capture(SECRET)
+    laptop.sync()
+    old.sync()
+    monkeypatch.setattr(_merge, "settle_redactions", lambda conn, written: 0)
+    monkeypatch.setattr(_merge, "_redacted", lambda held, event: False)
+    laptop.redact(win)  # the laptop's append goes through the store, which still applies it
+    laptop.sync()
+    report = old.sync()
+    assert report.epoch_changed  # the digests differed: one recovery
+    assert texts(old) == [REDACTED] and old.verify()
+    assert [(e.code, e.data["text"]) for e in old.rejected()] == [("id_conflict", SECRET)]
+    assert not old.sync().epoch_changed  # no loop
