@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -176,7 +177,8 @@ def make_events(
                 "device_id": device,
                 "device_seq": start_seq + index,
                 "clock": clock,
-                "occurred_at": "2026-06-01T10:00:00Z",
+                # Normalized, as the client SDK writes it: the clock's milliseconds.
+                "occurred_at": format_timestamp(datetime.fromtimestamp((clock >> 10) / 1000, UTC)),
                 "type": kind,
                 "v": 1,
                 "project_id": project,
@@ -216,8 +218,6 @@ def stored_rows(
 
 
 def format_timestamp_now() -> str:
-    from datetime import UTC, datetime
-
     return format_timestamp(datetime.now(UTC))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import statistics
@@ -12,7 +13,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import msgspec
 
 from benchmarks.common import (
@@ -30,8 +30,9 @@ from benchmarks.common import (
     stored_rows,
     winledger_command,
 )
+from benchmarks.loadgen import Connection
 
-JSON = {"Content-Type": "application/json"}
+_decode = msgspec.json.Decoder().decode
 
 
 def _sqlite_url(path: Path) -> str:
@@ -61,19 +62,22 @@ def _fresh_raw_db(folder: Path, name: str) -> Any:
 
 
 async def _push_batches(url: str, token: str, per_device: list[list[dict[str, Any]]], batch: int) -> float:
-    headers = {**JSON, "Authorization": f"Bearer {token}"}
+    bodies = [
+        [json_body({"events": events[start : start + batch]}) for start in range(0, len(events), batch)]
+        for events in per_device
+    ]
 
-    async def device(client: httpx.AsyncClient, events: list[dict[str, Any]]) -> None:
-        for start in range(0, len(events), batch):
-            body = json_body({"events": events[start : start + batch]})
-            response = await client.post("/v1/events", content=body, headers=headers)
-            assert response.status_code == 200, response.text
-            statuses = {r["status"] for r in response.json()["results"]}
+    async def device(connection: Connection, requests: list[bytes]) -> None:
+        for body in requests:
+            response = await connection.post("/v1/events", body)
+            assert response.status == 200, response.text
+            statuses = {r["status"] for r in _decode(response.body)["results"]}
             assert statuses == {"accepted"}, statuses
 
-    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        connections = [await stack.enter_async_context(Connection(url, token)) for _ in bodies]
         started = time.perf_counter()
-        await asyncio.gather(*(device(client, events) for events in per_device))
+        await asyncio.gather(*(device(c, requests) for c, requests in zip(connections, bodies, strict=True)))
         return time.perf_counter() - started
 
 
@@ -116,10 +120,9 @@ async def _small_syncs(url: str, tokens: list[str], sizes: Sizes) -> tuple[float
     latencies: list[float] = []
     events_sent = 0
 
-    async def device(client: httpx.AsyncClient, token: str, seed: int) -> None:
+    async def device(connection: Connection, seed: int) -> None:
         nonlocal events_sent
         rng = random.Random(seed)
-        headers = {**JSON, "Authorization": f"Bearer {token}"}
         events = make_events(5 * sizes.small_syncs, seed=seed)
         sent = 0
         after = 0
@@ -127,19 +130,20 @@ async def _small_syncs(url: str, tokens: list[str], sizes: Sizes) -> tuple[float
             count = rng.randint(1, 5)
             body = json_body({"events": events[sent : sent + count], "after": after, "limit": 100})
             started = time.perf_counter()
-            response = await client.post("/v1/sync", content=body, headers=headers)
+            response = await connection.post("/v1/sync", body)
             latencies.append(time.perf_counter() - started)
-            assert response.status_code == 200, response.text
-            after = response.json()["cursor"]
+            assert response.status == 200, response.text
+            after = _decode(response.body)["cursor"]
             sent += count
             events_sent += count
 
-    limits = httpx.Limits(max_connections=len(tokens) * 2)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        connections = [
+            await stack.enter_async_context(Connection(url, tokens[i % len(tokens)]))
+            for i in range(sizes.small_devices)
+        ]
         started = time.perf_counter()
-        await asyncio.gather(
-            *(device(client, tokens[i % len(tokens)], i) for i in range(sizes.small_devices))
-        )
+        await asyncio.gather(*(device(connection, i) for i, connection in enumerate(connections)))
         return time.perf_counter() - started, events_sent, latencies
 
 
@@ -276,17 +280,14 @@ def rebuild(sizes: Sizes, path: Path, url: str) -> list[Result]:
 
 
 async def _pull_all(url: str, token: str, limit: int) -> tuple[float, int]:
-    headers = {"Authorization": f"Bearer {token}"}
-    decoder = msgspec.json.Decoder()
     count = 0
     after = 0
-    async with httpx.AsyncClient(base_url=url, timeout=120) as client:
+    async with Connection(url, token) as connection:
         started = time.perf_counter()
         while True:
-            response = await client.get(
-                "/v1/events", params={"after": after, "limit": limit}, headers=headers
-            )
-            page = decoder.decode(response.content)
+            response = await connection.get("/v1/events", {"after": after, "limit": limit})
+            assert response.status == 200, response.text
+            page = _decode(response.body)
             count += len(page["events"])
             after = page["cursor"]
             if not page["more"]:
@@ -335,20 +336,18 @@ def pull_catchup(sizes: Sizes, folder: Path, path: Path, url: str, token: str) -
 
 
 async def _many_devices(url: str, token: str, devices: int, head: int) -> None:
-    headers = {**JSON, "Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=200)
-    async with httpx.AsyncClient(base_url=url, timeout=300, limits=limits) as client:
 
-        async def device(index: int) -> None:
-            events = make_events(2, seed=10_000 + index)
-            after = max(0, head - 50)  # a device that was in sync a little while ago
+    async def device(index: int) -> None:
+        events = make_events(2, seed=10_000 + index)
+        after = max(0, head - 50)  # a device that was in sync a little while ago
+        async with Connection(url, token) as connection:
             for _ in range(2):
                 body = json_body({"events": events, "after": after, "limit": 500})
-                response = await client.post("/v1/sync", content=body, headers=headers)
-                assert response.status_code == 200, response.text
-                after = response.json()["cursor"]
+                response = await connection.post("/v1/sync", body)
+                assert response.status == 200, response.text
+                after = _decode(response.body)["cursor"]
 
-        await asyncio.gather(*(device(i) for i in range(devices)))
+    await asyncio.gather(*(device(i) for i in range(devices)))
 
 
 def memory(sizes: Sizes, folder: Path, url: str, token: str) -> Result:

@@ -83,7 +83,8 @@ def parse_timestamp(value: str) -> datetime:
 
 def format_timestamp(moment: datetime) -> str:
     """The normalized form: UTC, microseconds, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is C code and several times faster than strftime; the years are four digits (1970-2099).
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def es_number(value: float) -> str:
