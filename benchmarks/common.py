@@ -217,6 +217,13 @@ def stored_rows(
     return rows, digest
 
 
+def add_digests(digest: str, rows: list[tuple[Any, ...]]) -> str:
+    """``digest`` with the hashes of these stored rows added (the hash is the row's eleventh column)."""
+    for row in rows:
+        digest = add_hash(digest, int(row[10], 16))
+    return digest
+
+
 def format_timestamp_now() -> str:
     return format_timestamp(datetime.now(UTC))
 

@@ -15,13 +15,10 @@ from typing import Any
 
 import msgspec
 
+from benchmarks.backends import Backend, Log
 from benchmarks.common import (
-    INSERT,
     Result,
     Sizes,
-    cli,
-    create_raw_events_table,
-    create_user,
     create_users,
     json_body,
     make_events,
@@ -33,29 +30,6 @@ from benchmarks.common import (
 from benchmarks.loadgen import Connection
 
 _decode = msgspec.json.Decoder().decode
-
-
-def _sqlite_url(path: Path) -> str:
-    return f"sqlite+aiosqlite:///{path}"
-
-
-def _fresh_server_db(folder: Path, name: str) -> tuple[str, str]:
-    """A new SQLite store with one user; its URL and the user's token."""
-    path = folder / f"{name}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    url = _sqlite_url(path)
-    cli("admin", "migrate", "--db", url)
-    return url, create_user(url, "bench")
-
-
-def _fresh_raw_db(folder: Path, name: str) -> Any:
-    path = folder / f"{name}.raw.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    connection = raw_connection(path)
-    create_raw_events_table(connection)
-    return connection
 
 
 # 1. push_batch ----------------------------------------------------------------------------------
@@ -81,33 +55,28 @@ async def _push_batches(url: str, token: str, per_device: list[list[dict[str, An
         return time.perf_counter() - started
 
 
-def push_batch(sizes: Sizes, folder: Path, ids: str) -> Result:
+def push_batch(sizes: Sizes, folder: Path, backend: Backend, ids: str) -> Result:
     total = sizes.batch_events
     per = total // sizes.batch_devices
     ours: list[float] = []
     raw: list[float] = []
     for run in range(sizes.runs):
         per_device = [make_events(per, ids=ids, seed=run * 100 + d) for d in range(sizes.batch_devices)]
-        url, token = _fresh_server_db(folder, f"push-{ids}")
+        url, token = backend.fresh_store(f"push-{ids}")
         with serve(url, folder / "server.log") as server:
             seconds = asyncio.run(_push_batches(server.url, token, per_device, sizes.batch))
         ours.append(total / seconds)
 
-        connection = _fresh_raw_db(folder, f"push-{ids}")
+        baseline = backend.raw(f"push-{ids}")
         rows, _ = stored_rows(1, [event for events in per_device for event in events])
-        started = time.perf_counter()
-        for start in range(0, len(rows), sizes.batch):
-            connection.execute("BEGIN")
-            connection.executemany(INSERT, rows[start : start + sizes.batch])
-            connection.execute("COMMIT")
-        raw.append(total / (time.perf_counter() - started))
-        connection.close()
+        raw.append(total / baseline.insert_batches(rows, sizes.batch))
+        baseline.close()
     label = "UUIDv7 ids, as the client SDK mints" if ids == "v7" else "UUIDv4 ids, a foreign client"
     return Result(
         f"push_batch ({ids})",
         "events/s",
         ours,
-        "sqlite3 executemany, same rows, indexes, WAL+FULL",
+        f"{backend.baseline} executemany, same rows, indexes, {backend.durability}",
         raw,
         notes=[f"{sizes.batch_devices} devices, batches of {sizes.batch}, {label}, projector running"],
     )
@@ -147,7 +116,7 @@ async def _small_syncs(url: str, tokens: list[str], sizes: Sizes) -> tuple[float
         return time.perf_counter() - started, events_sent, latencies
 
 
-def push_small(sizes: Sizes, folder: Path) -> list[Result]:
+def push_small(sizes: Sizes, folder: Path, backend: Backend) -> list[Result]:
     syncs = sizes.small_devices * sizes.small_syncs
     ours_syncs: list[float] = []
     ours_events: list[float] = []
@@ -157,7 +126,7 @@ def push_small(sizes: Sizes, folder: Path) -> list[Result]:
     p99: list[float] = []
     users = max(1, sizes.small_devices // 5)
     for run in range(sizes.runs):
-        url, first = _fresh_server_db(folder, "small")
+        url, first = backend.fresh_store("small")
         tokens = [first, *create_users(url, [f"bench-{i}" for i in range(1, users)])]
         with serve(url, folder / "server.log") as server:
             seconds, sent, latencies = asyncio.run(_small_syncs(server.url, tokens, sizes))
@@ -167,26 +136,19 @@ def push_small(sizes: Sizes, folder: Path) -> list[Result]:
         p50.append(statistics.median(latencies) * 1000)
         p99.append(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000)
 
-        connection = _fresh_raw_db(folder, "small")
+        raw_table = backend.raw("small")
         rng = random.Random(run)
         requests = [rng.randint(1, 5) for _ in range(syncs)]
         rows, _ = stored_rows(1, make_events(sum(requests), seed=run))
-        started = time.perf_counter()
-        position = 0
-        for count in requests:
-            connection.execute("BEGIN")
-            connection.executemany(INSERT, rows[position : position + count])
-            connection.execute("COMMIT")
-            position += count
-        elapsed = time.perf_counter() - started
+        elapsed = raw_table.insert_requests(rows, requests)
         raw_syncs.append(syncs / elapsed)
-        raw_events.append(position / elapsed)
-        connection.close()
+        raw_events.append(len(rows) / elapsed)
+        raw_table.close()
     note = (
         f"{sizes.small_devices} concurrent devices x {sizes.small_syncs} syncs of 1-5 events; "
         f"latency p50 {statistics.median(p50):.1f} ms, p99 {statistics.median(p99):.1f} ms"
     )
-    baseline = "sqlite3, one transaction per request, WAL+FULL"
+    baseline = f"{backend.baseline}, one transaction per request, {backend.durability}"
     return [
         Result("push_small", "syncs/s", ours_syncs, baseline, raw_syncs, notes=[note]),
         Result("push_small events", "events/s", ours_events, baseline, raw_events),
@@ -195,37 +157,6 @@ def push_small(sizes: Sizes, folder: Path) -> list[Result]:
 
 
 # The big log, shared by pull_catchup, rebuild and memory --------------------------------------------
-
-
-def seed_log(folder: Path, count: int) -> tuple[Path, str, str]:
-    """A server store holding ``count`` realistic events of one user (written straight into its tables,
-    as if pushed), and a copy of those rows in a raw table; the store's path, URL and the user's token."""
-    path = folder / "log.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    url = _sqlite_url(path)
-    cli("admin", "migrate", "--db", url)
-    token = create_user(url, "bench")
-    connection = raw_connection(path)
-    digest = "0" * 32
-    seq = 0
-    chunk = 50_000
-    device = None
-    from schema import add_hash
-
-    for start in range(0, count, chunk):
-        events = make_events(min(chunk, count - start), seed=start, start_seq=start + 1, device=device)
-        device = events[0]["device_id"]
-        rows, _ = stored_rows(1, events, first_seq=seq + 1)
-        connection.execute("BEGIN")
-        connection.executemany(INSERT, rows)
-        connection.execute("COMMIT")
-        for row in rows:
-            digest = add_hash(digest, int(row[10], 16))
-        seq += len(rows)
-    connection.execute("UPDATE users SET last_seq = ?, digest = ? WHERE id = 1", (seq, digest))
-    connection.close()
-    return path, url, token
 
 
 def _timed_process(command: list[str]) -> tuple[float, float]:
@@ -240,33 +171,21 @@ def _timed_process(command: list[str]) -> tuple[float, float]:
     return elapsed, usage.ru_maxrss / 1024
 
 
-def _raw_read(path: Path) -> float:
-    """Seconds to read every event of the user, in seq order, with plain sqlite3."""
-    connection = raw_connection(path)
-    started = time.perf_counter()
-    count = 0
-    for (body,) in connection.execute("SELECT body FROM events WHERE user_id = 1 ORDER BY seq"):
-        count += len(body) > 0
-    elapsed = time.perf_counter() - started
-    connection.close()
-    return elapsed
-
-
-def rebuild(sizes: Sizes, path: Path, url: str) -> list[Result]:
+def rebuild(sizes: Sizes, backend: Backend, log: Log) -> list[Result]:
     ours: list[float] = []
     raw: list[float] = []
     memory: list[float] = []
     for _ in range(sizes.runs):
-        seconds, peak = _timed_process([*winledger_command(), "admin", "rebuild", "--db", url])
+        seconds, peak = _timed_process([*winledger_command(), "admin", "rebuild", "--db", log.url])
         ours.append(sizes.log / seconds)
         memory.append(peak)
-        raw.append(sizes.log / _raw_read(path))
+        raw.append(sizes.log / log.read_all())
     return [
         Result(
             "rebuild",
             "events/s",
             ours,
-            "sqlite3 read of the same events",
+            f"{backend.baseline} read of the same events",
             raw,
             notes=[
                 f"`winledger admin rebuild` of {sizes.log:,} events, whole command (process start included)"
@@ -294,39 +213,22 @@ async def _pull_all(url: str, token: str, limit: int) -> tuple[float, int]:
                 return time.perf_counter() - started, count
 
 
-def _raw_pages(path: Path, limit: int) -> float:
-    connection = raw_connection(path)
-    started = time.perf_counter()
-    after = 0
-    while True:
-        rows = connection.execute(
-            "SELECT seq, body, received_at FROM events WHERE user_id = 1 AND seq > ? ORDER BY seq LIMIT ?",
-            (after, limit),
-        ).fetchall()
-        if not rows:
-            break
-        after = rows[-1][0]
-    elapsed = time.perf_counter() - started
-    connection.close()
-    return elapsed
-
-
-def pull_catchup(sizes: Sizes, folder: Path, path: Path, url: str, token: str) -> Result:
+def pull_catchup(sizes: Sizes, folder: Path, backend: Backend, log: Log) -> Result:
     from schema.wire import MAX_PAGE
 
     ours: list[float] = []
     raw: list[float] = []
-    with serve(url, folder / "server.log") as server:
+    with serve(log.url, folder / "server.log") as server:
         for _ in range(sizes.runs):
-            seconds, count = asyncio.run(_pull_all(server.url, token, MAX_PAGE))
+            seconds, count = asyncio.run(_pull_all(server.url, log.token, MAX_PAGE))
             assert count == sizes.log, count
             ours.append(count / seconds)
-            raw.append(sizes.log / _raw_pages(path, MAX_PAGE))
+            raw.append(sizes.log / log.read_pages(MAX_PAGE))
     return Result(
         "pull_catchup",
         "events/s",
         ours,
-        "sqlite3 paging seq > ? through the same table",
+        f"{backend.baseline} paging seq > ? through the same table",
         raw,
         notes=[f"a new device pulls {sizes.log:,} events, {MAX_PAGE} a page"],
     )
@@ -448,7 +350,7 @@ def capture_cli(sizes: Sizes, folder: Path) -> list[Result]:
 # 5. peer_eventsourcing --------------------------------------------------------------------------
 
 
-def peer_eventsourcing(sizes: Sizes, folder: Path) -> list[Result]:
+def peer_eventsourcing(sizes: Sizes, folder: Path, backend: Backend) -> list[Result]:
     try:
         import eventsourcing  # noqa: F401
     except ImportError:
@@ -462,7 +364,7 @@ def peer_eventsourcing(sizes: Sizes, folder: Path) -> list[Result]:
     peer_read: list[float] = []
     for run in range(sizes.runs):
         events = make_events(count, seed=run)
-        url, token = _fresh_server_db(folder, "peer")
+        url, token = backend.fresh_store("peer")
         with serve(url, folder / "server.log") as server:
             seconds = asyncio.run(_push_batches(server.url, token, [events], 1000))
             ours_push.append(count / seconds)

@@ -3,28 +3,45 @@ the numbers of a smoke run mean nothing)."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import msgspec
 import pytest
+from sqlalchemy.engine import make_url
+
+from tests.support.databases import postgres_url, skip_reason
 
 pytestmark = pytest.mark.e2e
 
 FIELDS = {"name", "unit", "value", "baseline_name", "baseline_value", "ratio", "runs", "min", "max", "notes"}
 
 
-def test_the_smoke_run_measures_every_benchmark_beside_its_baseline(tmp_path: Path) -> None:
+def _smoke(tmp_path: Path, *args: str) -> dict[str, Any]:
     out = tmp_path / "results.json"
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--smoke", "--json", str(out)],
+        [sys.executable, "-m", "benchmarks", "--smoke", "--json", str(out), *args],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    document = msgspec.json.decode(out.read_bytes())
+    document: dict[str, Any] = msgspec.json.decode(out.read_bytes())
+    for result in document["benchmarks"]:
+        assert set(result) == FIELDS
+        assert result["value"] > 0 and result["baseline_value"] > 0, result
+        assert result["min"] <= result["value"] <= result["max"]
+    assert "| push_batch (v7)" in done.stdout  # the table
+    return document
+
+
+def test_the_smoke_run_measures_every_benchmark_beside_its_baseline(tmp_path: Path) -> None:
+    document = _smoke(tmp_path)
+    assert document["database"] == "sqlite"
     names = {result["name"] for result in document["benchmarks"]}
     assert {
         "push_batch (v7)",
@@ -38,8 +55,32 @@ def test_the_smoke_run_measures_every_benchmark_beside_its_baseline(tmp_path: Pa
         "sdk_append",
         "memory",
     } <= names
-    for result in document["benchmarks"]:
-        assert set(result) == FIELDS
-        assert result["value"] > 0 and result["baseline_value"] > 0, result
-        assert result["min"] <= result["value"] <= result["max"]
-    assert "| push_batch (v7)" in done.stdout  # the table
+
+
+@pytest.mark.skipif(postgres_url() is None, reason=skip_reason())
+def test_the_smoke_run_on_postgresql_uses_asyncpg_as_its_baseline_and_drops_its_databases(
+    tmp_path: Path,
+) -> None:
+    url = postgres_url()
+    assert url is not None
+    document = _smoke(tmp_path, "--db", url)
+    assert document["database"] == "postgresql"
+    assert "PostgreSQL" in document["machine"]
+    results = {result["name"]: result for result in document["benchmarks"]}
+    assert {"push_batch (v7)", "push_batch (v4)", "push_small", "pull_catchup", "rebuild", "memory"} <= set(
+        results
+    )
+    assert results["push_batch (v7)"]["baseline_name"].startswith("asyncpg executemany")
+    assert results["pull_catchup"]["baseline_name"].startswith("asyncpg paging")
+    assert "peer append" not in results  # the peer runs on SQLite only
+
+    async def leftovers() -> list[str]:
+        connection = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+        try:
+            query = "SELECT datname FROM pg_database WHERE datname LIKE 'winledger_bench_%'"
+            rows = await connection.fetch(query)
+            return [row[0] for row in rows]
+        finally:
+            await connection.close()
+
+    assert asyncio.run(leftovers()) == []
