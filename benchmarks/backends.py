@@ -22,9 +22,8 @@ from sqlalchemy.engine import make_url
 from benchmarks.common import (
     INSERT,
     add_digests,
-    cli,
     create_raw_events_table,
-    create_user,
+    create_users,
     make_events,
     raw_connection,
     stored_rows,
@@ -166,8 +165,7 @@ class Sqlite:
         path = self.folder / f"{name}.db"
         _unlink(path)
         url = f"sqlite+aiosqlite:///{path}"
-        cli("admin", "migrate", "--db", url)
-        return url, create_user(url, "bench")
+        return url, create_users(url, ["bench"], migrate=True)[0]
 
     def raw(self, name: str) -> SqliteRaw:
         return SqliteRaw(self.folder / f"{name}.raw.db")
@@ -331,8 +329,7 @@ class Postgres:
     def fresh_store(self, name: str) -> tuple[str, str]:
         database = self._recreate(name)
         url = self.url.set(database=database).render_as_string(hide_password=False)
-        cli("admin", "migrate", "--db", url)
-        return url, create_user(url, "bench")
+        return url, create_users(url, ["bench"], migrate=True)[0]
 
     def raw(self, name: str) -> PostgresRaw:
         import asyncpg

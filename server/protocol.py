@@ -120,24 +120,15 @@ def results(outcomes: list[Outcome]) -> list[dict[str, Any]]:
     ]
 
 
-def page_events(page: Page, fmt: Format) -> list[Any]:
-    """Stored events with ``seq`` and ``received_at`` added.
+def page_events(page: Page, fmt: Format) -> Any:
+    """The page's events with ``seq`` and ``received_at`` added.
 
-    JSON splices the stored normalized body (it is served exactly as stored);
-    MessagePack re-encodes it, keeping float fields as doubles.
+    JSON splices the stored normalized bodies (they are served exactly as stored);
+    MessagePack re-encodes them, keeping float fields as doubles.
     """
     if fmt == "json":
-        return [
-            Raw(body[:-1] + b',"seq":%d,"received_at":"%s"}' % (seq, received_at.encode()))
-            for seq, body, received_at in page.rows
-        ]
-    events = []
-    for seq, body, received_at in page.rows:
-        event = msgspec.json.decode(body)
-        event["seq"] = seq
-        event["received_at"] = received_at
-        events.append(event)
-    return events
+        return Raw(page.events)
+    return msgspec.json.decode(page.events)
 
 
 def page_fields(page: Page) -> dict[str, Any]:

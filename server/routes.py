@@ -200,7 +200,7 @@ async def _pull(state: State, user_id: int, after: int, limit: int, request: Req
         page = await state.store.pull(user_id, after, limit)
     except CursorAhead as exc:
         raise _cursor_ahead(exc) from None
-    request.scope["winledger.pulled"] = len(page.rows)
+    request.scope["winledger.pulled"] = page.count
     return page
 
 

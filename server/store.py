@@ -80,14 +80,24 @@ class Outcome:
 
 
 class Page:
-    """One page of a pull: ``rows`` are ``(seq, body, received_at)``."""
+    """One page of a pull: ``events`` is the JSON array of the served events (each stored body, byte for
+    byte, with ``seq`` and ``received_at`` added), ``count`` how many it holds."""
 
-    __slots__ = ("cursor", "digest", "last_seq", "more", "rows")
+    __slots__ = ("count", "cursor", "digest", "events", "last_seq", "more")
 
-    def __init__(
-        self, rows: list[tuple[int, bytes, str]], cursor: int, more: bool, last_seq: int, digest: str
-    ):
-        self.rows, self.cursor, self.more, self.last_seq, self.digest = rows, cursor, more, last_seq, digest
+    def __init__(self, events: bytes, count: int, cursor: int, last_seq: int, digest: str):
+        self.events, self.count, self.cursor = events, count, cursor
+        self.last_seq, self.digest, self.more = last_seq, digest, cursor < last_seq
+
+
+def served_event(seq: int, body: bytes, received_at: str) -> bytes:
+    """A stored event as a pull serves it: its body with ``seq`` and ``received_at`` spliced in."""
+    return body[:-1] + b',"seq":%d,"received_at":"%s"}' % (seq, received_at.encode())
+
+
+def served_page(rows: Sequence[tuple[int, bytes]]) -> bytes:
+    """The JSON array of ``(seq, served event)`` rows."""
+    return b"[" + b",".join([served for _, served in rows]) + b"]"
 
 
 def utc_now() -> str:
@@ -247,9 +257,7 @@ class EventStore:
     async def pull(self, user_id: int, after: int, limit: int) -> Page:
         """Events with seq > ``after`` in seq order, read in one snapshot with the log head."""
         if self.direct is not None:
-            last_seq, digest, rows = await self.direct.run(_pull_direct, user_id, after, limit)
-            cursor = rows[-1][0] if rows else after
-            return Page(rows, cursor, cursor < last_seq, last_seq, digest)
+            return await self.direct.run(_pull_direct, user_id, after, limit)
         async with self.engine.connect() as connection, connection.begin():
             last_seq, digest = await _user_log_head(connection, user_id)
             if after > last_seq:
@@ -262,9 +270,9 @@ class EventStore:
                 .order_by(db.events.c.seq)
                 .limit(limit)
             )
-            rows = [(seq, bytes(body), received_at) for seq, body, received_at in result.all()]
+            rows = [(seq, served_event(seq, bytes(body), at)) for seq, body, at in result.all()]
         cursor = rows[-1][0] if rows else after
-        return Page(rows, cursor, cursor < last_seq, last_seq, digest)
+        return Page(served_page(rows), len(rows), cursor, last_seq, digest)
 
     def close(self) -> None:
         """Stop the reader and writer threads (the engine is disposed by its owner)."""
@@ -310,9 +318,15 @@ async def _apply(
     return outcomes, last_seq, bool(rows)
 
 
-def _pull_direct(
-    connection: sqlite3.Connection, user_id: int, after: int, limit: int
-) -> tuple[int, str, list[tuple[int, bytes, str]]]:
+# `served_event` in SQL: SQLite splices the bytes in C, in the reader thread (the GIL released), which
+# takes most of a large page's cost off the event loop. A BLOB concatenated as text keeps its bytes.
+_SERVED_SQL = (
+    'CAST(substr(body, 1, length(body) - 1) || \',"seq":\' || seq || \',"received_at":"\' || received_at '
+    "|| '\"}' AS BLOB)"
+)
+
+
+def _pull_direct(connection: sqlite3.Connection, user_id: int, after: int, limit: int) -> Page:
     """``pull`` as one read in a reader thread (SQLite; see ``server.direct``)."""
     head = connection.execute("SELECT last_seq, digest FROM users WHERE id = ?", (user_id,)).fetchone()
     if head is None:
@@ -321,11 +335,12 @@ def _pull_direct(
     if after > last_seq:
         raise CursorAhead(after, last_seq)
     rows = connection.execute(
-        "SELECT seq, body, received_at FROM events WHERE user_id = ? AND seq > ? AND seq <= ? "
+        f"SELECT seq, {_SERVED_SQL} FROM events WHERE user_id = ? AND seq > ? AND seq <= ? "
         "ORDER BY seq LIMIT ?",
         (user_id, after, last_seq, limit),
     ).fetchall()
-    return last_seq, digest, rows
+    cursor = rows[-1][0] if rows else after
+    return Page(served_page(rows), len(rows), cursor, last_seq, digest)
 
 
 _INSERT = (
