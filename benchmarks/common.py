@@ -311,20 +311,53 @@ class Served:
         self.url = url
 
     def peak_rss_mb(self) -> float:
-        """The server process's peak resident memory (VmHWM), in MiB."""
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-        return 0.0
+        """The server's peak resident memory (VmHWM), in MiB: with workers, the sum over the supervisor
+        and every worker (an upper bound of their peak together)."""
+        total = 0.0
+        for pid in _process_tree(self.process.pid):
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1]) / 1024
+            except OSError:  # a worker that just exited
+                continue
+        return total
+
+
+def _process_tree(pid: int) -> list[int]:
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found.extend(_process_tree(int(child)))
+    return found
 
 
 @contextmanager
 def serve(db_url: str, log: Path, **env: str) -> Iterator[Served]:
-    """``winledger serve`` on a free loopback port, until the block ends."""
+    """``winledger serve`` on a free loopback port, until the block ends.
+
+    On PostgreSQL with ``--workers`` as many as the machine has cores, as docs/deploy.md advises; SQLite
+    serves from one process whatever is asked (one writer at a time).
+    """
     port = free_port()
+    workers = [] if db_url.startswith("sqlite") else ["--workers", str(os.cpu_count() or 1)]
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [*winledger_command(), "serve", "--db", db_url, "--port", str(port), "--log-level", "warning"],
+            [
+                *winledger_command(),
+                "serve",
+                "--db",
+                db_url,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                *workers,
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env={**os.environ, "WINLEDGER_MAX_INFLIGHT": "0", "WINLEDGER_MAX_WRITE_QUEUE": "0", **env},
