@@ -84,7 +84,10 @@ def run(mode: str, only: set[str] | None, folder: Path, backend: Backend) -> lis
     def wanted(name: str) -> bool:
         return only is None or name in only
 
+    lap = time.monotonic()
+
     def record(name: str, outcome: Result | list[Result]) -> None:
+        nonlocal lap
         new = outcome if isinstance(outcome, list) else [outcome]
         results.extend(new)
         for result in new:
@@ -94,6 +97,8 @@ def run(mode: str, only: set[str] | None, folder: Path, backend: Backend) -> lis
                 file=sys.stderr,
                 flush=True,
             )
+        print(f"    ({time.monotonic() - lap:.1f} s)", file=sys.stderr, flush=True)
+        lap = time.monotonic()
 
     started = time.monotonic()
     if wanted("push_batch"):
