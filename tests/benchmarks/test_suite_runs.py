@@ -63,6 +63,16 @@ def test_the_smoke_run_on_postgresql_uses_asyncpg_as_its_baseline_and_drops_its_
 ) -> None:
     url = postgres_url()
     assert url is not None
+
+    async def bench_databases() -> set[str]:
+        connection = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+        try:
+            query = "SELECT datname FROM pg_database WHERE datname LIKE 'winledger_bench_%'"
+            return {row[0] for row in await connection.fetch(query)}
+        finally:
+            await connection.close()
+
+    before = asyncio.run(bench_databases())
     document = _smoke(tmp_path, "--db", url)
     assert document["database"] == "postgresql"
     assert "PostgreSQL" in document["machine"]
@@ -74,13 +84,4 @@ def test_the_smoke_run_on_postgresql_uses_asyncpg_as_its_baseline_and_drops_its_
     assert results["pull_catchup"]["baseline_name"].startswith("asyncpg paging")
     assert "peer append" not in results  # the peer runs on SQLite only
 
-    async def leftovers() -> list[str]:
-        connection = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
-        try:
-            query = "SELECT datname FROM pg_database WHERE datname LIKE 'winledger_bench_%'"
-            rows = await connection.fetch(query)
-            return [row[0] for row in rows]
-        finally:
-            await connection.close()
-
-    assert asyncio.run(leftovers()) == []
+    assert asyncio.run(bench_databases()) <= before  # every database it made is dropped
