@@ -153,6 +153,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="server processes on one port, PostgreSQL only (SQLite has one writer: it runs 1)",
     )
     serve.add_argument(
+        "--projector",
+        choices=["process", "inline"],
+        default=None,
+        help=(
+            "process: fold read models in a process of their own, beside the server's (on another core: "
+            "requests never wait for a fold); inline: in each server process's event loop "
+            "(default: $WINLEDGER_PROJECTOR, else process)"
+        ),
+    )
+    serve.add_argument(
         "--migrate",
         action="store_true",
         help=(

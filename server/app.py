@@ -55,7 +55,8 @@ class State:
         except BaseException:
             await self.engine.dispose()
             raise
-        self.projector.start()
+        if settings.projector == "inline":
+            self.projector.start()
 
     async def close(self) -> None:
         await self.projector.stop()

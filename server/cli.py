@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import copy
 import os
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -45,6 +46,8 @@ def serve(args: argparse.Namespace) -> int:
             port=args.port,
             migrate=True if args.migrate else None,
             log_format=getattr(args, "log_format", None),
+            # A projector process of its own unless asked otherwise (server/projector_process.py).
+            projector=getattr(args, "projector", None) or os.environ.get("WINLEDGER_PROJECTOR") or "process",
         )
     except SettingsError as exc:
         return _fail(str(exc))
@@ -93,15 +96,31 @@ def serve(args: argparse.Namespace) -> int:
         "server_header": False,
         "timeout_graceful_shutdown": 10,
     }
-    if workers == 1:
-        from server.app import create_app
+    from server.projector_process import Supervisor
 
-        uvicorn.run(create_app(settings), **options)
+    supervisor = Supervisor(settings).start() if settings.projector == "process" else None
+    if supervisor is not None:
+        # uvicorn shuts down gracefully on SIGTERM, then raises it again with the handler it found:
+        # this one turns it into SystemExit, so that the `finally` below stops the projector process
+        # (and waits for it to let go of the store) before this process ends.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        if workers == 1:
+            from server.app import create_app
+
+            uvicorn.run(create_app(settings), **options)
+            return 0
+        # Each worker process builds its app from the environment: hand the settings over through it.
+        os.environ.update(settings.to_env())
+        uvicorn.run("server.app:create_app", factory=True, workers=workers, **options)
         return 0
-    # Each worker process builds its app from the environment: hand the settings over through it.
-    os.environ.update(settings.to_env())
-    uvicorn.run("server.app:create_app", factory=True, workers=workers, **options)
-    return 0
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _shown(url: str) -> str:

@@ -68,6 +68,10 @@ def new_holder(role: str) -> str:
     return f"{role}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+REMOTE_POLL_S = 0.02
+"""How often a reader waiting for read models re-reads the checkpoint when another process projects."""
+
+
 class BatchResult(NamedTuple):
     status: Literal["caught_up", "more", "busy", "rebuild"]
     """``busy``: someone else holds the user's lease, or asked for it and was handed it."""
@@ -330,7 +334,9 @@ class Projector:
             self._pending.add(user_id)
             self._wake.set()
             progress = self._progress
-            # Also poll: another process (an admin rebuild, a second server) may be the one projecting.
+            # Also poll: another process (the projector process of `winledger serve`, an admin rebuild,
+            # a second server) may be the one projecting; then only polling sees its progress.
+            poll = 0.1 if self._task is not None else REMOTE_POLL_S
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(min(remaining, 0.1)):
+                async with asyncio.timeout(min(remaining, poll)):
                     await progress.wait()

@@ -46,6 +46,10 @@ class Settings:
     """How often the projector looks for work that no push of this process announced."""
     projector_lease_s: float = 30.0
     """How long a projector's claim on a user lasts unless renewed (a crashed process's claim lapses)."""
+    projector: str = "inline"
+    """``inline``: the app projects in its own event loop (an app embedded in a test or another
+    program); ``process``: a process of its own does, and the app runs none (``winledger serve``'s
+    default: folds then never hold up a request, see server/projector_process.py)."""
     migrate: bool = False
     """Upgrade an out-of-date PostgreSQL schema at start (SQLite is always upgraded in place)."""
     log_format: str = "text"
@@ -101,6 +105,8 @@ class Settings:
         for name in ("max_inflight", "max_write_queue"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{name} must be >= 0 (0 turns it off), got {getattr(self, name)!r}")
+        if self.projector not in ("inline", "process"):
+            raise SettingsError(f"projector must be inline or process, got {self.projector!r}")
         if self.log_format not in ("text", "json"):
             raise SettingsError(f"log_format must be text or json, got {self.log_format!r}")
         if self.metrics_token and len(self.metrics_token) < 16:
