@@ -125,14 +125,37 @@ _PLAIN = frozenset({str, int, bool, type(None)})
 
 
 def _jcs_ready(value: Any) -> Any:
+    """``value`` with each float replaced by its ECMAScript form; containers are copied only where a
+    float sits (an event without one, most of them, is encoded as it is)."""
     kind = type(value)
     if kind is float:
         return msgspec.Raw(es_number(value).encode())
     if kind is dict:
-        return {key: item if type(item) in _PLAIN else _jcs_ready(item) for key, item in value.items()}
+        copy: Any = None
+        for key, item in value.items():
+            if type(item) in _PLAIN:
+                continue
+            ready = _jcs_ready(item)
+            if ready is not item:
+                if copy is None:
+                    copy = dict(value)
+                copy[key] = ready
+        return value if copy is None else copy
     if kind is list:
-        return [item if type(item) in _PLAIN else _jcs_ready(item) for item in value]
+        copy = None
+        for index, item in enumerate(value):
+            if type(item) in _PLAIN:
+                continue
+            ready = _jcs_ready(item)
+            if ready is not item:
+                if copy is None:
+                    copy = list(value)
+                copy[index] = ready
+        return value if copy is None else copy
     return value
+
+
+_sorted_encoder = msgspec.json.Encoder(order="sorted")
 
 
 def canonical_json(value: Any) -> bytes:
@@ -143,7 +166,7 @@ def canonical_json(value: Any) -> bytes:
     numbers are laid out by ``es_number`` and keys sorted (ASCII keys sort the
     same by code point as by UTF-16 unit).
     """
-    return msgspec.json.encode(_jcs_ready(value), order="sorted")
+    return _sorted_encoder.encode(_jcs_ready(value))
 
 
 def event_hash(event: dict[str, Any]) -> int:
