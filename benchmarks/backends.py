@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from benchmarks.common import (
     INSERT,
+    ROW_COLUMNS,
     add_digests,
     create_raw_events_table,
     create_users,
@@ -191,23 +192,9 @@ class Sqlite:
 # PostgreSQL -------------------------------------------------------------------------------------
 
 _PG_INSERT = (
-    "INSERT INTO events (user_id, seq, event_id, device_id, device_seq, type, v, project_id, clock, body, "
-    "hash, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    f"INSERT INTO events ({', '.join(ROW_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${place}' for place in range(1, len(ROW_COLUMNS) + 1))})"
 )
-_PG_COLUMNS = [
-    "user_id",
-    "seq",
-    "event_id",
-    "device_id",
-    "device_seq",
-    "type",
-    "v",
-    "project_id",
-    "clock",
-    "body",
-    "hash",
-    "received_at",
-]
 
 
 def _pg_ddl() -> list[str]:
@@ -358,7 +345,7 @@ class Postgres:
             try:
                 digest, seq = "0" * 32, 0
                 for rows in seed_chunks(count):
-                    await connection.copy_records_to_table("events", records=rows, columns=_PG_COLUMNS)
+                    await connection.copy_records_to_table("events", records=rows, columns=list(ROW_COLUMNS))
                     digest, seq = add_digests(digest, rows), seq + len(rows)
                 await connection.execute(
                     "UPDATE users SET last_seq = $1, digest = $2 WHERE id = 1", seq, digest

@@ -24,6 +24,7 @@ import msgspec
 
 from client_sdk import uuid7
 from schema import add_hash, event_hash, format_timestamp
+from server.db import EVENT_INSERT_COLUMNS
 
 EMPTY_DIGEST = "0" * 32
 
@@ -252,10 +253,9 @@ def create_raw_events_table(connection: sqlite3.Connection) -> None:
         connection.execute(str(CreateIndex(index).compile(dialect=dialect)))
 
 
-INSERT = (
-    "INSERT INTO events (user_id, seq, event_id, device_id, device_seq, type, v, project_id, clock, body, "
-    "hash, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+ROW_COLUMNS = tuple(name for name in EVENT_INSERT_COLUMNS if name != "target")
+"""The columns of a row of ``stored_rows``, in order (no benchmark event is a redaction: no ``target``)."""
+INSERT = f"INSERT INTO events ({', '.join(ROW_COLUMNS)}) VALUES ({', '.join('?' * len(ROW_COLUMNS))})"
 
 
 # A real server ----------------------------------------------------------------------------------

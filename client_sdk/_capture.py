@@ -185,19 +185,25 @@ def link(args: argparse.Namespace) -> int:
     )
 
 
+def _target(client: Client, event_id: str) -> tuple[str, str]:
+    """The full id of the event ``EVENT_ID`` names (any unambiguous start of it), and how to name it to the
+    person: its type, id and summary when this store holds it (read before it changes)."""
+    events = client.events()
+    try:
+        target = resolve_event(event_id, events)
+    except NotFoundError as exc:
+        raise CommandError(str(exc), "EVENT_ID") from None
+    held = next((e for e in events if e.id == target), None)
+    return target, f'{held.type} {target} ("{describe(held)}")' if held else target
+
+
 def retract(args: argparse.Namespace) -> int:
     with open_client(args) as client:
-        events = client.events()
-        try:
-            target = resolve_event(args.event_id, events)
-        except NotFoundError as exc:
-            raise CommandError(str(exc), "EVENT_ID") from None
+        target, what = _target(client, args.event_id)
         try:
             retraction = client.retract(target, args.reason, occurred_at=args.at)
         except ValidationError as exc:
             raise refused(exc, {"target": "EVENT_ID", "reason": "--reason"}) from None
-    held = next((e for e in events if e.id == target), None)
-    what = f'{held.type} {target} ("{describe(held)}")' if held else target
     print(f"Retracted {what}, pending sync: {retraction}")
     return 0
 
@@ -207,13 +213,7 @@ _REDACT_ARGUMENTS = {"target": "EVENT_ID", "reason": "--reason", "erase_project_
 
 def redact(args: argparse.Namespace) -> int:
     with open_client(args) as client:
-        events = client.events()
-        try:
-            target = resolve_event(args.event_id, events)
-        except NotFoundError as exc:
-            raise CommandError(str(exc), "EVENT_ID") from None
-        held = next((e for e in events if e.id == target), None)
-        what = f'{held.type} {target} ("{describe(held)}")' if held else target
+        target, what = _target(client, args.event_id)
         try:
             redaction = client.redact(
                 target, args.reason, erase_project_name=args.erase_project_name, occurred_at=args.at
