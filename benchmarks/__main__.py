@@ -1,7 +1,8 @@
-"""``python -m benchmarks [--quick | --smoke] [--json PATH]``: every benchmark beside its baseline.
+"""``python -m benchmarks [--quick | --smoke] [--json PATH] [--db URL]``: every benchmark beside its baseline.
 
-Each benchmark runs a real ``winledger serve`` on loopback (SQLite) and, in the same run, interleaved
-with it, the baseline it is measured against; the value is the median of the runs. The table's ratio
+Each benchmark runs a real ``winledger serve`` on loopback (SQLite, or the PostgreSQL of ``--db``) and, in
+the same run, interleaved with it, the baseline it is measured against (the plain driver: ``sqlite3`` or
+``asyncpg``, see benchmarks/backends.py); the value is the median of the runs. The table's ratio
 is how many times the baseline winledger achieves (above 1 is better than the baseline, whichever way
 the unit goes). ``--quick`` uses about a tenth of the sizes, ``--smoke`` tiny ones (the test suite
 runs it once to prove the suite works; its numbers mean nothing).
