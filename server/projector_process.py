@@ -27,6 +27,7 @@ import signal
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 
 from server.settings import Settings
 
@@ -44,11 +45,13 @@ async def run(settings: Settings, parent: int) -> None:
     from server.store import EventStore
 
     hold_serving_lock(settings.db_url)  # as the server does: `admin restore` waits for this process too
-    poll_s = settings.projector_poll_s if "WINLEDGER_PROJECTOR_POLL_S" in os.environ else PROCESS_POLL_S
     engine = db.create_engine(settings.db_url)
     store = EventStore(engine)
     projector = Projector(
-        store, batch=settings.projector_batch, poll_s=poll_s, lease_s=settings.projector_lease_s
+        store,
+        batch=settings.projector_batch,
+        poll_s=settings.projector_poll_s,
+        lease_s=settings.projector_lease_s,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -95,10 +98,12 @@ class Supervisor:
     """Keeps one projector process running beside the server until ``stop``."""
 
     def __init__(self, settings: Settings) -> None:
+        # The settings reach the process as WINLEDGER_* variables, every one of them set: the poll is
+        # decided here, where an unset WINLEDGER_PROJECTOR_POLL_S still shows.
+        poll_s = settings.projector_poll_s if "WINLEDGER_PROJECTOR_POLL_S" in os.environ else PROCESS_POLL_S
         self.env = {
             **os.environ,
-            **settings.to_env(),
-            "WINLEDGER_PROJECTOR": "process",
+            **replace(settings, projector="process", projector_poll_s=poll_s).to_env(),
             "WINLEDGER_PROJECTOR_PARENT": str(os.getpid()),
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -37,6 +37,11 @@ def _projectors(pid: int) -> list[int]:
     return [child for child in _children(pid) if b"server.projector_process" in command(child)]
 
 
+def _environment(pid: int) -> dict[str, str]:
+    pairs = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
 def _alive(pid: int) -> bool:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -76,6 +81,9 @@ def test_the_projector_runs_beside_the_server_is_replaced_when_it_dies_and_ends_
         device = Device()
         _wait(lambda: len(_projectors(server.process.pid)) == 1)
         (first,) = _projectors(server.process.pid)
+        # It looks for work every 50 ms, not every WINLEDGER_PROJECTOR_POLL_S default (1 s), which is
+        # for an inline projector that pushes wake up.
+        assert _environment(first)["WINLEDGER_PROJECTOR_POLL_S"] == "0.05"
         _push_and_read(server, token, device, 3)
 
         os.kill(first, signal.SIGKILL)  # a crashed projector: pushes go on, and it is replaced
@@ -92,6 +100,18 @@ def test_the_projector_runs_beside_the_server_is_replaced_when_it_dies_and_ends_
         (second,) = _projectors(server.process.pid)
         server.kill()  # SIGKILL: no shutdown runs in the server
         _wait(lambda: not _alive(second), timeout=5)
+    finally:
+        server.stop()
+
+
+def test_a_poll_interval_that_is_set_reaches_the_projector_process(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "server.db", env={"WINLEDGER_PROJECTOR_POLL_S": "0.3"}).start()
+    try:
+        assert server.process is not None
+        _wait(lambda: len(_projectors(server.process.pid)) == 1)
+        (projector,) = _projectors(server.process.pid)
+        assert _environment(projector)["WINLEDGER_PROJECTOR_POLL_S"] == "0.3"
+        _push_and_read(server, server.create_user("dana"), Device(), 2)
     finally:
         server.stop()
 
