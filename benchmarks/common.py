@@ -266,17 +266,6 @@ def winledger_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "client_sdk.cli"]
 
 
-def cli(*args: str) -> str:
-    done = subprocess.run([*winledger_command(), *args], capture_output=True, text=True, timeout=600)
-    if done.returncode != 0:
-        raise RuntimeError(f"winledger {' '.join(args)} failed: {done.stderr}")
-    return done.stdout
-
-
-def create_user(db_url: str, name: str) -> str:
-    return cli("admin", "create-user", name, "--db", db_url).strip().splitlines()[-1]
-
-
 def create_users(db_url: str, names: list[str], *, migrate: bool = False) -> list[str]:
     """Users as ``admin create-user`` makes them (after ``admin migrate`` if ``migrate``), in this process:
     a CLI process per step would cost a second each, most of a ``--quick`` run."""
