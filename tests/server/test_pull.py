@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 import pytest
 
-from schema import EMPTY_DIGEST
+from schema import EMPTY_DIGEST, ValidEvent, validate_fields
 from tests.factories import ALL_TYPES, Device, an_event, client_fields
 from tests.server.conftest import Api, assert_problem, independent_digest
 
@@ -175,3 +176,19 @@ def test_limit_zero_is_invalid_parameter(api: Api) -> None:
 def test_a_trailing_newline_is_not_a_number(api: Api) -> None:
     response = api.http.get("/v1/events?after=0%0A", headers=api.headers(None))
     assert_problem(response, 400, "invalid_parameter")
+
+
+def test_each_event_is_served_as_its_stored_bytes_with_seq_and_received_at_added(api: Api) -> None:
+    # SQLite splices seq and received_at into the stored body in SQL; the bytes must be those of the
+    # stored body whatever the text holds (non-ASCII, escapes, quotes), as PostgreSQL's path serves them.
+    texts = ["Zoë's “churn” model ✅ shipped 🚀", 'a "quoted" \\ backslash\tand\nnewline', "日本語のメモ"]
+    events = [an_event(data={"text": text, "source": "text"}) for text in texts]
+    stored = [validate_fields(client_fields(event)) for event in events]
+    api.push(events)
+    raw = api.pull_response().content
+    page = msgspec.json.decode(raw)
+    for seq, (valid, served) in enumerate(zip(stored, page["events"], strict=True), start=1):
+        assert isinstance(valid, ValidEvent)
+        spliced = valid.body[:-1] + b',"seq":%d,"received_at":"%s"}' % (seq, served["received_at"].encode())
+        assert spliced in raw
+        assert served["data"]["text"] == texts[seq - 1]
