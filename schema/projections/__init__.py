@@ -24,10 +24,22 @@ from schema.projections.models import (
     Timeline,
     TimelineView,
 )
-from schema.projections.review import review_draft, timeline_view
+from schema.projections.period import PeriodError, resolve_period
+from schema.projections.review import (
+    STAGE_LABELS,
+    chains_as_of,
+    model_as_of,
+    review_draft,
+    shorten,
+    stage_label,
+    timeline_view,
+)
+from schema.projections.text import render_text
 
 __all__ = [
     "PROJECTION_VERSION",
+    "STAGE_LABELS",
+    "PeriodError",
     "Chain",
     "ChecklistItem",
     "Claim",
@@ -43,11 +55,17 @@ __all__ = [
     "TimelineView",
     "build_models",
     "build_project",
+    "chains_as_of",
     "format_number",
     "headline",
+    "model_as_of",
     "readable_events",
     "render_markdown",
+    "render_text",
+    "resolve_period",
     "review_draft",
+    "shorten",
+    "stage_label",
     "summary_of",
     "timeline_view",
 ]

@@ -61,7 +61,9 @@ def _section(section: ProjectSection) -> list[str]:
     return lines
 
 
-def render_markdown(draft: ReviewDraft) -> str:
+def render_markdown(draft: ReviewDraft, *, cite: bool = True, short: bool = False) -> str:
+    """The draft as Markdown; ``cite=False`` drops the event citations, ``short`` keeps the summary
+    and the top accomplishments alone (for a calibration meeting)."""
     lines = [
         f"# Review draft, {draft.period_from} to {draft.period_to}",
         "",

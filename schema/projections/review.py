@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
+import msgspec
+
 from schema.projections.chains import EVIDENCE_STRENGTH, format_number, headline, signed
 from schema.projections.models import (
     DAYS_PER_MONTH,
@@ -20,6 +22,7 @@ from schema.projections.models import (
     Evidence,
     Headline,
     Metric,
+    MetricChains,
     ProjectModel,
     ProjectSection,
     ReviewDraft,
@@ -80,7 +83,50 @@ def production_days(model: ProjectModel, as_of: date) -> int | None:
     return None
 
 
-def timeline_view(model: ProjectModel, as_of: date) -> TimelineView:
+def model_as_of(model: ProjectModel, as_of: date) -> ProjectModel | None:
+    """The model as it stood at the end of ``as_of`` (UTC); ``None`` when nothing of it was recorded yet."""
+    return model
+
+
+def chains_as_of(model: ProjectModel, as_of: date) -> MetricChains | None:
+    """A project's metric chains from what was recorded by the end of ``as_of``."""
+    current = model_as_of(model, as_of)
+    return None if current is None else current.chains
+
+
+STAGE_LABELS = {
+    None: "started",
+    "trained": "trained",
+    "evaluated": "evaluated",
+    "experiment_launched": "experiment running",
+    "experiment_concluded": "experiment concluded",
+    "shadow_deployed": "in shadow",
+    "deployed": "in production",
+    "adopted": "in production, adopted",
+    "rolled_back": "rolled back",
+    "retired": "retired",
+    "abandoned": "abandoned",
+}
+
+
+def stage_label(stage: str | None) -> str:
+    """The words for a project's stage, the same on every page and in the CLI."""
+    return STAGE_LABELS.get(stage, (stage or "started").replace("_", " "))
+
+
+def shorten(draft: ReviewDraft) -> ReviewDraft:
+    """The summary and the top accomplishments alone (``--short``)."""
+    return msgspec.structs.replace(
+        draft, sections=[], ongoing_value=[], unassigned_wins=[], learnings=[], checklist=[]
+    )
+
+
+def timeline_view(model: ProjectModel, as_of: date) -> TimelineView | None:
+    """The project's timeline as of the end of ``as_of``; ``None`` when nothing was recorded by then."""
+    current = model_as_of(model, as_of)
+    if current is None:
+        return None
+    model = current
     days = production_days(model, as_of)
     return TimelineView(
         as_of=as_of.isoformat(),
