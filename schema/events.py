@@ -8,17 +8,19 @@ in ``EVENT_TYPES``, plus an upcaster from the previous version (see
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from schema.types import (
     Direction,
+    DirectionV2,
     Evidence,
     FiniteFloat,
     Label,
     Layer,
     LearningKind,
+    Measure,
     Milestone,
     Name,
     NonNegativeInt,
@@ -63,7 +65,7 @@ class Envelope(
     project_optional: ClassVar[bool] = False
 
 
-# -- payloads, version 1 ---------------------------------------------------------
+# -- payloads: ``<Type>V<n>`` is the ``data`` of version n of a type -----------------
 
 
 class ProjectStartedV1(Payload, frozen=True):
@@ -104,6 +106,39 @@ class MetricObservedV1(Payload, frozen=True):
     note: Text | None = None
 
 
+class MetricObservedV2(Payload, frozen=True):
+    """Version 2: what the number is (``measure``), and ``direction`` may be ``none``.
+
+    ``measure`` is ``level`` (the default: the quantity itself) or ``change`` (a lift or a saving,
+    recorded as such). Like an absent optional field, ``measure`` at its default is left out of the
+    normalized form, so a level reads the same whether or not its ``measure`` was sent.
+    """
+
+    key: Slug
+    layer: Layer
+    value: FiniteFloat
+    label: Label | None = None
+    unit: Label | None = None
+    baseline: FiniteFloat | None = None
+    low: FiniteFloat | None = None
+    high: FiniteFloat | None = None
+    direction: Annotated[
+        DirectionV2 | None,
+        Meta(
+            description="Which way is better: `higher_is_better` (what readers assume when it is absent), "
+            "`lower_is_better`, or `none` (neither: an elasticity, a neutral share)."
+        ),
+    ] = None
+    note: Text | None = None
+    measure: Annotated[
+        Measure,
+        Meta(
+            description="What `value` is: `level` (the quantity itself; the default, left out of the "
+            "normalized form) or `change` (a lift or a saving, recorded as such)."
+        ),
+    ] = "level"
+
+
 class MetricLinkedV1(Payload, frozen=True):
     cause: Slug
     effect: Slug
@@ -133,7 +168,7 @@ class EventRedactedV1(Payload, frozen=True):
     reason: Text | None = None
 
 
-# -- events, version 1 -----------------------------------------------------------
+# -- events, at their current version ----------------------------------------------
 
 
 class ProjectStarted(Envelope, tag="project.started", frozen=True):
@@ -154,7 +189,9 @@ class MilestoneReached(Envelope, tag="milestone.reached", frozen=True):
 
 
 class MetricObserved(Envelope, tag="metric.observed", frozen=True):
-    data: MetricObservedV1
+    """``metric.observed`` at its current version, 2 (version 1 reads as a ``level``: ``schema.upcast``)."""
+
+    data: MetricObservedV2
 
 
 class MetricLinked(Envelope, tag="metric.linked", frozen=True):
@@ -182,6 +219,15 @@ class EventRedacted(Envelope, tag="event.redacted", frozen=True):
     project_optional: ClassVar[bool] = True
 
 
+# -- events at an older version: accepted, stored as they are, read through an upcaster ------
+
+
+class MetricObservedV1Event(Envelope, tag="metric.observed", frozen=True):
+    """``metric.observed`` version 1: no ``measure``, and ``direction`` is not ``none``."""
+
+    data: MetricObservedV1
+
+
 Event = (
     ProjectStarted
     | ProjectUpdated
@@ -194,14 +240,15 @@ Event = (
     | EventRetracted
     | EventRedacted
 )
-"""Every event type at its current version (a tagged union on ``type``)."""
+"""Every event type at its current version (a tagged union on ``type``); older versions are only in
+``EVENT_TYPES``."""
 
 EVENT_TYPES: dict[str, dict[int, type[Envelope]]] = {
     "project.started": {1: ProjectStarted},
     "project.updated": {1: ProjectUpdated},
     "win.captured": {1: WinCaptured},
     "milestone.reached": {1: MilestoneReached},
-    "metric.observed": {1: MetricObserved},
+    "metric.observed": {1: MetricObservedV1Event, 2: MetricObserved},
     "metric.linked": {1: MetricLinked},
     "feedback.received": {1: FeedbackReceived},
     "learning.noted": {1: LearningNoted},

@@ -28,6 +28,7 @@ FREE_TEXT: dict[tuple[str, int], tuple[str, ...]] = {
     ("win.captured", 1): ("text", "tags"),
     ("milestone.reached", 1): ("note",),
     ("metric.observed", 1): ("label", "note"),
+    ("metric.observed", 2): ("label", "note"),
     ("metric.linked", 1): ("note",),
     ("feedback.received", 1): ("quote", "source_name", "source_team", "decision"),
     ("learning.noted", 1): ("text",),

@@ -70,5 +70,11 @@ Milestone = Literal[
 ]
 Layer = Literal["model", "production", "business"]
 Direction = Literal["higher_is_better", "lower_is_better"]
+"""Which way a metric is better, as ``metric.observed`` version 1 says it."""
+DirectionV2 = Literal["higher_is_better", "lower_is_better", "none"]
+"""Version 2 adds ``none``: neither higher nor lower is better (an elasticity, a neutral share)."""
+Measure = Literal["level", "change"]
+"""What a ``metric.observed`` (version 2) value is: a ``level`` (the quantity itself, the default) or a
+``change`` (a lift or a saving, recorded as such)."""
 Evidence = Literal["ab_test", "shadow", "counterfactual", "before_after", "stakeholder_report", "estimate"]
 LearningKind = Literal["learned", "next"]

@@ -69,7 +69,21 @@ class Upcasters:
 
 
 UPCASTERS = Upcasters()
-"""The registry the projections use. Every type is at version 1, so it holds no step yet."""
+"""The registry the projections use: one step per type and version below the current one.
+
+Every type is at version 1 except ``metric.observed``, at version 2 (``measure``, and ``direction``
+``none``); its version 1 reads as a version 2 ``level``.
+"""
+
+
+@UPCASTERS.register("metric.observed", 1)
+def _metric_observed_v1_to_v2(fields: dict[str, Any]) -> dict[str, Any]:
+    """A version 1 metric is a level, with its direction: its data carries over as it is.
+
+    Version 2 only adds to version 1 (``measure``, whose default is ``level``, and the ``direction``
+    ``none``, which version 1 cannot hold), so every version 1 payload is a valid version 2 one.
+    """
+    return fields
 
 
 def read_event(fields: dict[str, Any]) -> Envelope | None:

@@ -1,6 +1,7 @@
 """Hypothesis strategies for valid events of every type, as plain data a client would push.
 
-Optional payload fields are absent, null or set; timestamps carry any offset
+Every version of a type is drawn (``metric.observed`` 1 and 2). Optional payload fields are absent,
+null or set; timestamps carry any offset
 and up to nine fractional digits; float fields may be given as integers.
 """
 
@@ -82,28 +83,41 @@ def _project_updated(draw: st.DrawFn) -> dict[str, Any]:
     return data
 
 
-@st.composite
-def _metric_observed(draw: st.DrawFn) -> dict[str, Any]:
-    data: dict[str, Any] = draw(
-        _payload(
-            {"key": slugs, "layer": st.sampled_from(["model", "production", "business"]), "value": finite},
-            {
-                "label": labels,
-                "unit": st.sampled_from(["%", "pp", "ms", "$", "hours/week", "count"]) | labels,
-                "baseline": finite,
-                "direction": st.sampled_from(["higher_is_better", "lower_is_better"]),
-                "note": long_text,
-            },
+def _metric_observed(version: int) -> st.SearchStrategy[dict[str, Any]]:
+    """Version 1, or version 2 with ``measure`` (absent, ``level`` or ``change``; never null) and the
+    ``direction`` ``none``."""
+    directions = ["higher_is_better", "lower_is_better"] + (["none"] if version >= 2 else [])
+
+    @st.composite
+    def build(draw: st.DrawFn) -> dict[str, Any]:
+        data: dict[str, Any] = draw(
+            _payload(
+                {
+                    "key": slugs,
+                    "layer": st.sampled_from(["model", "production", "business"]),
+                    "value": finite,
+                },
+                {
+                    "label": labels,
+                    "unit": st.sampled_from(["%", "pp", "ms", "$", "hours/week", "count"]) | labels,
+                    "baseline": finite,
+                    "direction": st.sampled_from(directions),
+                    "note": long_text,
+                },
+            )
         )
-    )
-    if draw(st.booleans()):
-        value = float(data["value"])
-        data["low"] = draw(st.floats(max_value=value, allow_nan=False, allow_infinity=False))
-        data["high"] = draw(st.floats(min_value=value, allow_nan=False, allow_infinity=False))
-    return data
+        if version >= 2 and draw(st.booleans()):
+            data["measure"] = draw(st.sampled_from(["level", "change"]))
+        if draw(st.booleans()):
+            value = float(data["value"])
+            data["low"] = draw(st.floats(max_value=value, allow_nan=False, allow_infinity=False))
+            data["high"] = draw(st.floats(min_value=value, allow_nan=False, allow_infinity=False))
+        return data
+
+    return build()
 
 
-PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+_PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "project.started": _payload({"name": names, "kind": _KINDS}, {"summary": long_text, "team": names}),
     "project.updated": _project_updated(),
     "win.captured": _payload(
@@ -128,7 +142,7 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         },
         {"note": long_text},
     ),
-    "metric.observed": _metric_observed(),
+    "metric.observed": _metric_observed(1),
     "metric.linked": _payload(
         {
             "cause": slugs,
@@ -146,13 +160,21 @@ PAYLOADS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "event.retracted": _payload({"target": uuids}, {"reason": long_text}),
     "event.redacted": _payload({"target": uuids}, {"reason": long_text}),
 }
-assert set(PAYLOADS) == set(EVENT_TYPES), "a strategy is missing for an event type"
+PAYLOADS: dict[tuple[str, int], st.SearchStrategy[dict[str, Any]]] = {
+    **{(name, 1): payload for name, payload in _PAYLOADS.items()},
+    ("metric.observed", 2): _metric_observed(2),
+}
+"""A valid ``data`` of every known (type, version)."""
+assert set(PAYLOADS) == {(t, v) for t, versions in EVENT_TYPES.items() for v in versions}, (
+    "a strategy is missing for an event type or version"
+)
 
 
 @st.composite
 def events(draw: st.DrawFn, types: st.SearchStrategy[str] = event_types) -> dict[str, Any]:
-    """A valid event of any type (or of a type drawn from ``types``)."""
+    """A valid event of any type (or of a type drawn from ``types``), at any version this code knows."""
     event_type = draw(types)
+    version = draw(st.sampled_from(sorted(EVENT_TYPES[event_type])))
     project_id = draw(st.none() | uuids) if event_type in PROJECT_OPTIONAL else draw(uuids)
     event: dict[str, Any] = {
         "id": draw(uuids),
@@ -161,8 +183,8 @@ def events(draw: st.DrawFn, types: st.SearchStrategy[str] = event_types) -> dict
         "clock": draw(st.integers(0, MAX_INT)),
         "occurred_at": draw(timestamps()),
         "type": event_type,
-        "v": 1,
-        "data": draw(PAYLOADS[event_type]),
+        "v": version,
+        "data": draw(PAYLOADS[(event_type, version)]),
     }
     if project_id is not None or draw(st.booleans()):
         event["project_id"] = project_id

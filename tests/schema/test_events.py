@@ -9,16 +9,29 @@ import msgspec
 import pytest
 
 from schema import (
+    CURRENT_VERSIONS,
     EVENT_TYPES,
     INVALID_EVENT,
     UNKNOWN_TYPE,
     UNSUPPORTED_VERSION,
+    MetricObserved,
+    MetricObservedV1Event,
     Rejection,
     ValidEvent,
     decode_event,
     validate_fields,
 )
-from tests.factories import ALL_TYPES, PROJECT_OPTIONAL, an_event, encode, with_data, without
+from schema.events import MetricObservedV1, MetricObservedV2
+from tests.factories import (
+    ALL_TYPES,
+    FULL_DATA,
+    PROJECT_OPTIONAL,
+    REQUIRED_DATA,
+    an_event,
+    encode,
+    with_data,
+    without,
+)
 
 MAX_INT = 2**53 - 1
 FORMATS = ("json", "msgpack")
@@ -347,3 +360,118 @@ def test_validate_fields_rejects_lone_surrogates_instead_of_raising(where: str, 
 def test_validate_fields_rejects_values_that_cannot_be_encoded() -> None:
     result = validate_fields(an_event(clock=2**70))
     assert isinstance(result, Rejection) and result.code == INVALID_EVENT
+
+
+# -- metric.observed version 2: `measure`, and `direction` none ----------------------
+
+METRIC_V2 = {
+    **REQUIRED_DATA["metric.observed"],
+    "key": "conversion_lift",
+    "layer": "business",
+    "value": 3.1,
+    "unit": "pp",
+    "low": 1.2,
+    "high": 5.0,
+    "measure": "change",
+    "direction": "none",
+}
+
+
+def metric_v2(**changes: Any) -> dict[str, Any]:
+    return with_data(an_event("metric.observed", v=2, data=METRIC_V2), **changes)
+
+
+def test_metric_observed_is_at_version_2_and_version_1_is_still_known() -> None:
+    assert CURRENT_VERSIONS["metric.observed"] == 2
+    assert EVENT_TYPES["metric.observed"] == {1: MetricObservedV1Event, 2: MetricObserved}
+    assert typing.get_type_hints(MetricObserved)["data"] is MetricObservedV2
+    assert typing.get_type_hints(MetricObservedV1Event)["data"] is MetricObservedV1
+    v1 = {field.name for field in msgspec.structs.fields(MetricObservedV1)}
+    assert {field.name for field in msgspec.structs.fields(MetricObservedV2)} == v1 | {"measure"}
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("full", [False, True], ids=["required-only", "all-fields"])
+def test_a_version_2_metric_validates(full: bool, fmt: str) -> None:
+    data = {**FULL_DATA["metric.observed"], **METRIC_V2} if full else REQUIRED_DATA["metric.observed"]
+    event = an_event("metric.observed", v=2, data=data)
+    result = decode(event, fmt)
+    assert isinstance(result, ValidEvent), result
+    assert type(result.event) is MetricObserved and result.fields["v"] == 2
+    assert result.fields["data"] == data
+    assert isinstance(result.event, MetricObserved)
+    assert result.event.data.measure == ("change" if full else "level")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("measure", ["level", "change"])
+@pytest.mark.parametrize("direction", ["higher_is_better", "lower_is_better", "none", None])
+def test_version_2_takes_each_measure_and_each_direction(
+    measure: str, direction: str | None, fmt: str
+) -> None:
+    result = decode(metric_v2(measure=measure, direction=direction), fmt)
+    assert isinstance(result, ValidEvent), result
+    assert isinstance(result.event, MetricObserved)
+    assert (result.event.data.measure, result.event.data.direction) == (measure, direction)
+
+
+def test_measure_level_is_the_default_and_left_out_of_the_normalized_form() -> None:
+    """Level sent or not, the event is the same: same body, same hash (a duplicate, not a conflict)."""
+    event = metric_v2(measure="level")
+    sent, absent = decode(event), decode(with_data(event, measure=...))
+    assert isinstance(sent, ValidEvent) and isinstance(absent, ValidEvent)
+    assert "measure" not in sent.fields["data"]
+    assert (sent.body, sent.hash) == (absent.body, absent.hash)
+    change = decode(metric_v2())
+    assert isinstance(change, ValidEvent) and change.fields["data"]["measure"] == "change"
+
+
+V2_CASES: list[tuple[str, dict[str, Any], str]] = [
+    ("measure-enum", {"measure": "delta"}, ".data.measure"),
+    ("measure-case", {"measure": "Change"}, ".data.measure"),
+    ("measure-null", {"measure": None}, ".data.measure"),
+    ("measure-bool", {"measure": True}, ".data.measure"),
+    ("direction-enum", {"direction": "neutral"}, ".data.direction"),
+    ("direction-empty", {"direction": ""}, ".data.direction"),
+    ("unknown-field", {"kind": "lift"}, ".data"),
+    # The rules version 1 has hold in version 2, a change as much as a level.
+    *[(name, changes, at) for t, name, changes, at in DATA_CASES if t == "metric.observed"],
+]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(("changes", "at"), [(c, a) for _, c, a in V2_CASES], ids=[n for n, _, _ in V2_CASES])
+def test_version_2_payload_constraints(changes: dict[str, Any], at: str, fmt: str) -> None:
+    event = with_data(an_event("metric.observed", v=2, full=True), **{"measure": "change", **changes})
+    assert_invalid(decode(event, fmt), at=at)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_version_1_stays_as_it_was(fmt: str) -> None:
+    """Valid as before, typed as version 1; it cannot carry what only version 2 has."""
+    for full in (False, True):
+        result = decode(an_event("metric.observed", full=full), fmt)
+        assert isinstance(result, ValidEvent) and type(result.event) is MetricObservedV1Event
+        assert result.fields["v"] == 1
+    assert_invalid(decode(with_data(an_event("metric.observed"), measure="change"), fmt), at=".data")
+    assert_invalid(decode(with_data(an_event("metric.observed"), measure="level"), fmt), at=".data")
+    assert_invalid(
+        decode(with_data(an_event("metric.observed"), direction="none"), fmt), at=".data.direction"
+    )
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_metric_version_this_code_does_not_know_is_unsupported(fmt: str) -> None:
+    result = decode(metric_v2() | {"v": 3}, fmt)
+    assert isinstance(result, Rejection) and result.code == UNSUPPORTED_VERSION
+    assert "known: 1, 2" in result.message and f"`{PATH}.v`" in result.message
+
+
+def test_validate_fields_takes_both_versions() -> None:
+    """The client's local validation is the server's: both versions, the same rules."""
+    for event in (an_event("metric.observed", full=True), metric_v2()):
+        assert isinstance(validate_fields(event), ValidEvent)
+    bad = validate_fields(metric_v2(low=3.2))
+    assert isinstance(bad, Rejection) and bad.code == INVALID_EVENT and "low <= value <= high" in bad.message
+    bad = validate_fields(metric_v2(measure="delta"))
+    assert isinstance(bad, Rejection) and "$.data.measure" in bad.message

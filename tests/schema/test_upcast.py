@@ -7,7 +7,16 @@ from typing import Any
 import msgspec
 import pytest
 
-from schema import EVENT_TYPES, UPCASTERS, Upcasters, ValidEvent, read_event, validate_fields
+from schema import (
+    CURRENT_VERSIONS,
+    EVENT_TYPES,
+    UPCASTERS,
+    MetricObserved,
+    Upcasters,
+    ValidEvent,
+    read_event,
+    validate_fields,
+)
 from schema.events import Envelope, WinCaptured
 from tests.factories import ALL_TYPES, an_event
 
@@ -147,12 +156,44 @@ def test_the_projections_registry_passes_current_events_unchanged() -> None:
 @pytest.mark.parametrize("full", [False, True])
 @pytest.mark.parametrize("event_type", ALL_TYPES)
 def test_read_event_reads_every_current_type(event_type: str, full: bool) -> None:
-    result = validate_fields(an_event(event_type, full=full))
+    current = CURRENT_VERSIONS[event_type]
+    result = validate_fields(an_event(event_type, v=current, full=full))
     assert isinstance(result, ValidEvent)
     event = read_event(result.fields)
-    assert type(event) is EVENT_TYPES[event_type][1]
+    assert type(event) is EVENT_TYPES[event_type][current]
     assert event == result.event
     assert msgspec.to_builtins(event) == result.fields
+
+
+def test_the_projections_registry_has_a_step_below_every_current_version() -> None:
+    for event_type, versions in EVENT_TYPES.items():
+        for version in sorted(versions)[:-1]:
+            assert (event_type, version) in UPCASTERS._steps, (event_type, version)
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_a_stored_v1_metric_reads_as_a_v2_level_with_its_direction(full: bool) -> None:
+    result = validate_fields(an_event("metric.observed", full=full))
+    assert isinstance(result, ValidEvent) and result.fields["v"] == 1
+    before = msgspec.json.encode(result.fields)
+    event = read_event(result.fields)
+    assert isinstance(event, MetricObserved) and event.v == 2
+    assert event.data.measure == "level"
+    assert event.data.direction == ("lower_is_better" if full else None)
+    # The data carries over as it is: the v2 event says what the v1 one said, and the stored one is untouched.
+    assert msgspec.to_builtins(event) == {**result.fields, "v": 2}
+    assert msgspec.json.encode(result.fields) == before
+    assert UPCASTERS.upcast(result.fields) == {**result.fields, "v": 2}
+
+
+@pytest.mark.parametrize(("measure", "direction"), [("change", "none"), ("level", "higher_is_better")])
+def test_a_v2_metric_reads_as_it_is(measure: str, direction: str) -> None:
+    data = {"key": "lift", "layer": "business", "value": 2.5, "measure": measure, "direction": direction}
+    result = validate_fields(an_event("metric.observed", v=2, data=data))
+    assert isinstance(result, ValidEvent)
+    event = read_event(result.fields)
+    assert isinstance(event, MetricObserved) and event == result.event
+    assert (event.data.measure, event.data.direction) == (measure, direction)
 
 
 @pytest.mark.parametrize("changes", [{"type": "win.celebrated"}, {"v": 2}])
