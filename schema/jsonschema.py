@@ -1,5 +1,10 @@
 """JSON Schema for the envelope, every event type, every wire message and every read-model response
-(for code generation)."""
+(for code generation).
+
+Every known version of every event type has its document (``event.<type>.v<n>.json``), with ``type``
+and ``v`` pinned. A push or sync request may carry any of them: its ``events`` are described by
+``versioned_events``, which ``server.openapi`` uses too.
+"""
 
 from __future__ import annotations
 
@@ -45,6 +50,49 @@ READ_MODEL_RESPONSES: tuple[type[msgspec.Struct], ...] = (
 """Responses of the read-model routes (docs/protocol.md, section 12)."""
 
 
+PUSHED_EVENTS: tuple[type[msgspec.Struct], ...] = (PushRequest, SyncRequest)
+"""The messages whose ``events`` may be of any known type at any known version."""
+
+
+def _pin_version(event: dict[str, Any], version: int) -> None:
+    event["properties"]["v"] = {"type": "integer", "enum": [version]}
+
+
+def versioned_events(components: dict[str, Any], ref_template: str) -> dict[str, Any]:
+    """The schema of one pushed event: any known type at any version this code knows.
+
+    Adds to ``components`` every version's schema (named after its Struct, ``type`` and ``v``
+    pinned) and, for a type with several versions, ``<Struct>AnyVersion``, the choice between them.
+    """
+
+    def ref(name: str) -> dict[str, str]:
+        return {"$ref": ref_template.format(name=name)}
+
+    structs = [struct for versions in EVENT_TYPES.values() for struct in versions.values()]
+    _, found = msgspec.json.schema_components(structs, ref_template=ref_template)
+    components.update(found)
+    branches: list[dict[str, str]] = []
+    mapping: dict[str, str] = {}
+    for event_type, versions in EVENT_TYPES.items():
+        for version, struct in versions.items():
+            _pin_version(components[struct.__name__], version)
+        current = versions[max(versions)].__name__
+        if len(versions) == 1:
+            branch = ref(current)
+        else:
+            name = f"{current}AnyVersion"
+            components[name] = {
+                "title": name,
+                "description": f"`{event_type}` at any version this server knows "
+                f"({', '.join(str(v) for v in sorted(versions))}), told apart by `v`.",
+                "anyOf": [ref(versions[v].__name__) for v in sorted(versions)],
+            }
+            branch = ref(name)
+        branches.append(branch)
+        mapping[event_type] = branch["$ref"]
+    return {"anyOf": branches, "discriminator": {"propertyName": "type", "mapping": mapping}}
+
+
 def schemas() -> dict[str, dict[str, Any]]:
     """File name -> JSON Schema document."""
     documents: dict[str, dict[str, Any]] = {}
@@ -54,6 +102,9 @@ def schemas() -> dict[str, dict[str, Any]]:
         document = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": name, **schema}
         if components:
             document["$defs"] = components
+        if struct in PUSHED_EVENTS:
+            events = components[struct.__name__]["properties"]["events"]
+            events["items"] = versioned_events(components, "#/$defs/{name}")
         documents[f"{name}.json"] = document
 
     add("envelope", Envelope)
@@ -66,6 +117,7 @@ def schemas() -> dict[str, dict[str, Any]]:
     for event_type, versions in EVENT_TYPES.items():
         for version, struct in versions.items():
             add(f"event.{event_type}.v{version}", struct)
+            _pin_version(documents[f"event.{event_type}.v{version}.json"]["$defs"][struct.__name__], version)
     for message in (*WIRE_MESSAGES, *READ_MODEL_RESPONSES):
         add(message.__name__, message)
     return documents

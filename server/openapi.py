@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of the whole HTTP API, served at ``GET /openapi.json``.
 
-Bodies come from the msgspec types the server speaks (``msgspec.json.schema_components``),
-so the document cannot drift from the code; paths, parameters, the security
+Bodies come from the msgspec types the server speaks (``msgspec.json.schema_components``;
+pushed events at every version ``schema.EVENT_TYPES`` knows, from ``schema.jsonschema``), so the
+document cannot drift from the code; paths, parameters, the security
 scheme and the problem responses are written here. The limits in it are the
 running server's settings. ``tests/e2e/test_fuzz.py`` runs schemathesis against it.
 """
@@ -13,12 +14,14 @@ from typing import Any
 import msgspec
 
 from schema.export import NDJSON
+from schema.jsonschema import versioned_events
 from schema.types import MAX_INT
 from schema.wire import (
     JSON,
     MARKDOWN,
     MSGPACK,
     PROBLEM_JSON,
+    TEXT,
     InfoResponse,
     MetricChainsResponse,
     Problem,
@@ -82,6 +85,7 @@ def _ok(name: str, description: str, *, markdown: bool = False) -> dict[str, Any
     content: dict[str, Any] = {JSON: {"schema": _ref(name)}, MSGPACK: {"schema": _ref(name)}}
     if markdown:
         content[MARKDOWN] = {"schema": {"type": "string"}}
+        content[TEXT] = {"schema": {"type": "string"}}
     return {"description": description, "headers": _epoch(), "content": content}
 
 
@@ -129,6 +133,11 @@ def _integer(minimum: int) -> dict[str, Any]:
 
 
 _DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+_BOOLEAN = {"type": "string", "enum": ["true", "false"]}
+_AS_OF_DAY = (
+    "The point in time: only events that occurred by the end of this day (UTC) count. "
+    "Default: today (UTC). A project with nothing recorded by then is a 404"
+)
 _HEALTH = {"type": "object", "properties": {"status": {"const": "ok"}}, "required": ["status"]}
 _MIN_SEQ = _query("min_seq", _integer(0), "Wait (at most 5 s) until the read models reflect this seq")
 _PROJECT_ID = {
@@ -143,7 +152,12 @@ _PUSH = (400, 408, 413, 415)
 
 def build(settings: Settings) -> dict[str, Any]:
     """The document for a server running with ``settings``."""
-    _, components = msgspec.json.schema_components(BODIES, ref_template="#/components/schemas/{name}")
+    ref_template = "#/components/schemas/{name}"
+    _, components = msgspec.json.schema_components(BODIES, ref_template=ref_template)
+    # A push may carry every version of every type this server knows, not only the current ones.
+    items = versioned_events(components, ref_template)
+    for body in ("PushRequest", "SyncRequest"):
+        components[body]["properties"]["events"]["items"] = items
     # What the settings bound, so that a fuzzer's well-formed request is one the server takes.
     events = components["PushRequest"]["properties"]["events"]
     events |= {"minItems": 1, "maxItems": settings.max_batch}
@@ -206,29 +220,57 @@ def build(settings: Settings) -> dict[str, Any]:
                 "A project's timeline",
                 _ok("TimelineResponse", "The timeline as of a date"),
                 (400, 404),
-                parameters=[_PROJECT_ID, _query("as_of", _DATE, "Default: today (UTC)"), _MIN_SEQ],
+                parameters=[_PROJECT_ID, _query("as_of", _DATE, _AS_OF_DAY), _MIN_SEQ],
             )
         },
         "/v1/projects/{project_id}/metric-chains": {
             "get": _operation(
                 "metricChains",
-                "A project's metrics, links and chains",
+                "A project's metrics, links and chains as of a day",
                 _ok("MetricChainsResponse", "The metric chains"),
                 (400, 404),
-                parameters=[_PROJECT_ID, _MIN_SEQ],
+                parameters=[_PROJECT_ID, _query("as_of", _DATE, _AS_OF_DAY), _MIN_SEQ],
             )
         },
         "/v1/review-draft": {
             "get": _operation(
                 "reviewDraft",
-                "The review draft of a period, as JSON or Markdown",
+                "The review draft of a period as of a day, as JSON, Markdown or plain text",
                 _ok("ReviewDraftResponse", "The draft", markdown=True),
                 (400,),
                 parameters=[
                     _query("from", _DATE, "First day of the period", required=True),
-                    _query("to", _DATE, "Last day of the period (not before `from`)", required=True),
-                    _query("as_of", _DATE, "Default: the period's last day"),
-                    _query("format", {"enum": ["json", "markdown"]}, "Overrides `Accept`"),
+                    _query(
+                        "to",
+                        _DATE,
+                        "Last day of the period (not before `from`). Past a defaulted `as_of` (the year in "
+                        "progress), the period is drawn to `as_of`",
+                        required=True,
+                    ),
+                    _query(
+                        "as_of",
+                        _DATE,
+                        "The point in time: only events that occurred by the end of this day (UTC) count. "
+                        "Default: `to` or today (UTC), whichever is earlier. An explicit `as_of` before `to` "
+                        "or after today is a 400",
+                    ),
+                    _query(
+                        "format",
+                        {"enum": ["md", "text", "json", "markdown"]},
+                        "Overrides `Accept`: md (text/markdown), text (text/plain, ready to paste into a "
+                        "review form: no Markdown syntax) or json; markdown is md",
+                    ),
+                    _query(
+                        "short",
+                        _BOOLEAN,
+                        "true: the summary and the top accomplishments alone (default false)",
+                    ),
+                    _query(
+                        "cite",
+                        _BOOLEAN,
+                        "false: md and text without the event citations (default true); JSON always "
+                        "keeps its event ids",
+                    ),
                     _MIN_SEQ,
                 ],
             )

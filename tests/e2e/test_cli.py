@@ -89,6 +89,11 @@ def test_schema_export_writes_json_schema_for_events_and_messages(tmp_path: Path
     document = json.loads((tmp_path / "out" / "event.metric.observed.v1.json").read_text())
     metric = document["$defs"]["MetricObservedV1"]
     assert set(metric["required"]) == {"key", "layer", "value"}
+    # Both versions of metric.observed are documented; version 2 adds `measure`.
+    document = json.loads((tmp_path / "out" / "event.metric.observed.v2.json").read_text())
+    metric = document["$defs"]["MetricObservedV2"]
+    assert set(metric["required"]) == {"key", "layer", "value"}
+    assert metric["properties"]["measure"]["enum"] == ["change", "level"]
 
 
 def test_server_commands_name_the_extra_where_the_server_is_not_installed() -> None:

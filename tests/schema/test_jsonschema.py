@@ -10,7 +10,7 @@ import pytest
 
 from schema import CLIENT_FIELDS, EVENT_TYPES
 from schema.jsonschema import READ_MODEL_RESPONSES, WIRE_MESSAGES, schemas
-from tests.factories import ALL_TYPES, an_event, with_data, without
+from tests.factories import ALL_TYPES, FULL_DATA, an_event, with_data, without
 from tests.schema.jsonschema_check import problems
 
 DOCUMENTS = schemas()
@@ -75,15 +75,53 @@ def test_the_envelope_has_the_nine_client_fields() -> None:
     assert envelope["properties"]["clock"]["maximum"] == 2**53 - 1
 
 
-@pytest.mark.parametrize("event_type", ALL_TYPES)
-def test_each_event_schema_pins_its_type_and_describes_its_payload(event_type: str) -> None:
-    name = f"event.{event_type}.v1.json"
+VERSIONS = [(t, v) for t, versions in EVENT_TYPES.items() for v in versions]
+FULL_METRIC_V2 = {**FULL_DATA["metric.observed"], "measure": "change", "direction": "none"}
+
+
+def _full_data(event_type: str, version: int) -> dict[str, Any]:
+    return FULL_METRIC_V2 if (event_type, version) == ("metric.observed", 2) else FULL_DATA[event_type]
+
+
+@pytest.mark.parametrize(("event_type", "version"), VERSIONS, ids=[f"{t}.v{v}" for t, v in VERSIONS])
+def test_each_event_schema_pins_its_type_and_version_and_describes_its_payload(
+    event_type: str, version: int
+) -> None:
+    name = f"event.{event_type}.v{version}.json"
     event = _root(name)
     assert event["properties"]["type"] == {"enum": [event_type]}
+    assert event["properties"]["v"] == {"type": "integer", "enum": [version]}
     assert {"id", "device_id", "device_seq", "clock", "occurred_at", "v", "data"} <= set(event["required"])
     payload = DOCUMENTS[name]["$defs"][event["properties"]["data"]["$ref"].removeprefix("#/$defs/")]
     assert payload["additionalProperties"] is False
-    assert set(payload["properties"]) == set(an_event(event_type, full=True)["data"])
+    assert set(payload["properties"]) == set(_full_data(event_type, version))
+
+
+def test_metric_observed_has_a_document_per_version() -> None:
+    v1, v2 = DOCUMENTS["event.metric.observed.v1.json"], DOCUMENTS["event.metric.observed.v2.json"]
+    assert v1["$ref"] == "#/$defs/MetricObservedV1Event" and v2["$ref"] == "#/$defs/MetricObserved"
+    assert v1["$defs"]["MetricObservedV1"]["properties"]["direction"]["anyOf"][0] == {
+        "enum": ["higher_is_better", "lower_is_better"]
+    }
+    payload = v2["$defs"]["MetricObservedV2"]
+    assert set(payload["required"]) == {"key", "layer", "value"}
+    assert payload["properties"]["measure"]["enum"] == ["change", "level"]
+    assert payload["properties"]["measure"]["default"] == "level"
+    assert "lift or a saving" in payload["properties"]["measure"]["description"]
+    assert payload["properties"]["direction"]["anyOf"][0] == {
+        "enum": ["higher_is_better", "lower_is_better", "none"]
+    }
+
+
+def test_each_version_of_a_metric_validates_against_its_own_document_only() -> None:
+    v1 = an_event("metric.observed", full=True)
+    v2 = an_event("metric.observed", v=2, data=FULL_METRIC_V2)
+    level = an_event("metric.observed", v=2, full=True)  # v1's fields at v2: a level
+    for event, version in ((v1, 1), (v2, 2), (level, 2)):
+        assert problems(DOCUMENTS["envelope.json"], event) == []
+        assert problems(DOCUMENTS[f"event.metric.observed.v{version}.json"], event) == []
+        assert problems(DOCUMENTS[f"event.metric.observed.v{3 - version}.json"], event) != []
+    assert problems(DOCUMENTS["event.metric.observed.v1.json"], v2 | {"v": 1}) != []  # measure, none
 
 
 @pytest.mark.parametrize("full", [False, True])
@@ -124,6 +162,11 @@ def test_the_event_schemas_refuse_what_the_server_refuses(bad: dict[str, Any]) -
 def test_wire_request_examples_validate() -> None:
     events = [an_event(t, full=True) for t in ALL_TYPES]
     assert problems(DOCUMENTS["PushRequest.json"], {"events": events}) == []
+    both = [an_event("metric.observed", full=True), an_event("metric.observed", v=2, data=FULL_METRIC_V2)]
+    for request in ("PushRequest.json", "SyncRequest.json"):
+        assert problems(DOCUMENTS[request], {"events": both}) == []
+        assert problems(DOCUMENTS[request], {"events": [both[1] | {"v": 1}]}) != []
+        assert problems(DOCUMENTS[request], {"events": [both[1] | {"v": 3}]}) != []
     assert problems(DOCUMENTS["SyncRequest.json"], {"events": events[:2], "after": 0, "limit": 500}) == []
     assert problems(DOCUMENTS["SyncRequest.json"], {"events": []}) == []
     assert problems(DOCUMENTS["PushRequest.json"], {"events": [{"type": "nope"}]}) != []

@@ -73,3 +73,27 @@ def test_bodies_come_from_the_wire_types_and_limits_from_the_settings(make_api: 
     text = msgspec.json.encode(document).decode()
     for name in {part.split('"')[0] for part in text.split("#/components/schemas/")[1:]}:
         assert name in schemas, name
+
+
+def test_pushed_events_may_be_any_version_the_server_knows(api: Api) -> None:
+    """metric.observed is at version 2 and version 1 is still accepted: the document says both."""
+    schemas = _document(api)["components"]["schemas"]
+    for body in ("PushRequest", "SyncRequest"):
+        items = schemas[body]["properties"]["events"]["items"]
+        assert items["discriminator"]["mapping"]["metric.observed"] == (
+            "#/components/schemas/MetricObservedAnyVersion"
+        )
+        assert {"$ref": "#/components/schemas/MetricObservedAnyVersion"} in items["anyOf"]
+    choice = schemas["MetricObservedAnyVersion"]["anyOf"]
+    assert choice == [
+        {"$ref": "#/components/schemas/MetricObservedV1Event"},
+        {"$ref": "#/components/schemas/MetricObserved"},
+    ]
+    assert schemas["MetricObservedV1Event"]["properties"]["v"] == {"type": "integer", "enum": [1]}
+    assert schemas["MetricObserved"]["properties"]["v"] == {"type": "integer", "enum": [2]}
+    assert schemas["MetricObserved"]["properties"]["data"] == {
+        "$ref": "#/components/schemas/MetricObservedV2"
+    }
+    assert "measure" in schemas["MetricObservedV2"]["properties"]
+    assert "measure" not in schemas["MetricObservedV1"]["properties"]
+    assert schemas["WinCaptured"]["properties"]["v"] == {"type": "integer", "enum": [1]}
