@@ -27,6 +27,7 @@ JSON = "application/json"
 MSGPACK = "application/msgpack"
 PROBLEM_JSON = "application/problem+json"
 MARKDOWN = "text/markdown"
+TEXT = "text/plain"
 
 Status = Literal["accepted", "duplicate", "rejected"]
 

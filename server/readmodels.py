@@ -19,11 +19,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from schema.projections import (
+    PeriodError,
     ProjectModel,
     ProjectSummary,
     ReviewDraft,
+    chains_as_of,
     render_markdown,
+    render_text,
+    resolve_period,
     review_draft,
+    shorten,
     timeline_view,
 )
 from schema.types import MAX_INT
@@ -31,6 +36,7 @@ from schema.wire import (
     JSON,
     MARKDOWN,
     MSGPACK,
+    TEXT,
     MetricChainsResponse,
     ProjectsResponse,
     ReviewDraftResponse,
@@ -49,13 +55,17 @@ _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 AS_OF_SEQ_HEADER = "Winledger-As-Of-Seq"
 PROJECTION_VERSION_HEADER = "Winledger-Projection-Version"
 
-DraftFormat = Literal["json", "msgpack", "markdown"]
+DraftFormat = Literal["json", "msgpack", "md", "text"]
 _DRAFT_FORMATS: dict[str, DraftFormat] = {
     JSON: "json",
     MSGPACK: "msgpack",
     "application/x-msgpack": "msgpack",
-    MARKDOWN: "markdown",
+    MARKDOWN: "md",
+    TEXT: "text",
 }
+_FORMAT_PARAM: dict[str, DraftFormat] = {"json": "json", "md": "md", "markdown": "md", "text": "text"}
+"""``format=``: md, text or json (``markdown``, the older spelling of md, is still taken)."""
+_TEXT_MEDIA = {"md": MARKDOWN, "text": TEXT}
 
 
 def _state(request: Request) -> State:
@@ -76,22 +86,37 @@ async def projects(request: Request) -> Response:
 
 async def timeline(request: Request) -> Response:
     user_id, state, fmt = await _begin(request)
-    as_of = date_param(request, "as_of") or datetime.now(UTC).date()
+    as_of = date_param(request, "as_of") or today()
     await _wait(request, state, user_id)
     model, seq, version = await _project(request, state, user_id)
     view = timeline_view(model, as_of)
+    if view is None:
+        raise _nothing_yet(model, as_of)
     body = TimelineResponse(**_to_dict(view), as_of_seq=seq, projection_version=version, epoch=state.epoch)
     return encode(body, fmt, state.epoch)
 
 
 async def metric_chains(request: Request) -> Response:
     user_id, state, fmt = await _begin(request)
+    as_of = date_param(request, "as_of") or today()
     await _wait(request, state, user_id)
     model, seq, version = await _project(request, state, user_id)
+    chains = chains_as_of(model, as_of)
+    if chains is None:
+        raise _nothing_yet(model, as_of)
     body = MetricChainsResponse(
-        **_to_dict(model.chains), as_of_seq=seq, projection_version=version, epoch=state.epoch
+        **_to_dict(chains), as_of_seq=seq, projection_version=version, epoch=state.epoch
     )
     return encode(body, fmt, state.epoch)
+
+
+def _nothing_yet(model: ProjectModel, as_of: date) -> ProblemError:
+    return ProblemError(
+        404,
+        "not_found",
+        f"Nothing of project {model.project_id!r} was recorded by the end of {as_of.isoformat()} (UTC): "
+        "its first event is dated later; ask as of a later day",
+    )
 
 
 async def review(request: Request) -> Response:
@@ -100,25 +125,48 @@ async def review(request: Request) -> Response:
     fmt = _draft_format(request)
     start = date_param(request, "from", required=True)
     end = date_param(request, "to", required=True)
+    as_of = date_param(request, "as_of")
+    short = bool_param(request, "short", False)
+    cite = bool_param(request, "cite", True)
     assert start is not None and end is not None
-    if start > end:
-        raise ProblemError(
-            400, "invalid_parameter", f"`from` ({start.isoformat()}) is after `to` ({end.isoformat()})"
-        )
-    as_of = date_param(request, "as_of") or end
+    start, end, as_of = period(start, end, as_of)
     await _wait(request, state, user_id)
     draft, seq, version = await load_draft(state, user_id, start, end, as_of)
-    if fmt == "markdown":
+    if fmt == "md" or fmt == "text":
         headers = {
             EPOCH_HEADER: state.epoch,
             AS_OF_SEQ_HEADER: str(seq),
             PROJECTION_VERSION_HEADER: str(version),
         }
-        return Response(render_markdown(draft), headers=headers, media_type=f"{MARKDOWN}; charset=utf-8")
+        render = render_markdown if fmt == "md" else render_text
+        text = render(draft, cite=cite, short=short)
+        return Response(text, headers=headers, media_type=f"{_TEXT_MEDIA[fmt]}; charset=utf-8")
+    if short:
+        draft = shorten(draft)
     body = ReviewDraftResponse(
         **_to_dict(draft), as_of_seq=seq, projection_version=version, epoch=state.epoch
     )
     return encode(body, fmt, state.epoch)
+
+
+def today() -> date:
+    """Today in UTC: the default ``as_of`` of every read-model route and page."""
+    return datetime.now(UTC).date()
+
+
+def period(start: date, end: date, as_of: date | None) -> tuple[date, date, date]:
+    """``resolve_period`` with today (UTC); a period that cannot be drawn is a 400 naming the parameter."""
+    try:
+        return resolve_period(start, end, as_of, today())
+    except PeriodError as exc:
+        raise ProblemError(400, "invalid_parameter", _naming(exc.field, exc.message)) from None
+
+
+def _naming(field: str, message: str) -> str:
+    """The message with the parameter it is about in backticks, first."""
+    if message.startswith(f"{field} "):
+        return f"`{field}`{message[len(field) :]}"
+    return f"`{field}`: {message}"
 
 
 async def _begin(request: Request) -> tuple[int, State, Literal["json", "msgpack"]]:
@@ -134,9 +182,11 @@ def _draft_format(request: Request) -> DraftFormat:
     raw = request.query_params.get("format")
     if raw is None:
         return negotiate(request, _DRAFT_FORMATS, "json")
-    if raw not in ("json", "markdown"):
-        raise ProblemError(400, "invalid_parameter", f"`format` must be json or markdown, got {raw!r}")
-    return "markdown" if raw == "markdown" else "json"
+    if raw not in _FORMAT_PARAM:
+        raise ProblemError(
+            400, "invalid_parameter", f"`format` must be md, text or json (markdown: md), got {raw!r}"
+        )
+    return _FORMAT_PARAM[raw]
 
 
 async def _wait(request: Request, state: State, user_id: int) -> None:
@@ -226,6 +276,15 @@ def date_param(request: Request, name: str, *, required: bool = False) -> date |
         raise ProblemError(
             400, "invalid_parameter", f"`{name}` must be a date written YYYY-MM-DD, got {raw!r}"
         ) from None
+
+
+def bool_param(request: Request, name: str, default: bool) -> bool:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    if raw not in ("true", "false"):
+        raise ProblemError(400, "invalid_parameter", f"`{name}` must be true or false, got {raw!r}")
+    return raw == "true"
 
 
 ROUTES = [
