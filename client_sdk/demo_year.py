@@ -292,6 +292,7 @@ def _churn(j: _Journal) -> None:
     j.metric(L, p, j.at(6, 15, 9), "accounts_flagged_weekly", 152, **flagged)
     j.metric(L, p, j.at(7, 6, 11), "save_rate_lift", 34, layer="business", unit="%",
              label="Save rate of flagged accounts", low=22, high=46, direction="higher_is_better",
+             measure="change",
              note="First quarter live: relative lift over a 10% holdout flagged but not sent to CS.")
     j.link(L, p, j.at(7, 6, 12), "accounts_flagged_weekly", "save_rate_lift", "ab_test",
            "The holdout was drawn at random from each week's flagged accounts.")
@@ -366,7 +367,7 @@ def _intent(j: _Journal) -> None:
                "Marco Ruiz", "Support Operations",
                "Moved the two agents who did the re-routing onto the billing queue.")
     j.metric(L, p, j.at(6, 25, 10), "rerouting_hours_saved", 14, layer="business", unit="hours/week",
-             label="Re-routing time saved",
+             label="Re-routing time saved", measure="change",
              note="Support ops time tracking: about 19 hours a week before, 5 after.")
     j.link(L, p, j.at(6, 25, 11), "misrouted_tickets_weekly", "rerouting_hours_saved",
            "stakeholder_report", "Support operations measured the hours in their own tracker.")
@@ -385,7 +386,7 @@ def _search_test(j: _Journal) -> None:
     j.milestone(L, p, j.at(4, 6, 9), "experiment_launched", "50/50 split; power analysis says three weeks.")
     j.milestone(L, p, j.at(4, 24, 16), "experiment_concluded", "Significant at 95% confidence after 18 days.")
     j.metric(L, p, j.at(4, 24, 17), "search_ctr_lift", 14, layer="business", unit="%",
-             label="Search click-through lift", low=7, high=21,
+             label="Search click-through lift", low=7, high=21, measure="change",
              note="Relative lift of treatment over control, from the stratified estimate.")
     j.feedback(P, p, j.at(4, 28, 11),
                "Clean result, and the segment split answered my first three questions before I asked them.",
@@ -473,7 +474,7 @@ def _banner_test(j: _Journal) -> None:
     j.milestone(L, p, j.at(8, 24, 9), "experiment_launched")
     j.milestone(L, p, j.at(9, 21, 15), "experiment_concluded", "Full planned sample, four weeks.")
     j.metric(L, p, j.at(9, 21, 16), "checkout_conversion_lift", 1.2, layer="business", unit="%",
-             label="Checkout conversion lift", low=-1.9, high=4.3)
+             label="Checkout conversion lift", low=-1.9, high=4.3, measure="change")
     j.learn(L, j.at(9, 22, 11), "learned",
             "Banner copy alone does not move conversion at our traffic; seeing a 1% effect would take five"
             " times the sample. Copy variants are off the table; the threshold itself is the next lever.", p)
@@ -505,6 +506,7 @@ def _attribution(j: _Journal) -> None:
              label="Sessions with a recommendation click")
     j.metric(L, p, j.at(11, 9, 15), "recommender_revenue", 2_100_000, layer="business", unit="$",
              label="Incremental revenue from recommendations, per year", low=1_600_000, high=2_700_000,
+             measure="change",
              note="Counterfactual: last year's two-week recommender outage against a synthetic control.")
     j.link(L, p, j.at(11, 9, 16), "rec_click_sessions", "recommender_revenue", "counterfactual",
            "Revenue of the affected sessions during the outage against the synthetic control, annualised.")
@@ -544,7 +546,7 @@ def _loose_ends(j: _Journal) -> None:
     j.win(W, j.at(11, 16, 14), "The rollback workflow earned its keep: a bad ETA model reverted in"
           " 4 minutes, under 0.2% of traffic touched.", tags=["platform"])
     j.win(L, j.at(12, 4, 11), "Mentored the summer intern's uplift model through to a merged PR.",
-          delay="later")
+          delay="later", tags=["mentoring"])
     j.learn(L, j.at(12, 15, 10), "next", "Next year: agree the business metric before any model work.")
 
 

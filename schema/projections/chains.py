@@ -1,25 +1,37 @@
-"""Metric chains: model quality -> production reality -> business outcome, and defensible numbers.
+"""Metric chains (model quality -> production reality -> business outcome) and defensible numbers.
 
-The headline of a metric commits to its most defensible figure. ``value`` is
-the observed level. With a ``baseline`` the claim is the change from it;
-without one the value itself is the figure: a lift when its unit is ``%`` or
-``pp``, else a level. With an interval, the headline uses the conservative end
-(``low`` when higher is better, ``high`` when lower is better) and the interval
-goes into the context clause. An interval whose conservative end shows no
-improvement over the baseline (or over zero, for a lift) is too wide to claim.
+A metric's headline commits to one number, stated as it was recorded:
+
+- A **level** (``measure`` ``level``, the default, and every v1 metric) is shown as a level: no sign.
+  With a recorded ``baseline`` the claim is the change from it, named as such: "went from 61% to 78%
+  (+17 pp)", where both ends are recorded values and the change is arithmetic on them.
+- A **change** (``measure`` ``change``: a lift or a saving the author recorded as such) carries a sign.
+- With an interval ``low``..``high`` and a direction, the claim is the interval's conservative end,
+  stated plainly as a bound ("at least +22%"), never as if it were the value measured; the measured
+  point and the interval go to the evidence, once. A metric with ``direction`` ``none`` has no
+  conservative end: the measured value is the figure.
+- A change whose conservative end shows no improvement (over the baseline, or over zero) is not claimed,
+  and the reason says why. A level without a baseline claims no improvement, so it can always be shown.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 
-from schema.events import MetricLinked, MetricObserved
-from schema.hlc import canonical_order
-from schema.projections.models import Chain, Headline, Link, Metric, MetricChains, Observation
+from schema.projections.models import (
+    Bound,
+    Chain,
+    Headline,
+    HeadlineBasis,
+    Link,
+    Metric,
+    MetricChains,
+    Observation,
+)
 
 EVIDENCE_STRENGTH = ("ab_test", "shadow", "counterfactual", "before_after", "stakeholder_report", "estimate")
 LAYER_ORDER = ("model", "production", "business")
-LIFT_UNITS = ("%", "pp")
 MAX_CHAINS = 64
 
 
@@ -52,128 +64,150 @@ def signed(value: float, unit: str | None) -> str:
     return text if text.startswith("-") else f"+{text}"
 
 
-def _key(event: MetricObserved | MetricLinked) -> tuple[str, tuple[int, str, int]]:
-    fields = {"clock": event.clock, "device_id": event.device_id, "device_seq": event.device_seq}
-    return (event.occurred_at, canonical_order(fields))
+def readable_key(key: str) -> str:
+    """A metric key made readable, for a metric recorded without a label: ``saved_rate`` -> ``Saved rate``."""
+    words = re.sub(r"[_.-]+", " ", key).strip()
+    return words[:1].upper() + words[1:] if words else key
 
 
-def headline(metric_label: str, unit: str | None, direction: str, latest: Observation) -> Headline:
-    higher_is_better = direction != "lower_is_better"
+def change_unit(unit: str | None) -> str | None:
+    """The unit of a difference between two levels: percentage points between two percentages."""
+    return "pp" if unit == "%" else unit
+
+
+def headline(
+    label: str,
+    unit: str | None,
+    direction: str | None,
+    latest: Observation,
+    measure: str = "level",
+) -> Headline:
+    """The one defensible claim of an observation (see the module's docstring)."""
     value, baseline, low, high = latest.value, latest.baseline, latest.low, latest.high
-    has_interval = False
+    neutral = direction == "none"
+    lower_is_better = direction == "lower_is_better"
+    interval = low is not None and high is not None
+    bounded = interval and not neutral
     conservative = value
-    if low is not None and high is not None:
-        has_interval = True
-        conservative = low if higher_is_better else high
-    context = None
-    if has_interval:
-        context = (
-            f"measured {format_number(value, unit)} with an interval of {format_number(low, unit)} to "
-            f"{format_number(high, unit)}; the figure is the interval's conservative end"
-        )
-    reason = None
-    if baseline is not None:
+    if bounded:
+        assert low is not None and high is not None
+        conservative = high if lower_is_better else low
+    bound: Bound | None = None
+    reason: str | None = None
+    basis: HeadlineBasis
+    if measure == "change":
+        basis, figure, figure_unit = "change", conservative, unit
+        if bounded and conservative != value and _improved(figure, lower_is_better):
+            bound = "at_most" if lower_is_better else "at_least"
+            phrase = f"{signed(figure, unit)} or {'less' if lower_is_better else 'more'}"
+        else:
+            phrase = signed(value, unit)
+        if not neutral and not _improved(figure, lower_is_better):
+            reason = _no_improvement(bounded, conservative, unit, "zero")
+    elif baseline is not None:
+        basis, figure_unit = "change", change_unit(unit)
+        measured_change = tidy(value - baseline)
         figure = tidy(conservative - baseline)
-        change_unit = "pp" if unit == "%" else unit
-        improved = figure > 0 if higher_is_better else figure < 0
-        relative = ""
-        if baseline and unit != "pp":
-            relative = f", {signed(round(100 * figure / abs(baseline), 1), '%')} relative"
-        text = (
-            f"{metric_label}: {signed(figure, change_unit)} "
-            f"(from {format_number(baseline, unit)} to {format_number(conservative, unit)}{relative})"
+        relative = (
+            f", {signed(round(100 * measured_change / abs(baseline), 1), '%')} relative"
+            if baseline and unit not in ("%", "pp")
+            else ""
         )
-        basis = "change"
-        if not improved:
-            reason = _no_improvement(
-                has_interval, conservative, unit, f"the baseline {format_number(baseline, unit)}"
+        if bounded and conservative != value:
+            bound = "at_least"
+            if _improved(figure, lower_is_better):
+                verb = "fell" if lower_is_better else "rose"
+                phrase = (
+                    f"{verb} at least {format_number(abs(figure), figure_unit)} "
+                    f"from a baseline of {format_number(baseline, unit)}"
+                )
+            else:
+                phrase = f"went from {format_number(baseline, unit)} to {format_number(value, unit)}"
+        else:
+            phrase = (
+                f"went from {format_number(baseline, unit)} to {format_number(value, unit)} "
+                f"({signed(measured_change, figure_unit)}{relative})"
             )
-    elif unit in LIFT_UNITS:
-        figure = conservative
-        improved = figure > 0 if higher_is_better else figure < 0
-        text = f"{metric_label}: {signed(figure, unit)}"
-        basis = "lift"
-        if not improved:
-            reason = _no_improvement(has_interval, conservative, unit, "zero")
+        if not neutral and not _improved(figure, lower_is_better):
+            reason = _no_improvement(
+                bounded, conservative, unit, f"the baseline {format_number(baseline, unit)}"
+            )
     else:
-        figure = conservative
-        text = f"{metric_label}: {format_number(figure, unit)}"
-        basis = "level"
+        basis, figure, figure_unit = "level", conservative, unit
+        if bounded and conservative != value:
+            bound = "at_most" if lower_is_better else "at_least"
+            phrase = f"stood at {format_number(figure, unit)} or {'less' if lower_is_better else 'more'}"
+        else:
+            phrase = f"stood at {format_number(figure, unit)}"
+    measured = None
+    if interval:
+        point = signed(value, unit) if measure == "change" else format_number(value, unit)
+        against = ""
+        if baseline is not None and measure != "change":
+            against = (
+                f" against a baseline of {format_number(baseline, unit)} "
+                f"({signed(tidy(value - baseline), change_unit(unit))})"
+            )
+        assert low is not None and high is not None
+        ends = signed if measure == "change" else format_number
+        measured = f"measured {point}{against}, with an interval of {ends(low, unit)} to {ends(high, unit)}"
     return Headline(
         figure=figure,
-        basis=basis,  # type: ignore[arg-type]
-        unit="pp" if basis == "change" and unit == "%" else unit,
-        text=text,
-        context=context,
+        basis=basis,
+        unit=figure_unit,
+        text=f"{label} {phrase}",
+        phrase=phrase,
+        bound=bound,
+        measured=measured,
         claimable=reason is None,
-        collapsed=has_interval and conservative != value,
         reason=reason,
         source_id=latest.id,
     )
 
 
-def _no_improvement(has_interval: bool, conservative: float, unit: str | None, reference: str) -> str:
-    if has_interval:
+def _improved(figure: float, lower_is_better: bool) -> bool:
+    return figure < 0 if lower_is_better else figure > 0
+
+
+def _no_improvement(bounded: bool, conservative: float, unit: str | None, reference: str) -> str:
+    if bounded:
         return (
-            f"too wide to claim: the interval's conservative end, {format_number(conservative, unit)}, "
+            f"the interval is too wide to claim: its conservative end, {format_number(conservative, unit)}, "
             f"shows no improvement over {reference}"
         )
-    return f"no improvement over {reference}"
+    return f"it shows no improvement over {reference}"
 
 
-def build_chains(
-    project_id: str | None, observed: list[MetricObserved], linked: list[MetricLinked]
-) -> MetricChains:
-    by_key: dict[str, list[MetricObserved]] = {}
-    for event in sorted(observed, key=_key):
-        by_key.setdefault(event.data.key, []).append(event)
-    metrics = [_metric(key, events) for key, events in sorted(by_key.items())]
-    layers = {metric.key: metric.layer for metric in metrics}
-    links = [
-        Link(
-            id=event.id,
-            occurred_at=event.occurred_at,
-            cause=event.data.cause,
-            effect=event.data.effect,
-            evidence=event.data.evidence,
-            note=event.data.note,
-        )
-        for event in sorted(linked, key=_key)
-    ]
-    return MetricChains(project_id=project_id, metrics=metrics, links=links, chains=_paths(links, layers))
-
-
-def _metric(key: str, events: list[MetricObserved]) -> Metric:
-    history = [
-        Observation(
-            id=event.id,
-            occurred_at=event.occurred_at,
-            value=event.data.value,
-            baseline=event.data.baseline,
-            low=event.data.low,
-            high=event.data.high,
-            note=event.data.note,
-        )
-        for event in events
-    ]
-    last = events[-1].data
+def metric_of(key: str, history: list[Observation]) -> Metric:
+    """A metric from its observations in order: the latest one's label, unit, layer and direction."""
     latest = history[-1]
-    label = last.label or key
-    direction = last.direction or "higher_is_better"
+    labels = [o.label for o in history if o.label]
+    label = labels[-1] if labels else readable_key(key)
+    direction = latest.direction or "higher_is_better"
     interval = [latest.low, latest.high] if latest.low is not None and latest.high is not None else None
     return Metric(
         key=key,
         label=label,
-        layer=last.layer,
-        unit=last.unit,
+        labelled=bool(labels),
+        layer=latest.layer,
+        unit=latest.unit,
+        measure=latest.measure,
         direction=direction,
         history=history,
         latest=latest,
         baseline=latest.baseline,
         delta=None if latest.baseline is None else tidy(latest.value - latest.baseline),
         interval=interval,
-        headline=headline(label, last.unit, direction, latest),
+        headline=headline(label, latest.unit, direction, latest, latest.measure),
     )
+
+
+def build_chains(
+    project_id: str | None, history: dict[str, list[Observation]], links: list[Link]
+) -> MetricChains:
+    metrics = [metric_of(key, observed) for key, observed in sorted(history.items())]
+    layers = {metric.key: metric.layer for metric in metrics}
+    return MetricChains(project_id=project_id, metrics=metrics, links=links, chains=_paths(links, layers))
 
 
 def strongest(evidence: list[str]) -> str:

@@ -13,8 +13,8 @@ neither kind shows in a model itself.
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Protocol, TypeVar
 
 from schema.canonical import parse_timestamp
 from schema.events import (
@@ -36,15 +36,26 @@ from schema.projections.models import (
     DAYS_PER_MONTH,
     Feedback,
     Lags,
+    Link,
     Note,
+    Observation,
     ProductionPeriod,
     ProjectModel,
     ProjectSummary,
+    Revision,
     Timeline,
     TimelineEntry,
 )
 from schema.redaction import apply_redactions
 from schema.upcast import read_event
+
+
+class _HasDate(Protocol):
+    @property
+    def occurred_at(self) -> str: ...
+
+
+_Dated = TypeVar("_Dated", bound=_HasDate)
 
 STAGE_ORDER = (
     "trained",
@@ -138,31 +149,73 @@ def build_project(project_id: str | None, events: Iterable[Mapping[str, Any]]) -
 
 def fold_project(project_id: str | None, events: list[Envelope]) -> ProjectModel:
     """Fold the visible events of one project, given in canonical order."""
-    header: dict[str, Any] = {"name": None, "kind": None, "summary": None, "team": None}
-    started_at: str | None = None
-    updates: list[ProjectUpdated] = []
-    milestones: list[MilestoneReached] = []
-    metrics: list[MetricObserved] = []
-    links: list[MetricLinked] = []
+    revisions: list[Revision] = []
+    observations: dict[str, list[tuple[tuple[Any, ...], Observation]]] = {}
+    links: list[tuple[tuple[Any, ...], Link]] = []
     feedback: list[Feedback] = []
     notes: list[Note] = []
     entries: list[tuple[str, tuple[Any, ...], TimelineEntry]] = []
     for event in events:
+        order = canonical_order(_key_fields(event))
         match event:
-            case ProjectStarted(data=data) if started_at is None:
-                # The first start in canonical order counts; a second one with the same id does not.
-                header.update(name=data.name, kind=data.kind, summary=data.summary, team=data.team)
-                started_at = event.occurred_at
-            case ProjectStarted():
-                continue
-            case ProjectUpdated():
-                updates.append(event)
-            case MilestoneReached():
-                milestones.append(event)
-            case MetricObserved():
-                metrics.append(event)
-            case MetricLinked():
-                links.append(event)
+            case ProjectStarted(data=data):
+                revisions.append(
+                    Revision(
+                        id=event.id,
+                        occurred_at=event.occurred_at,
+                        started=True,
+                        name=data.name,
+                        kind=data.kind,
+                        summary=data.summary,
+                        team=data.team,
+                    )
+                )
+            case ProjectUpdated(data=data):
+                revisions.append(
+                    Revision(
+                        id=event.id,
+                        occurred_at=event.occurred_at,
+                        started=False,
+                        name=data.name,
+                        kind=data.kind,
+                        summary=data.summary,
+                        team=data.team,
+                    )
+                )
+            case MetricObserved(data=data):
+                observations.setdefault(data.key, []).append(
+                    (
+                        (event.occurred_at, order),
+                        Observation(
+                            id=event.id,
+                            occurred_at=event.occurred_at,
+                            value=data.value,
+                            baseline=data.baseline,
+                            low=data.low,
+                            high=data.high,
+                            note=data.note,
+                            measure=data.measure,
+                            label=data.label,
+                            unit=data.unit,
+                            direction=data.direction,
+                            layer=data.layer,
+                        ),
+                    )
+                )
+            case MetricLinked(data=data):
+                links.append(
+                    (
+                        (event.occurred_at, order),
+                        Link(
+                            id=event.id,
+                            occurred_at=event.occurred_at,
+                            cause=data.cause,
+                            effect=data.effect,
+                            evidence=data.evidence,
+                            note=data.note,
+                        ),
+                    )
+                )
             case FeedbackReceived(data=data):
                 feedback.append(
                     Feedback(
@@ -195,21 +248,93 @@ def fold_project(project_id: str | None, events: list[Envelope]) -> ProjectModel
                         kind=data.kind,
                     )
                 )
-        entries.append((event.occurred_at, canonical_order(_key_fields(event)), _entry(event)))
-    for update in updates:
-        changes = {name: value for name, value in _builtin_data(update).items() if value is not None}
-        header.update(changes)
-
+        entries.append((event.occurred_at, order, _entry(event)))
     entries.sort(key=lambda item: (item[0], item[1]))
-    timeline = _timeline(
-        project_id, header, started_at, milestones, metrics, [entry for _, _, entry in entries]
+    links.sort(key=lambda item: item[0])
+    history = {
+        key: [o for _, o in sorted(items, key=lambda item: item[0])] for key, items in observations.items()
+    }
+    return derive(
+        project_id,
+        revisions=revisions,
+        entries=[entry for _, _, entry in entries],
+        history=history,
+        links=[link for _, link in links],
+        feedback=sorted(feedback, key=lambda f: (f.occurred_at, f.id)),
+        notes=sorted(notes, key=lambda n: (n.occurred_at, n.id)),
     )
+
+
+def derive(
+    project_id: str | None,
+    *,
+    revisions: list[Revision],
+    entries: list[TimelineEntry],
+    history: dict[str, list[Observation]],
+    links: list[Link],
+    feedback: list[Feedback],
+    notes: list[Note],
+) -> ProjectModel:
+    """A project's model from its recorded facts, each list in fold order.
+
+    The facts are what a model keeps of its events, so that ``model_as_of`` can draw the model again
+    from those recorded by a given day, without the events.
+    """
+    header: dict[str, Any] = {"name": None, "kind": None, "summary": None, "team": None}
+    started_at: str | None = None
+    for revision in revisions:
+        if revision.started:
+            if started_at is not None:
+                continue  # the first start in canonical order counts; a second one does not
+            started_at = revision.occurred_at
+            header.update(
+                name=revision.name, kind=revision.kind, summary=revision.summary, team=revision.team
+            )
+    for revision in revisions:
+        if not revision.started:
+            fields = {
+                "name": revision.name,
+                "kind": revision.kind,
+                "summary": revision.summary,
+                "team": revision.team,
+            }
+            header.update({name: value for name, value in fields.items() if value is not None})
+    timeline = _timeline(project_id, header, started_at, entries, history)
     return ProjectModel(
         project_id=project_id,
         timeline=timeline,
-        chains=build_chains(project_id, metrics, links),
-        feedback=sorted(feedback, key=lambda f: (f.occurred_at, f.id)),
-        notes=sorted(notes, key=lambda n: (n.occurred_at, n.id)),
+        chains=build_chains(project_id, history, links),
+        feedback=feedback,
+        notes=notes,
+        revisions=revisions,
+    )
+
+
+def model_as_of(model: ProjectModel, as_of: date) -> ProjectModel | None:
+    """The model drawn from what was recorded by the end of ``as_of`` (UTC); ``None`` if nothing was.
+
+    Equal to folding only the events that occurred by then (retractions and redactions apply whatever
+    their date: they correct the record; ``schema.projections.period``).
+    """
+    day = as_of.isoformat()
+
+    def by(items: list[_Dated]) -> list[_Dated]:
+        return [item for item in items if item.occurred_at[:10] <= day]
+
+    entries = by(model.timeline.entries)
+    if not entries:
+        return None
+    if len(entries) == len(model.timeline.entries):
+        return model
+    history = {metric.key: kept for metric in model.chains.metrics if (kept := by(metric.history))}
+    return derive(
+        model.project_id,
+        revisions=by(model.revisions),
+        entries=entries,
+        history=history,
+        links=by(model.chains.links),
+        feedback=by(model.feedback),
+        notes=by(model.notes),
     )
 
 
@@ -236,34 +361,43 @@ def _timeline(
     project_id: str | None,
     header: dict[str, Any],
     started_at: str | None,
-    milestones: list[MilestoneReached],
-    metrics: list[MetricObserved],
     entries: list[TimelineEntry],
+    history: dict[str, list[Observation]],
 ) -> Timeline:
-    in_time = sorted(milestones, key=lambda m: (m.occurred_at, canonical_order(_key_fields(m))))
     stage: str | None = None
     production: list[ProductionPeriod] = []
-    abandoned = False
+    ended: str | None = None
     first: dict[str, str] = {}
-    for milestone in in_time:
-        name = milestone.data.milestone
-        first.setdefault(name, milestone.occurred_at)
+    for entry in entries:  # in time order
+        name = entry.milestone
+        if name is None:
+            continue
+        first.setdefault(name, entry.occurred_at)
         if name in _STAGE_RANK and (stage is None or _STAGE_RANK[name] > _STAGE_RANK[stage]):
             stage = name
         if name == "deployed":
-            abandoned = False
+            ended = None
             if not production or production[-1].end is not None:
-                production.append(ProductionPeriod(start=milestone.occurred_at, start_id=milestone.id))
-        elif name in ("rolled_back", "retired") and production and production[-1].end is None:
-            last = production[-1]
-            production[-1] = ProductionPeriod(
-                start=last.start, start_id=last.start_id, end=milestone.occurred_at, end_id=milestone.id
-            )
+                production.append(ProductionPeriod(start=entry.occurred_at, start_id=entry.id))
+        elif name in ("rolled_back", "retired"):
+            ended = name
+            if production and production[-1].end is None:
+                last = production[-1]
+                production[-1] = ProductionPeriod(
+                    start=last.start,
+                    start_id=last.start_id,
+                    end=entry.occurred_at,
+                    end_id=entry.id,
+                    ended_by="rolled_back" if name == "rolled_back" else "retired",
+                )
         elif name == "abandoned":
-            abandoned = True
+            ended = name
     first_metric: dict[str, str] = {}
-    for metric in sorted(metrics, key=lambda m: m.occurred_at):
-        first_metric.setdefault(metric.data.layer, metric.occurred_at)
+    for observed in history.values():
+        for observation in observed:
+            layer = observation.layer
+            if layer not in first_metric or observation.occurred_at < first_metric[layer]:
+                first_metric[layer] = observation.occurred_at
     trained_at, deployed_at = first.get("trained"), first.get("deployed")
     to_deploy = _days(trained_at, deployed_at)
     to_business = _days(deployed_at, first_metric.get("business"))
@@ -285,9 +419,10 @@ def _timeline(
         summary=header["summary"],
         team=header["team"],
         started_at=started_at,
-        stage=stage,
+        stage=ended or stage,
         shipped="deployed" in first,
-        abandoned=abandoned,
+        in_production=bool(production) and production[-1].end is None,
+        abandoned=ended == "abandoned",
         trained_at=trained_at,
         deployed_at=deployed_at,
         first_production_metric_at=first_metric.get("production"),
@@ -382,4 +517,5 @@ def summary_of(model: ProjectModel) -> ProjectSummary:
         stage=timeline.stage,
         shipped=timeline.shipped,
         last_activity=timeline.last_activity,
+        in_production=timeline.in_production,
     )

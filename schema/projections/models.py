@@ -7,7 +7,7 @@ from typing import Literal
 
 from msgspec import Struct
 
-PROJECTION_VERSION = 1
+PROJECTION_VERSION = 2
 """Version of the folded project model; a server with another stored version rebuilds."""
 
 DAYS_PER_MONTH = 30.44
@@ -34,6 +34,22 @@ class ProductionPeriod(Model, frozen=True, kw_only=True):
     start_id: str
     end: str | None = None
     end_id: str | None = None
+    ended_by: Literal["rolled_back", "retired"] | None = None
+
+
+class Revision(Model, frozen=True, kw_only=True):
+    """A ``project.started`` or ``project.updated``: the project's header as it was set, in fold order.
+
+    Kept so that the header as of any day can be drawn again from the model alone.
+    """
+
+    id: str
+    occurred_at: str
+    started: bool
+    name: str | None = None
+    kind: str | None = None
+    summary: str | None = None
+    team: str | None = None
 
 
 class Lags(Model, frozen=True, kw_only=True):
@@ -59,8 +75,12 @@ class Timeline(Model, frozen=True, kw_only=True):
     team: str | None = None
     started_at: str | None = None
     stage: str | None = None
-    """The furthest milestone reached on the way to production (rollbacks do not undo it)."""
+    """Where the project stands after its whole milestone history: the furthest milestone reached on
+    the way to production, unless a later ``rolled_back``, ``retired`` or ``abandoned`` ended it."""
     shipped: bool = False
+    """Deployed at least once (whatever happened after)."""
+    in_production: bool = False
+    """Deployed, and not rolled back or retired since."""
     abandoned: bool = False
     trained_at: str | None = None
     deployed_at: str | None = None
@@ -73,6 +93,8 @@ class Timeline(Model, frozen=True, kw_only=True):
 
 
 class Observation(Model, frozen=True, kw_only=True):
+    """One ``metric.observed``, as recorded (a v1 event reads as a v2 level)."""
+
     id: str
     occurred_at: str
     value: float
@@ -80,24 +102,37 @@ class Observation(Model, frozen=True, kw_only=True):
     low: float | None = None
     high: float | None = None
     note: str | None = None
+    """How the number was measured, in the author's words."""
+    measure: Literal["level", "change"] = "level"
+    label: str | None = None
+    unit: str | None = None
+    direction: str | None = None
+    layer: str = "model"
 
 
-HeadlineBasis = Literal["change", "lift", "level"]
+HeadlineBasis = Literal["change", "level"]
+Bound = Literal["at_least", "at_most"]
 
 
 class Headline(Model, frozen=True, kw_only=True):
-    """The most defensible figure of a metric, and whether it can be claimed."""
+    """The one defensible figure of a metric's latest observation, and whether it can be claimed."""
 
     figure: float
-    """The number claimed: a change from the baseline, a lift, or a level."""
+    """The number claimed: a level as recorded, a change recorded as such, or the difference from a
+    recorded baseline (arithmetic the text names as a change)."""
     basis: HeadlineBasis
     unit: str | None
     text: str
-    context: str | None = None
-    """The interval and where the figure comes from, never in the headline itself."""
+    """The claim: the label and ``phrase``."""
+    phrase: str
+    """The claim without the label: a level ``stood at 149``, ``stood at 75% or more``; a change from a
+    baseline ``went from 61% to 78% (+17 pp)``, ``rose at least 14 pp from a baseline of 61%``; a change
+    recorded as such ``+34%``, ``+22% or more``."""
+    bound: Bound | None = None
+    """The figure is the conservative end of an interval: at least (or at most) this much."""
+    measured: str | None = None
+    """The measured point and the interval, for the evidence; null when the claim already says it all."""
     claimable: bool = True
-    collapsed: bool = False
-    """An interval was collapsed to its conservative end."""
     reason: str | None = None
     """Why the figure cannot be claimed."""
     source_id: str
@@ -106,8 +141,11 @@ class Headline(Model, frozen=True, kw_only=True):
 class Metric(Model, frozen=True, kw_only=True):
     key: str
     label: str
+    labelled: bool = True
+    """False when no observation carried a label: ``label`` is the key made readable."""
     layer: str
     unit: str | None = None
+    measure: Literal["level", "change"] = "level"
     direction: str = "higher_is_better"
     history: list[Observation] = []
     latest: Observation
@@ -173,6 +211,7 @@ class ProjectModel(Model, frozen=True, kw_only=True):
     chains: MetricChains
     feedback: list[Feedback] = []
     notes: list[Note] = []
+    revisions: list[Revision] = []
     version: int = PROJECTION_VERSION
 
 
@@ -184,6 +223,7 @@ class ProjectSummary(Model, frozen=True, kw_only=True):
     stage: str | None
     shipped: bool
     last_activity: str | None
+    in_production: bool = False
 
 
 class TimelineView(Model, frozen=True, kw_only=True):
@@ -197,37 +237,72 @@ class TimelineView(Model, frozen=True, kw_only=True):
 
 
 class Claim(Model, frozen=True, kw_only=True):
+    """One sentence of the draft and the events it comes from."""
+
     text: str
     event_ids: list[str]
 
 
 class Evidence(Model, frozen=True, kw_only=True):
-    kind: Literal["metric", "feedback", "adoption"]
+    """What backs a claim: a measured point and its interval, how a number was measured, how an effect
+    was attributed (a link's evidence), a stakeholder's words, an adoption."""
+
+    kind: Literal["metric", "attribution", "feedback", "adoption"]
     text: str
     event_ids: list[str]
-    how_measured: str | None = None
 
 
 SectionCategory = Literal[
-    "shipped_with_outcome", "shipped", "experiment", "scope_reduction", "technical_milestone", "other"
+    "shipped_with_outcome",
+    "shipped",
+    "experiment",
+    "scope_reduction",
+    "rolled_back",
+    "technical_milestone",
+    "other",
 ]
 
 
 class ProjectSection(Model, frozen=True, kw_only=True):
+    """One project: a first-person paragraph telling its chain, then what comes next, then evidence."""
+
     project_id: str
     name: str
     kind: str | None
     category: SectionCategory
-    did: list[Claim] = []
-    impact: list[Claim] = []
+    stage: str | None = None
+    summary: str | None = None
+    team: str | None = None
+    story: list[Claim] = []
+    """The paragraph, one claim a sentence: what was built and for whom, when it shipped, what moved
+    at each layer and how that was attributed, who uses it, how long from the work to the outcome."""
     next: list[Claim] = []
     evidence: list[Evidence] = []
 
 
+class Area(Model, frozen=True, kw_only=True):
+    """Wins captured without a project, grouped by their tags into an area reviews ask about."""
+
+    title: str
+    wins: list[Claim] = []
+
+
+ChecklistKind = Literal[
+    "never_shipped",
+    "no_business_metric",
+    "chain_incomplete",
+    "interval_too_wide",
+    "no_label",
+    "no_user",
+    "no_saving",
+    "not_attributed",
+]
+
+
 class ChecklistItem(Model, frozen=True, kw_only=True):
-    kind: Literal[
-        "never_shipped", "no_business_metric", "chain_incomplete", "interval_collapsed", "interval_too_wide"
-    ]
+    """Something the author can do before submitting: each names the fact missing and how to add it."""
+
+    kind: ChecklistKind
     text: str
     project_id: str | None
     event_ids: list[str]
@@ -237,9 +312,11 @@ class ReviewDraft(Model, frozen=True, kw_only=True):
     period_from: str
     period_to: str
     as_of: str
+    summary: list[Claim] = []
+    """The opening paragraph, first person, one claim a sentence."""
     accomplishments: list[Claim] = []
     sections: list[ProjectSection] = []
     ongoing_value: list[Claim] = []
-    unassigned_wins: list[Claim] = []
+    other_work: list[Area] = []
     learnings: list[Claim] = []
     checklist: list[ChecklistItem] = []
