@@ -15,7 +15,7 @@ from client_sdk._cli_args import CommandError, add_command, number, open_client,
 from client_sdk._client import Client
 from client_sdk._names import ProjectRef, describe, project_refs, resolve_event, resolve_project
 from client_sdk.errors import NotFoundError, ValidationError
-from schema.types import Direction, Evidence, Layer, Milestone, ProjectKind
+from schema.types import DirectionV2, Evidence, Layer, Milestone, ProjectKind
 
 _PROJECT_HELP = "the project's name (any case), its id or the start of its id"
 
@@ -120,6 +120,7 @@ _METRIC_ARGUMENTS = {
     "high": "--high",
     "direction": "--direction",
     "note": "--note",
+    "measure": "--change",
 }
 
 
@@ -128,6 +129,8 @@ def metric(args: argparse.Namespace) -> int:
         raise CommandError("--low and --high go together (the interval's two ends)", "--low/--high")
     options = {name: getattr(args, name) for name in ("label", "unit", "baseline", "low", "high", "note")}
     unit = args.unit or ""
+    measure = "change" if args.change else "level"
+    said = f"changed by {args.value:+g}" if args.change else f"= {args.value:g}"
     return _record(
         args,
         lambda c, p: c.metric(
@@ -136,10 +139,11 @@ def metric(args: argparse.Namespace) -> int:
             args.value,
             layer=args.layer,
             direction=args.direction,
+            measure=measure,
             occurred_at=args.at,
             **options,
         ),
-        f"{args.layer} metric {args.key} = {args.value:g}{unit}",
+        f"{args.layer} metric {args.key} {said}{unit}",
         _METRIC_ARGUMENTS,
         "PROJECT",
     )
@@ -250,13 +254,26 @@ def add_commands(commands: Any, store: argparse.ArgumentParser, at: argparse.Arg
     p = add_command(commands, "metric", metric, "record a measured value of a project", both)
     p.add_argument("project", metavar="PROJECT", help=_PROJECT_HELP)
     p.add_argument("key", metavar="KEY", help="the metric's key, e.g. recall_at_30d (a-z, 0-9, _ . -)")
-    p.add_argument("value", metavar="VALUE", type=number, help="the value measured")
+    p.add_argument(
+        "value", metavar="VALUE", type=number, help="the value measured (with --change: the change)"
+    )
     p.add_argument("--layer", required=True, choices=get_args(Layer), help="where it was measured")
-    p.add_argument("--unit", help="e.g. %%, ms, USD")
+    p.add_argument(
+        "--change",
+        action="store_true",
+        help="VALUE is a change, a lift or a saving (e.g. +3.1 pp of conversion, 14 hours a week saved), "
+        "not the level itself (e.g. a conversion of 12.4 %%)",
+    )
+    p.add_argument("--unit", help="e.g. %%, pp, ms, USD")
     p.add_argument("--baseline", type=number, help="the value before (the model's or process's predecessor)")
     p.add_argument("--low", type=number, help="the interval's low end (with --high)")
     p.add_argument("--high", type=number, help="the interval's high end (with --low)")
-    p.add_argument("--direction", choices=get_args(Direction), help="default: higher_is_better")
+    p.add_argument(
+        "--direction",
+        choices=get_args(DirectionV2),
+        help="which way is better: higher_is_better (the default), lower_is_better (a latency, a cost), "
+        "or none (neither: an elasticity, a neutral share)",
+    )
     p.add_argument("--label", help="a readable name, e.g. 'Recall at 30 days'")
     p.add_argument("--note", help="how it was measured")
 

@@ -208,11 +208,23 @@ class Client:
         high: float | None = None,
         direction: str | None = None,
         note: str | None = None,
+        measure: str = "level",
         occurred_at: When = None,
     ) -> str:
+        """Record ``metric.observed`` (version 2): ``key`` measured ``value`` at ``layer``.
+
+        ``measure`` says what the number is: ``"level"`` (the default: the quantity itself, such as
+        an AUC of 0.91 or a churn rate of 4.2 %) or ``"change"`` (a lift or a saving, recorded as
+        such: +3.1 pp of conversion, 14 hours a week saved). ``direction`` is ``"higher_is_better"``
+        (what readers assume when it is left out), ``"lower_is_better"``, or ``"none"`` when neither
+        is better (an elasticity, a neutral share). ``low`` and ``high`` give an interval around
+        ``value`` (both or neither); ``baseline`` is the value before.
+        """
         numbers_ = {"value": value, "baseline": baseline, "low": low, "high": high}
         data: dict[str, Any] = {name: _number(name, number) for name, number in numbers_.items()}
-        data.update(key=key, layer=layer, label=label, unit=unit, direction=direction, note=note)
+        data.update(
+            key=key, layer=layer, label=label, unit=unit, direction=direction, note=note, measure=measure
+        )
         return self._append("metric.observed", data, project, occurred_at)
 
     def trained(

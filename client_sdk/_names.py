@@ -120,11 +120,7 @@ def describe(event: Event, width: int = 60) -> str:
         or data.get("quote")
         or data.get("name")
         or data.get("milestone")
-        or (
-            f"{data.get('key')} = {_number(data.get('value'))}{data.get('unit', '')}"
-            if "key" in data
-            else None
-        )
+        or (f"{data.get('key')}{_measured(data)}{data.get('unit', '')}" if "key" in data else None)
         or (f"{data.get('cause')} -> {data.get('effect')}" if "cause" in data else None)
         or data.get("target")
         or ""
@@ -135,3 +131,11 @@ def describe(event: Event, width: int = 60) -> str:
 
 def _number(value: object) -> str:
     return f"{value:g}" if isinstance(value, int | float) else str(value)
+
+
+def _measured(data: dict[str, object]) -> str:
+    """`` = 0.91`` for a level; `` changed by +3`` for a change (``metric.observed`` ``measure``)."""
+    value = data.get("value")
+    if data.get("measure") == "change":
+        return f" changed by {value:+g}" if isinstance(value, int | float) else f" changed by {value}"
+    return f" = {_number(value)}"

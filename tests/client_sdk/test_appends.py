@@ -58,6 +58,30 @@ def test_every_append_method_records_one_valid_pending_event(client: Client) -> 
         assert isinstance(schema.validate_fields(fields), schema.ValidEvent)
 
 
+def test_metric_writes_version_2_with_measure_and_direction(client: Client) -> None:
+    """A level by default; ``measure="change"`` for a lift or a saving; ``direction="none"``."""
+    project = client.start_project("Pricing", "model")
+    ids = [
+        client.metric(project, "margin", 31, layer="business", unit="%"),
+        client.metric(project, "conversion_lift", 3.1, layer="business", unit="pp", measure="change"),
+        client.metric(project, "price_elasticity", -1.4, layer="model", direction="none", measure="level"),
+        client.metric(project, "hours_saved", 14, layer="business", measure="change", direction="none"),
+    ]
+    events = {event.id: event for event in client.events(project)}
+    metrics = [events[event_id] for event_id in ids]
+    assert {(event.type, event.v) for event in metrics} == {("metric.observed", 2)}
+    assert schema.CURRENT_VERSIONS["metric.observed"] == 2
+    assert [(e.data.get("measure"), e.data.get("direction")) for e in metrics] == [
+        (None, None),  # a level: measure at its default is left out, as the server stores it
+        ("change", None),
+        (None, "none"),
+        ("change", "none"),
+    ]
+    assert metrics[1].data == {
+        "key": "conversion_lift", "layer": "business", "value": 3.1, "unit": "pp", "measure": "change"
+    }  # fmt: skip
+
+
 def test_clocks_strictly_increase_even_when_appends_share_a_millisecond(client: Client) -> None:
     for index in range(200):
         client.capture(f"win {index}")
@@ -85,6 +109,23 @@ def test_occurred_at_can_be_backdated_as_datetime_or_string(client: Client) -> N
         (lambda c: c.metric(schema_uuid(), "Bad Key", 1.0, layer="model"), "$.data.key", "'Bad Key'"),
         (lambda c: c.metric(schema_uuid(), "auc", 1.0, layer="model", low=2.0, high=3.0), "$.data", "low"),
         (lambda c: c.metric(schema_uuid(), "auc", float("nan"), layer="model"), "$.data.value", "nan"),
+        (
+            lambda c: c.metric(schema_uuid(), "lift", 2.0, layer="business", measure="delta"),
+            "$.data.measure",
+            "'delta'",
+        ),
+        (
+            lambda c: c.metric(schema_uuid(), "auc", 1.0, layer="model", direction="up"),
+            "$.data.direction",
+            "'up'",
+        ),
+        (
+            lambda c: c.metric(
+                schema_uuid(), "lift", 1.0, layer="business", measure="change", low=2.0, high=3.0
+            ),
+            "$.data",
+            "low",
+        ),
         (lambda c: c.capture("x", occurred_at="2026-01-01T10:00:00"), "$.occurred_at", "no timezone"),
         (lambda c: c.capture("x", occurred_at=datetime(2026, 1, 1)), "$.occurred_at", "no timezone"),
         (lambda c: c.capture("x", tags="one,two"), "$.data.tags", "'one,two'"),

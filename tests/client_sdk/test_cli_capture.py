@@ -18,6 +18,7 @@ import pytest
 from client_sdk import Client, _account, _config
 from client_sdk.cli import main
 from tests.support.inprocess import InProcessServer
+from tests.support.process import winledger_command
 
 CLIENT_COMMANDS = [
     ["win"],
@@ -192,6 +193,69 @@ def test_every_capture_command_records_its_event(cli: Cli, home: Path) -> None:
     assert all(e.project_id == churn for key, e in events.items() if key != ids["next"])
 
 
+def test_metric_change_and_direction_none_record_a_version_2_metric(cli: Cli, home: Path) -> None:
+    """`--change`: the value is a lift or a saving; `--direction none`: neither way is better."""
+    assert cli("project", "start", "Pricing", "--kind", "model").code == 0
+    change = cli(
+        "metric", "pricing", "conversion_lift", "3.1", "--layer", "business", "--unit", "pp", "--change",
+        "--low", "1.2", "--high", "5", "--direction", "higher_is_better",
+    )  # fmt: skip
+    assert change.out.startswith('Recorded business metric conversion_lift changed by +3.1pp for "Pricing"')
+    neutral = cli("metric", "pricing", "price_elasticity", "-1.4", "--layer", "model", "--direction", "none")
+    assert neutral.out.startswith('Recorded model metric price_elasticity = -1.4 for "Pricing"')
+    level = cli("metric", "pricing", "margin", "31", "--layer", "business", "--unit", "%")
+    with journal(home) as client:
+        events = {e.id: e for e in client.events()}
+    assert (events[recorded_id(change)].v, events[recorded_id(change)].data) == (
+        2,
+        {
+            "key": "conversion_lift", "layer": "business", "value": 3.1, "unit": "pp", "low": 1.2,
+            "high": 5.0, "direction": "higher_is_better", "measure": "change",
+        },
+    )  # fmt: skip
+    assert (events[recorded_id(neutral)].v, events[recorded_id(neutral)].data) == (
+        2,
+        {"key": "price_elasticity", "layer": "model", "value": -1.4, "direction": "none"},
+    )
+    # A level is version 2 too, its measure at the default and so left out.
+    assert (events[recorded_id(level)].v, events[recorded_id(level)].data) == (
+        2,
+        {"key": "margin", "layer": "business", "value": 31.0, "unit": "%"},
+    )
+
+
+def test_metric_help_says_what_change_and_each_direction_mean(cli: Cli) -> None:
+    result = cli("metric", "--help")
+    assert result.code == 0
+    text = " ".join(result.out.split())
+    assert "--change" in text and "a lift or a saving" in text and "not the level itself" in text
+    assert "{higher_is_better,lower_is_better,none}" in text
+    assert "none (neither: an elasticity, a neutral share)" in text
+
+
+def test_the_real_winledger_command_records_a_change_and_refuses_a_bad_direction(tmp_path: Path) -> None:
+    store = str(tmp_path / "journal.db")
+
+    def winledger(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*winledger_command(), *args, "--store", store], capture_output=True, text=True, timeout=60
+        )
+
+    assert winledger("project", "start", "Pricing", "--kind", "model").returncode == 0
+    recorded = winledger("metric", "Pricing", "hours_saved", "14", "--layer", "business", "--change",
+                         "--direction", "none")  # fmt: skip
+    assert recorded.returncode == 0, recorded.stderr
+    assert "metric hours_saved changed by +14" in recorded.stdout
+    refused = winledger("metric", "Pricing", "hours_saved", "14", "--layer", "business", "--direction", "up")
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "argument --direction: invalid choice: 'up'" in refused.stderr
+    choices = refused.stderr.split("choose from", 1)[1].replace("'", "")  # quoted from Python 3.12.8 on
+    assert "higher_is_better, lower_is_better, none" in choices
+    with Client(store) as client:
+        [metric] = [e for e in client.events() if e.type == "metric.observed"]
+    assert metric.v == 2 and metric.data["measure"] == "change" and metric.data["direction"] == "none"
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -230,6 +294,12 @@ def test_relative_days_count_back_from_today(cli: Cli, home: Path) -> None:
         (["metric", "Churn", "Saved Rate", "3", "--layer", "business"], "argument KEY", "'Saved Rate'"),
         (["metric", "Churn", "saved_rate", "3", "--layer", "business", "--low", "1"], "--low", "go together"),
         (["metric", "Churn", "saved_rate", "3"], "--layer", "required"),
+        (
+            ["metric", "Churn", "saved_rate", "3", "--layer", "business", "--direction", "neutral"],
+            "argument --direction",
+            "invalid choice: 'neutral' (choose from",
+        ),
+        (["metric", "Churn", "saved_rate", "3", "--layer", "business", "--change=yes"], "--change", "yes"),
         (["link", "Churn", "a", "b", "--evidence", "vibes"], "argument --evidence", "'vibes'"),
         (["project", "start", "Other", "--kind", "model", "--team", ""], "argument --team", "length >= 1"),
         (["review", "--from", "2026-02-30"], "argument --from", "2026-02-30"),

@@ -2,7 +2,8 @@
 
 A newer schema is simulated by registering, for the duration of a block, a
 version 2 of ``win.captured`` and a new type ``review.drafted`` in the schema
-that both the in-process server and the client use.
+that both the in-process server and the client use; an older one, by removing
+version 2 of ``metric.observed`` from it for a block (a server not yet upgraded).
 """
 
 from __future__ import annotations
@@ -153,3 +154,81 @@ def test_an_older_server_leaves_events_pending_and_they_are_offered_once_per_syn
         report = laptop.sync()
     assert (report.accepted, report.deferred) == (1, 0)
     assert laptop.status().pending == 0
+
+
+# -- metric.observed version 2 against a server that knows only version 1 ------------------
+
+
+@pytest.fixture
+def server_knows_only_metric_v1(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Callable[[], AbstractContextManager[None]]:
+    """For the duration of a block, the schema (the in-process server's, and the client's) is the one
+    before metric.observed version 2: a server that has not been upgraded."""
+
+    @contextmanager
+    def older() -> Iterator[None]:
+        with monkeypatch.context() as patch:
+            patch.delitem(events.EVENT_TYPES["metric.observed"], 2)
+            patch.setitem(schema.CURRENT_VERSIONS, "metric.observed", 1)
+            yield
+
+    return older
+
+
+def test_a_server_that_knows_only_metric_v1_refuses_v2_as_unsupported_and_takes_v1(
+    server: InProcessServer,
+    token: str,
+    server_knows_only_metric_v1: Callable[[], AbstractContextManager[None]],
+) -> None:
+    v1 = an_event("metric.observed", full=True)
+    v2 = an_event(
+        "metric.observed", v=2, data={"key": "lift", "layer": "business", "value": 3.1, "measure": "change"}
+    )
+    with server_knows_only_metric_v1():
+        answer = server.http.post("/v1/events", json={"events": [v1, v2]}, headers=bearer(token)).json()
+        info = server.http.get("/v1/info", headers=bearer(token)).json()
+    assert info["event_types"]["metric.observed"] == [1]
+    accepted, refused = answer["results"]
+    assert accepted["status"] == "accepted"
+    assert (refused["id"], refused["status"], refused["code"]) == (
+        v2["id"],
+        "rejected",
+        "unsupported_version",
+    )
+    assert "Version 2 of 'metric.observed' is not known here (known: 1)" in refused["message"]
+    # Upgraded, the same server takes it.
+    answer = server.http.post("/v1/events", json={"events": [v2]}, headers=bearer(token)).json()
+    assert answer["results"][0]["status"] == "accepted"
+
+
+def test_a_v2_metric_stays_pending_until_the_server_knows_version_2(
+    make_client: MakeClient,
+    server: InProcessServer,
+    server_knows_only_metric_v1: Callable[[], AbstractContextManager[None]],
+) -> None:
+    laptop = make_client("laptop")
+    project = laptop.start_project("Pricing", "model")
+    change = laptop.metric(
+        project, "conversion_lift", 3.1, layer="business", measure="change", direction="none"
+    )
+    with server_knows_only_metric_v1():
+        report = laptop.sync()
+        assert (report.pushed, report.accepted, report.deferred, report.rejected) == (2, 1, 1, 0)
+        [waiting] = [event for event in laptop.events() if event.status == "pending"]
+        assert (waiting.id, waiting.v, waiting.code) == (change, 2, "unsupported_version")
+        assert laptop.rejected() == []
+        assert laptop.sync().deferred == 1  # offered again on every sync, never dropped
+    report = laptop.sync()  # the server was upgraded
+    assert (report.accepted, report.deferred) == (1, 0)
+    assert laptop.status().pending == 0
+    assert laptop.verify()
+    phone = make_client("phone")
+    phone.sync()
+    [metric] = [event for event in phone.events() if event.type == "metric.observed"]
+    assert (metric.id, metric.v, metric.data["measure"], metric.data["direction"]) == (
+        change,
+        2,
+        "change",
+        "none",
+    )
