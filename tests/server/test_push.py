@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from schema import CLIENT_FIELDS
-from tests.factories import ALL_TYPES, Device, an_event, client_fields, with_data, without
+from tests.factories import ALL_TYPES, FULL_DATA, Device, an_event, client_fields, with_data, without
 from tests.server.conftest import Api, decode
 
 RESULT_KEYS = ["id", "status", "seq", "code", "message"]
@@ -247,3 +247,55 @@ def test_json_escapes_are_meaning_not_bytes(api: Api) -> None:
     assert b"\\u00e9" in escaped and b"\\ud83c\\udf89" in escaped
     body = decode(api.post("/v1/events", escaped, "json"))
     assert body["results"][0]["status"] == "duplicate"
+
+
+def test_both_versions_of_metric_observed_are_accepted_and_stored_as_pushed(api: Api, fmt: str) -> None:
+    """Version 2 (``measure``, ``direction`` none) and version 1 side by side, by push and by sync; each
+    stored and pulled at the version it was pushed with, never rewritten."""
+    device, project = Device(), an_event("metric.observed")["project_id"]
+    started = device.event("project.started", project_id=project, data={"name": "Pricing", "kind": "model"})
+    v1 = device.event("metric.observed", project_id=project, data=FULL_DATA["metric.observed"])
+    change = device.event(
+        "metric.observed",
+        project_id=project,
+        v=2,
+        data={"key": "conversion_lift", "layer": "business", "value": 3.1, "unit": "pp", "low": 1, "high": 5,
+              "measure": "change", "direction": "none"},
+    )  # fmt: skip
+    level = device.event(
+        "metric.observed",
+        project_id=project,
+        v=2,
+        data={"key": "margin", "layer": "business", "value": 31, "measure": "level", "direction": "none"},
+    )
+    body = api.push([started, v1, change], fmt)
+    assert body["results"] == [accepted(e["id"], i) for i, e in enumerate([started, v1, change], 1)]
+    synced = api.sync([level], fmt, after=0)
+    assert synced["results"] == [accepted(level["id"], 4)]
+    pulled = {e["id"]: e for e in api.pull(fmt)["events"]}
+    assert (pulled[v1["id"]]["v"], pulled[v1["id"]]["data"]) == (1, FULL_DATA["metric.observed"])
+    assert pulled[change["id"]]["v"] == 2
+    assert pulled[change["id"]]["data"] == {**change["data"], "low": 1.0, "high": 5.0}
+    # `measure` at its default is left out of the normalized form, as an absent optional field is.
+    assert (pulled[level["id"]]["v"], pulled[level["id"]]["data"]) == (
+        2,
+        {"key": "margin", "layer": "business", "value": 31.0, "direction": "none"},
+    )
+    # So the level pushed again without `measure` is the same event; each version's rules still hold.
+    again = api.push(
+        [with_data(level, measure=...), v1, with_data(change, low=3.2), with_data(v1, measure="change")], fmt
+    )
+    assert [(r["status"], r["code"]) for r in again["results"]] == [
+        ("duplicate", None),
+        ("duplicate", None),
+        ("rejected", "invalid_event"),
+        ("rejected", "invalid_event"),
+    ]
+    assert "low <= value <= high" in again["results"][2]["message"]
+    assert "unknown field `measure`" in again["results"][3]["message"]
+    # The read models fold both versions (a v1 metric reads as a v2 level).
+    chains = api.http.get(
+        f"/v1/projects/{project}/metric-chains", params={"min_seq": 4}, headers=api.headers(None)
+    )
+    assert chains.status_code == 200, chains.text
+    assert {m["key"] for m in decode(chains)["metrics"]} == {"churn_rate", "conversion_lift", "margin"}
