@@ -243,16 +243,40 @@ def _ago(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC ({minutes // 60} h ago)"
 
 
+_REVIEW_OPTIONS = {"from_": "--from", "to": "--to", "as_of": "--as-of"}
+
+
 def review(args: argparse.Namespace) -> int:
-    end = args.to or today_utc()
+    # The client's defaults, spelled out for the error messages: --to is --as-of when that is given,
+    # else today; --from is 1 January of --to's year; as_of is --to or today, whichever is earlier.
+    end = args.to or args.as_of or today_utc()
     start = args.from_ or date(end.year, 1, 1)
     with open_client(args) as client:
         try:
-            draft = client.review_draft(start, end, args.as_of, markdown=True)
+            draft = client.review_draft(
+                start, end, args.as_of, format=args.format, short=args.short, cite=args.cite
+            )
         except ValidationError as exc:
-            raise CommandError(exc.message, "--from") from None
-    print(str(draft), end="" if str(draft).endswith("\n") else "\n")
+            raise CommandError(_option_message(exc), _REVIEW_OPTIONS.get(exc.field or "", "--from")) from None
+    if isinstance(draft, str):
+        text = draft
+    else:
+        import msgspec
+
+        text = msgspec.json.format(msgspec.json.encode(draft), indent=2).decode()
+    print(text, end="" if text.endswith("\n") else "\n")
     return 0
+
+
+def _option_message(error: ValidationError) -> str:
+    """The client's message about an argument, with the argument's name as the option's."""
+    field = error.field or ""
+    option = _REVIEW_OPTIONS.get(field)
+    if option and error.message.startswith(f"{field}: "):
+        return error.message[len(field) + 2 :]
+    if option and error.message.startswith(f"{field} "):
+        return error.message[len(field) + 1 :]
+    return error.message
 
 
 def add_commands(commands: Any, store: argparse.ArgumentParser) -> None:
@@ -272,12 +296,48 @@ def add_commands(commands: Any, store: argparse.ArgumentParser) -> None:
         commands, "status", status, "pending and rejected events, last sync, device and server", [store]
     )
     p = add_command(
-        commands, "review", review, "print the review draft (Markdown), computed offline", [store]
+        commands,
+        "review",
+        review,
+        "print the review draft (Markdown, plain text or JSON), computed offline",
+        [store],
+    )
+    p.description = (
+        "Print the review draft of a period, computed offline from this journal with the server's code. "
+        "It is drawn as of a day: only what occurred by the end of --as-of (UTC) counts, and the period "
+        "may not end after it. By default the period is this year so far."
     )
     p.add_argument(
-        "--from", dest="from_", type=day, metavar="YYYY-MM-DD", help="first day (default: 1 January)"
+        "--from",
+        dest="from_",
+        type=day,
+        metavar="YYYY-MM-DD",
+        help="first day (default: 1 January of --to's year)",
     )
-    p.add_argument("--to", type=day, metavar="YYYY-MM-DD", help="last day (default: today, UTC)")
     p.add_argument(
-        "--as-of", type=day, metavar="YYYY-MM-DD", help="count time in production to (default: --to)"
+        "--to", type=day, metavar="YYYY-MM-DD", help="last day (default: --as-of when given, else today, UTC)"
+    )
+    p.add_argument(
+        "--as-of",
+        type=day,
+        metavar="YYYY-MM-DD",
+        help="the day the draft is drawn as of, not before --to nor after today "
+        "(default: --to or today, whichever is earlier)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["md", "text", "json"],
+        default="md",
+        help="md: Markdown (the default); text: plain text to paste into a review form; json: the draft",
+    )
+    p.add_argument(
+        "--short",
+        action="store_true",
+        help="the summary and the top accomplishments alone (for a calibration meeting)",
+    )
+    p.add_argument(
+        "--no-cite",
+        dest="cite",
+        action="store_false",
+        help="leave out the event citations (md and text; JSON keeps the event ids)",
     )

@@ -85,13 +85,15 @@ def project_start(args: argparse.Namespace) -> int:
 
 
 def project_list(args: argparse.Namespace) -> int:
+    from schema.projections import stage_label  # the read models: loaded by projects() anyway
+
     with open_client(args) as client:
         projects = client.projects()
     if not projects:
         print("No projects yet. Start one with: winledger project start NAME --kind model")
         return 0
     rows = [("ID", "KIND", "STAGE", "NAME")] + [
-        (p.id, p.kind or "?", p.stage or "-", p.name) for p in projects
+        (p.id, p.kind or "?", stage_label(p.stage), p.name) for p in projects
     ]
     widths = [max(len(row[column]) for row in rows) for column in range(3)]
     for row in rows:

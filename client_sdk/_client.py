@@ -365,27 +365,85 @@ class Client:
         return summaries
 
     def timeline(self, project: str, as_of: date | str | None = None) -> TimelineView:
-        """A project's timeline as of ``as_of`` (default: today in UTC), from the events held here."""
+        """A project's timeline as of the end of ``as_of`` (default: today in UTC), from the events held here.
+
+        Only events that occurred by the end of that day count. Raises ``NotFoundError`` when the store
+        holds no such project, or nothing of it was recorded by then.
+        """
         from schema.projections import timeline_view
 
-        return timeline_view(self._model(project), _date(as_of, "as_of") or datetime.now(UTC).date())
+        day = _date(as_of, "as_of") or _today()
+        view = timeline_view(self._model(project), day)
+        if view is None:
+            raise NotFoundError(_nothing_yet(project, day))
+        return view
 
-    def metric_chains(self, project: str) -> MetricChains:
-        """A project's metrics, their defensible headlines, links and chains."""
-        return self._model(project).chains
+    def metric_chains(self, project: str, as_of: date | str | None = None) -> MetricChains:
+        """A project's metrics, their defensible headlines, links and chains as of the end of ``as_of``
+        (default: today in UTC); ``NotFoundError`` like ``timeline()``."""
+        from schema.projections import chains_as_of
+
+        day = _date(as_of, "as_of") or _today()
+        chains = chains_as_of(self._model(project), day)
+        if chains is None:
+            raise NotFoundError(_nothing_yet(project, day))
+        return chains
 
     def review_draft(
-        self, from_: date | str, to: date | str, as_of: date | str | None = None, *, markdown: bool = False
+        self,
+        from_: date | str | None = None,
+        to: date | str | None = None,
+        as_of: date | str | None = None,
+        *,
+        format: str = "json",
+        short: bool = False,
+        cite: bool = True,
+        markdown: bool = False,
     ) -> ReviewDraft | str:
-        """The review draft of the period ``from_``..``to`` (inclusive UTC dates); Markdown if asked."""
-        from schema.projections import render_markdown, review_draft
+        """The review draft of the period ``from_``..``to`` (inclusive UTC dates) as of the end of ``as_of``.
 
-        start, end = _date(from_, "from_"), _date(to, "to")
-        assert start is not None and end is not None
-        if start > end:
-            raise ValidationError(f"The period starts ({start}) after it ends ({end}).", field="from_")
-        draft = review_draft(self._models().values(), start, end, _date(as_of, "as_of"))
-        return render_markdown(draft) if markdown else draft
+        The server's defaults and rules: ``to`` defaults to ``as_of`` when given, else today (UTC), and
+        ``from_`` to 1 January of ``to``'s year; ``as_of`` defaults to ``to`` or today, whichever is
+        earlier, and a period running past that default is drawn to it. An explicit ``as_of`` before
+        ``to`` or after today raises ``ValidationError`` (``field`` names the argument), as does a
+        period that starts after it ends or after today.
+
+        ``format``: ``"json"`` (a ``ReviewDraft``), ``"md"`` (Markdown) or ``"text"`` (plain text, to
+        paste into a review form); ``markdown=True`` is ``format="md"``. ``short``: the summary and the
+        top accomplishments alone. ``cite=False`` drops the event citations from md and text.
+        """
+        from schema.projections import (
+            PeriodError,
+            render_markdown,
+            render_text,
+            resolve_period,
+            review_draft,
+            shorten,
+        )
+
+        if markdown:
+            if format not in ("json", "md"):
+                raise ValidationError(
+                    f"markdown=True asks for Markdown, but format is {format!r}.", field="markdown"
+                )
+            format = "md"
+        if format not in ("json", "md", "text"):
+            raise ValidationError(f"format must be 'json', 'md' or 'text', got {format!r}.", field="format")
+        today = _today()
+        day = _date(as_of, "as_of")
+        end = _date(to, "to") or day or today
+        start = _date(from_, "from_") or date(end.year, 1, 1)
+        try:
+            start, end, day = resolve_period(start, end, day, today)
+        except PeriodError as exc:
+            field = {"from": "from_"}.get(exc.field, exc.field)
+            raise ValidationError(_naming(field, exc.field, exc.message), field=field) from None
+        draft = review_draft(self._models().values(), start, end, day)
+        if format == "md":
+            return render_markdown(draft, cite=cite, short=short)
+        if format == "text":
+            return render_text(draft, cite=cite, short=short)
+        return shorten(draft) if short else draft
 
     def rejected(self) -> list[Event]:
         """Events the server refused for good, with ``code`` and ``message``; never pushed again."""
@@ -460,6 +518,26 @@ def _failure_code(error: SyncError) -> str:
     if isinstance(error, ServerError):
         return error.code or f"http_{error.status}"
     return "network" if isinstance(error, NetworkError) else "protocol"
+
+
+def _today() -> date:
+    """Today by this machine's clock, in UTC: the default ``as_of``, as on the server."""
+    return datetime.now(UTC).date()
+
+
+def _naming(argument: str, field: str, message: str) -> str:
+    """``message`` about ``field``, naming the ``argument`` that carried it first."""
+    message = message if message.endswith((".", "!", "?")) else message + "."
+    if message.startswith(f"{field} "):
+        return argument + message[len(field) :]
+    return f"{argument}: {message}"
+
+
+def _nothing_yet(project: str, day: date) -> str:
+    return (
+        f"Nothing of project {project!r} was recorded by the end of {day.isoformat()} (UTC): "
+        "its first event is dated later."
+    )
 
 
 def _date(value: date | str | None, name: str) -> date | None:

@@ -40,6 +40,10 @@ CLIENT_COMMANDS = [
 ]
 
 
+TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+NEXT_MONTH = (datetime.now(UTC).date() + timedelta(days=31)).isoformat()
+
+
 class Result(msgspec.Struct):
     code: int
     out: str
@@ -304,6 +308,12 @@ def test_relative_days_count_back_from_today(cli: Cli, home: Path) -> None:
         (["project", "start", "Other", "--kind", "model", "--team", ""], "argument --team", "length >= 1"),
         (["review", "--from", "2026-02-30"], "argument --from", "2026-02-30"),
         (["review", "--from", "2026-03-01", "--to", "2026-02-01"], "argument --from", "after it ends"),
+        # as_of is a day that has happened, and the period may not end after it.
+        (["review", "--as-of", TOMORROW], "argument --as-of", "after today"),
+        (["review", "--to", "2026-06-30", "--as-of", "2026-06-29"], "argument --as-of", "before the period"),
+        (["review", "--from", TOMORROW, "--to", NEXT_MONTH], "argument --from", "after today"),
+        (["review", "--from", TOMORROW], "argument --from", "after it ends"),  # --to: today
+        (["review", "--format", "pdf"], "argument --format", "'pdf'"),
     ],
 )
 def test_errors_name_the_argument_and_exit_1(
@@ -427,7 +437,13 @@ def test_project_list_shows_id_kind_stage_and_name(cli: Cli, home: Path, project
     assert lines[0].split() == ["ID", "KIND", "STAGE", "NAME"]
     assert len(lines) == 1 + len(projects)
     churn = next(line for line in lines if line.startswith(projects["churn"]))
-    assert churn.split()[1:] == ["model", "deployed", "Churn", "early", "warning"]
+    # The stage in the words of every page: stage_label's.
+    assert churn.split()[1:] == ["model", "in", "production", "Churn", "early", "warning"]
+    cli("milestone", "Churn early warning", "rolled_back")
+    churn = next(
+        line for line in cli("project", "list").out.splitlines() if line.startswith(projects["churn"])
+    )
+    assert churn.split()[1:] == ["model", "rolled", "back", "Churn", "early", "warning"]
 
 
 # -- retracting -------------------------------------------------------------------------
@@ -612,9 +628,9 @@ def test_review_prints_the_offline_draft_of_the_period(cli: Cli, home: Path) -> 
     cli("win", "Out of the period", "--at", "2025-12-01")
     result = cli("review", "--from", "2026-01-01", "--to", "2026-06-30")
     assert result.code == 0
-    assert result.out.startswith("# Review draft, 2026-01-01 to 2026-06-30")
+    assert result.out.startswith("# Review draft, 1 January 2026 to 30 June 2026")
     assert "Customer success works the churn list every Monday" in result.out
-    assert "Shipped Churn early warning to production on 2026-02-02" in result.out
+    assert "Churn early warning" in result.out and "2 February 2026" in result.out  # shipped that day
     assert "Out of the period" not in result.out
     with journal(home) as client:
         expected = client.review_draft("2026-01-01", "2026-06-30", markdown=True)
@@ -625,5 +641,82 @@ def test_review_defaults_to_this_year_so_far(cli: Cli) -> None:
     cli("win", "today's win")
     today = datetime.now(UTC).date()
     result = cli("review")
-    assert result.out.startswith(f"# Review draft, {date(today.year, 1, 1)} to {today}")
-    assert "today's win" in result.out
+    assert result.code == 0, result.err
+    assert "today's win" in result.out.lower()
+    # As of today: the year in progress is drawn to today, never to a day still to come.
+    draft = msgspec.json.decode(cli("review", "--format", "json").out)
+    assert (draft["period_from"], draft["period_to"], draft["as_of"]) == (
+        date(today.year, 1, 1).isoformat(),
+        today.isoformat(),
+        today.isoformat(),
+    )
+
+
+def _capture_a_half_year(cli: Cli) -> None:
+    cli("project", "start", "Churn early warning", "--kind", "model", "--at", "2026-01-10")
+    cli("milestone", "Churn early warning", "deployed", "--at", "2026-02-02")
+    cli("metric", "Churn early warning", "saved_rate", "34", "--layer", "business", "--baseline", "25",
+        "--unit", "%", "--at", "2026-04-01")  # fmt: skip
+    cli("win", "Customer success works the churn list every Monday", "--at", "2026-03-03")
+    cli("learned", "Agree on the business metric first", "--at", "2026-03-04")
+    cli("project", "start", "Pricing model", "--kind", "model", "--at", "2026-05-02")
+
+
+def test_review_formats_short_and_no_cite_print_what_the_client_computes(cli: Cli, home: Path) -> None:
+    _capture_a_half_year(cli)
+    period = ("--from", "2026-01-01", "--to", "2026-06-30")
+    with journal(home) as client:
+        refs = [event.id[-8:] for event in client.events()]
+
+        def expected(**options: Any) -> str:
+            return str(client.review_draft("2026-01-01", "2026-06-30", **options))
+
+        for args, options in (
+            ([], {"format": "md"}),
+            (["--format", "md"], {"format": "md"}),
+            (["--format", "text"], {"format": "text"}),
+            (["--short"], {"format": "md", "short": True}),
+            (["--format", "text", "--short", "--no-cite"], {"format": "text", "short": True, "cite": False}),
+        ):
+            result = cli("review", *period, *args)
+            assert result.code == 0, result.err
+            assert result.out.rstrip("\n") == expected(**options).rstrip("\n"), args
+        draft = client.review_draft("2026-01-01", "2026-06-30")
+
+    markdown = cli("review", *period).out
+    text = cli("review", *period, "--format", "text").out
+    assert "Customer success works the churn list every Monday" in text
+    assert "**" not in text and "[ ]" not in text and "\\" not in text
+    assert not [line for line in text.splitlines() if line.startswith("#")], text
+    short = cli("review", *period, "--short").out
+    assert len(short) < len(markdown)
+    assert any(ref in markdown for ref in refs)
+    assert not [ref for ref in refs if ref in cli("review", *period, "--no-cite").out]
+
+    # JSON: the draft itself, as the API's JSON gives it (without the checkpoint fields).
+    as_json = cli("review", *period, "--format", "json")
+    assert as_json.code == 0, as_json.err
+    assert msgspec.json.decode(as_json.out) == msgspec.to_builtins(draft)
+    brief = msgspec.json.decode(cli("review", *period, "--format", "json", "--short").out)
+    assert (
+        brief["sections"] == [] and brief["accomplishments"] == msgspec.to_builtins(draft)["accomplishments"]
+    )
+
+
+def test_review_as_of_a_day_defaults_the_period_to_end_there(cli: Cli) -> None:
+    _capture_a_half_year(cli)
+    result = cli("review", "--as-of", "2026-03-31", "--format", "json")
+    assert result.code == 0, result.err
+    draft = msgspec.json.decode(result.out)
+    assert (draft["period_from"], draft["period_to"], draft["as_of"]) == (
+        "2026-01-01",
+        "2026-03-31",
+        "2026-03-31",
+    )
+    assert "Pricing model" not in result.out and "saved_rate" not in result.out  # both after 31 March
+    assert "Customer success works the churn list every Monday" in result.out
+    # A period that ends before an explicit --as-of is drawn as of that later day.
+    later = msgspec.json.decode(
+        cli("review", "--to", "2026-03-31", "--as-of", "2026-06-30", "--format", "json").out
+    )
+    assert (later["period_to"], later["as_of"]) == ("2026-03-31", "2026-06-30")
