@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,6 +20,10 @@ from tests.server.conftest import Api, assert_problem, decode
 from tests.support.inprocess import InProcessServer
 
 DOCUMENTS = schemas()
+# The server's today is the machine's (UTC): the parameters that must be after it are built from it.
+TODAY = datetime.now(UTC).date().isoformat()
+TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+NEXT_MONTH = (datetime.now(UTC).date() + timedelta(days=31)).isoformat()
 
 pytestmark = pytest.mark.backends
 
@@ -115,6 +119,7 @@ def test_projects_appear_after_a_push_with_min_seq(api: Api) -> None:
             "stage": "deployed",
             "shipped": True,
             "last_activity": "2026-05-02T10:00:00.000000Z",
+            "in_production": True,
         }
     ]
 
@@ -181,7 +186,7 @@ def test_review_draft_as_json_defaults_as_of_to_the_period_end(journal: tuple[Ap
     assert body["as_of_seq"] == cursor
     assert body["projection_version"] == PROJECTION_VERSION
     assert [section["project_id"] for section in body["sections"]] == [project]
-    assert body["unassigned_wins"], "the win captured without a project has its own section"
+    assert body["other_work"], "the win captured without a project has its own section"
 
 
 @pytest.mark.parametrize(
@@ -192,7 +197,7 @@ def test_review_draft_as_markdown(
     journal: tuple[Api, str, int], accept: str | None, params: dict[str, str]
 ) -> None:
     api, _, cursor = journal
-    period = {"from": "2026-01-01", "to": "2026-12-31", "as_of": "2026-12-31"}
+    period = {"from": "2026-01-01", "to": "2026-06-30", "as_of": "2026-06-30"}
     response = get(api, "/v1/review-draft", accept, **period, **params)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "text/markdown; charset=utf-8"
@@ -247,7 +252,15 @@ def test_another_users_project_and_a_malformed_id_are_not_found_like_a_missing_o
         ("/v1/review-draft", {"from": "2026-12-31", "to": "2026-01-01"}, "`from`"),
         ("/v1/review-draft", {"from": "2026-01-01", "to": "2026-12-31", "as_of": "yesterday"}, "`as_of`"),
         ("/v1/review-draft", {"from": "2026-01-01", "to": "2026-12-31", "format": "pdf"}, "`format`"),
+        ("/v1/review-draft", {"from": "2026-01-01", "to": "2026-06-30", "format": "MD"}, "`format`"),
+        ("/v1/review-draft", {"from": "2026-01-01", "to": "2026-06-30", "short": "yes"}, "`short`"),
+        ("/v1/review-draft", {"from": "2026-01-01", "to": "2026-06-30", "cite": "0"}, "`cite`"),
+        # as_of is a day that has happened, and a period may not end after it.
+        ("/v1/review-draft", {"from": "2026-01-01", "to": TODAY, "as_of": TOMORROW}, "`as_of`"),
+        ("/v1/review-draft", {"from": "2026-01-01", "to": "2026-06-30", "as_of": "2026-06-29"}, "`as_of`"),
+        ("/v1/review-draft", {"from": TOMORROW, "to": NEXT_MONTH}, "`from`"),
         ("/v1/projects/{project}/timeline", {"as_of": "2026-1-1"}, "`as_of`"),
+        ("/v1/projects/{project}/metric-chains", {"as_of": "2026-06-31"}, "`as_of`"),
         ("/v1/projects", {"min_seq": "-1"}, "`min_seq`"),
         ("/v1/projects", {"min_seq": "x"}, "`min_seq`"),
         ("/v1/projects", {"min_seq": str(2**53)}, "`min_seq`"),
@@ -319,3 +332,210 @@ def test_responses_conform_to_the_published_json_schema(journal: tuple[Api, str,
     conforms("MetricChainsResponse", ok(api, f"/v1/projects/{project}/metric-chains"))
     conforms("ReviewDraftResponse", ok(api, "/v1/review-draft", **{"from": "2026-01-01", "to": "2026-12-31"}))
     conforms("Problem", decode(get(api, "/v1/projects/nope/timeline")))
+
+
+# -- as_of is a point in time (issue 14) ---------------------------------------------------------
+
+DAY = "2026-04-15"
+"""The point in time of these tests: the churn model was deployed on 1 March; its business metric and
+the link to it (1 and 2 May) come later."""
+
+
+def _late_events(device: Device, project: str) -> list[dict[str, Any]]:
+    """What happens to the churn project after DAY: a rename, a rollback, a stakeholder's decision."""
+    return [
+        device.event(
+            "project.updated",
+            project_id=project,
+            occurred_at="2026-05-10T10:00:00Z",
+            data={"name": "Churn model v2"},
+        ),
+        device.event(
+            "milestone.reached",
+            project_id=project,
+            occurred_at="2026-05-20T10:00:00Z",
+            data={"milestone": "rolled_back", "note": "the flagged list was too long to work"},
+        ),
+        device.event(
+            "feedback.received",
+            project_id=project,
+            occurred_at="2026-05-21T10:00:00Z",
+            data={"quote": "We stopped calling", "source_name": "Dana", "decision": "calls paused"},
+        ),
+    ]
+
+
+def _draft_fields(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in ("as_of_seq", "projection_version", "epoch")}
+
+
+def test_a_draft_as_of_a_day_is_what_was_recorded_by_its_end_and_later_events_never_change_it(
+    api: Api,
+) -> None:
+    device = Device()
+    project, events = churn_project(device)
+    early = [e for e in events if e["occurred_at"][:10] <= DAY]
+    late = [e for e in events if e["occurred_at"][:10] > DAY] + _late_events(device, project)
+    period = {"from": "2026-01-01", "to": DAY}
+
+    cursor = api.push(early)["cursor"]
+    before = ok(api, "/v1/review-draft", min_seq=cursor, **period)
+    markdown_before = get(api, "/v1/review-draft", format="md", min_seq=cursor, **period).text
+    assert before["as_of"] == DAY and before["sections"], before
+
+    cursor = api.push(late)["cursor"]
+    after = ok(api, "/v1/review-draft", min_seq=cursor, **period)
+    assert after["as_of_seq"] == cursor
+    # The same draft, to the byte: the rename, the rollback, the metric, the link and the decision
+    # all occurred after the end of DAY.
+    assert _draft_fields(after) == _draft_fields(before)
+    assert get(api, "/v1/review-draft", format="md", min_seq=cursor, **period).text == markdown_before
+    assert "Churn model v2" not in markdown_before and "calls paused" not in markdown_before
+    cited = msgspec.json.encode(after).decode()
+    assert not [e["id"] for e in late if e["id"] in cited], "an event after DAY is cited"
+
+    # Drawn as of a later day (the period still ends on DAY), the later events count.
+    later = ok(api, "/v1/review-draft", as_of="2026-06-30", **period)
+    assert later["as_of"] == "2026-06-30" and _draft_fields(later) != _draft_fields(after)
+
+
+def test_a_timeline_and_the_chains_as_of_a_day_leave_out_what_occurred_after_it(api: Api) -> None:
+    device = Device()
+    project, events = churn_project(device)
+    late = _late_events(device, project)
+    cursor = api.push(events + late)["cursor"]
+
+    view = ok(api, f"/v1/projects/{project}/timeline", as_of=DAY, min_seq=cursor)
+    timeline = view["timeline"]
+    assert view["as_of"] == DAY
+    assert timeline["name"] == "Churn model"  # renamed on 10 May
+    assert timeline["stage"] == "deployed" and view["in_production"] is True  # rolled back on 20 May
+    assert [e["occurred_at"][:10] for e in timeline["entries"]] == ["2026-01-05", "2026-02-01", "2026-02-02",
+                                                                     "2026-03-01"]  # fmt: skip
+    assert timeline["first_business_metric_at"] is None
+
+    now = ok(api, f"/v1/projects/{project}/timeline")
+    assert now["timeline"]["name"] == "Churn model v2"
+    assert now["timeline"]["stage"] == "rolled_back" and now["in_production"] is False
+
+    chains = ok(api, f"/v1/projects/{project}/metric-chains", as_of=DAY)
+    assert [metric["key"] for metric in chains["metrics"]] == ["auc"]  # churn_rate: first on 1 May
+    assert chains["links"] == []  # linked on 2 May
+    assert all(not chain["complete"] for chain in chains["chains"])
+    chains = ok(api, f"/v1/projects/{project}/metric-chains", as_of="2026-05-02")
+    assert {metric["key"] for metric in chains["metrics"]} == {"auc", "churn_rate"}
+    assert [chain["keys"] for chain in chains["chains"] if chain["complete"]] == [["auc", "churn_rate"]]
+
+
+def test_metric_chains_default_to_today_like_the_timeline(journal: tuple[Api, str, int]) -> None:
+    api, project, _ = journal
+    assert ok(api, f"/v1/projects/{project}/metric-chains") == ok(
+        api, f"/v1/projects/{project}/metric-chains", as_of=datetime.now(UTC).date().isoformat()
+    )
+
+
+@pytest.mark.parametrize("route", ["timeline", "metric-chains"])
+def test_a_project_with_nothing_recorded_by_as_of_is_not_found_and_says_so(
+    journal: tuple[Api, str, int], route: str
+) -> None:
+    api, project, _ = journal  # started on 2026-01-05
+    body = assert_problem(get(api, f"/v1/projects/{project}/{route}", as_of="2026-01-04"), 404, "not_found")
+    assert "Nothing" in body["detail"] and "2026-01-04" in body["detail"], body
+    assert ok(api, f"/v1/projects/{project}/{route}", as_of="2026-01-05")
+
+
+def test_the_draft_of_the_year_in_progress_is_drawn_as_of_today(journal: tuple[Api, str, int]) -> None:
+    api, _, _ = journal
+    today = datetime.now(UTC).date()
+    start = (today - timedelta(days=400)).isoformat()
+    body = ok(api, "/v1/review-draft", **{"from": start, "to": (today + timedelta(days=60)).isoformat()})
+    drawn = {today.isoformat(), datetime.now(UTC).date().isoformat()}  # midnight may pass meanwhile
+    assert body["as_of"] in drawn and body["period_to"] == body["as_of"]
+    assert body["period_from"] == start
+    # An explicit as_of of today, for a period that ends today, is the same draft.
+    same = ok(api, "/v1/review-draft", **{"from": start, "to": body["as_of"], "as_of": body["as_of"]})
+    assert _draft_fields(same) == _draft_fields(body)
+
+
+def _json_draft(body: dict[str, Any]) -> Any:
+    from schema.projections.models import ReviewDraft
+
+    return msgspec.convert(_draft_fields(body), ReviewDraft)
+
+
+PERIOD = {"from": "2026-01-01", "to": "2026-06-30"}
+
+
+@pytest.mark.parametrize(
+    ("accept", "params"),
+    [("text/plain", {}), (None, {"format": "text"}), ("text/markdown", {"format": "text"})],
+)
+def test_review_draft_as_plain_text_to_paste_into_a_review_form(
+    journal: tuple[Api, str, int], accept: str | None, params: dict[str, str]
+) -> None:
+    from schema.projections import render_text
+
+    api, _, cursor = journal
+    response = get(api, "/v1/review-draft", accept, **PERIOD, **params)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["Winledger-Epoch"] == api.server.epoch
+    assert response.headers["Winledger-As-Of-Seq"] == str(cursor)
+    text = response.text
+    assert text == render_text(_json_draft(ok(api, "/v1/review-draft", **PERIOD)))
+    assert "Churn model" in text
+    # No Markdown syntax: no heading, emphasis, checkbox or escaping backslash.
+    assert "**" not in text and "[ ]" not in text and "\\" not in text
+    assert not [line for line in text.splitlines() if line.lstrip().startswith(("#", "_"))], text
+
+
+def test_md_is_markdown_and_markdown_is_still_taken(journal: tuple[Api, str, int]) -> None:
+    api, _, _ = journal
+    md = get(api, "/v1/review-draft", format="md", **PERIOD)
+    assert md.headers["content-type"] == "text/markdown; charset=utf-8"
+    assert md.text == get(api, "/v1/review-draft", format="markdown", **PERIOD).text
+    assert md.text.startswith("#")
+
+
+def test_short_keeps_the_summary_and_the_top_accomplishments_alone(journal: tuple[Api, str, int]) -> None:
+    from schema.projections import render_markdown, render_text, shorten
+
+    api, _, _ = journal
+    full = ok(api, "/v1/review-draft", **PERIOD)
+    short = ok(api, "/v1/review-draft", short="true", **PERIOD)
+    assert ok(api, "/v1/review-draft", short="false", **PERIOD) == full
+    assert full["sections"] and full["accomplishments"]
+    assert _json_draft(short) == shorten(_json_draft(full))
+    assert short["accomplishments"] == full["accomplishments"] and short["summary"] == full["summary"]
+    assert short["sections"] == [] and short["checklist"] == [] and short["learnings"] == []
+    draft = _json_draft(full)
+    for fmt, render in (("md", render_markdown), ("text", render_text)):
+        whole = get(api, "/v1/review-draft", format=fmt, **PERIOD).text
+        brief = get(api, "/v1/review-draft", format=fmt, short="true", **PERIOD).text
+        assert brief == render(draft, short=True)
+        assert len(brief) < len(whole)
+
+
+def test_cite_false_drops_the_citations_from_md_and_text_and_json_keeps_its_ids(
+    journal: tuple[Api, str, int],
+) -> None:
+    api, _, _ = journal
+    body = ok(api, "/v1/review-draft", **PERIOD)
+    cited = {event_id[-8:] for event_id in _event_ids(body)}
+    assert cited
+    for fmt in ("md", "text"):
+        with_refs = get(api, "/v1/review-draft", format=fmt, **PERIOD).text
+        without = get(api, "/v1/review-draft", format=fmt, cite="false", **PERIOD).text
+        assert any(ref in with_refs for ref in cited), fmt
+        assert not [ref for ref in cited if ref in without], without
+        assert get(api, "/v1/review-draft", format=fmt, cite="true", **PERIOD).text == with_refs
+    assert ok(api, "/v1/review-draft", cite="false", **PERIOD) == body
+
+
+def _event_ids(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        found = set(value.get("event_ids", []))
+        return found.union(*(_event_ids(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_event_ids(v) for v in value))
+    return set()
