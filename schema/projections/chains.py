@@ -141,21 +141,29 @@ def headline(
             phrase = f"stood at {format_number(figure, unit)}"
     measured = None
     if interval:
+        assert low is not None and high is not None
         point = signed(value, unit) if measure == "change" else format_number(value, unit)
+        ends = signed if measure == "change" else format_number
         against = ""
         if baseline is not None and measure != "change":
-            against = (
-                f" against a baseline of {format_number(baseline, unit)} "
-                f"({signed(tidy(value - baseline), change_unit(unit))})"
+            # The claim names the baseline; the evidence adds the measured change, once.
+            against = f" ({signed(tidy(value - baseline), change_unit(unit))})"
+        if bound is not None and reason is None and not against:
+            # The claim already states the conservative end: the evidence gives the point and the other end.
+            other = low if conservative == high else high
+            measured = (
+                f"measured {point}{against}; the claim is the conservative end of an interval "
+                f"reaching {ends(other, unit)}"
             )
-        assert low is not None and high is not None
-        ends = signed if measure == "change" else format_number
-        measured = f"measured {point}{against}, with an interval of {ends(low, unit)} to {ends(high, unit)}"
+        else:
+            measured = (
+                f"measured {point}{against}, with an interval of {ends(low, unit)} to {ends(high, unit)}"
+            )
     return Headline(
         figure=figure,
         basis=basis,
         unit=figure_unit,
-        text=f"{label} {phrase}",
+        text=join_claim(label, phrase),
         phrase=phrase,
         bound=bound,
         measured=measured,
@@ -163,6 +171,12 @@ def headline(
         reason=reason,
         source_id=latest.id,
     )
+
+
+def join_claim(label: str, phrase: str) -> str:
+    """A label and a claim's phrase as one clause: ``X stood at 149``, ``X went from``, ``X: +22%``."""
+    verb = phrase.split(" ", 1)[0] in ("went", "rose", "fell", "stood")
+    return f"{label}{' ' if verb else ': '}{phrase}"
 
 
 def _improved(figure: float, lower_is_better: bool) -> bool:

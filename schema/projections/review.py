@@ -20,7 +20,7 @@ from datetime import date
 
 import msgspec
 
-from schema.projections.chains import EVIDENCE_STRENGTH, headline
+from schema.projections.chains import EVIDENCE_STRENGTH, headline, join_claim
 from schema.projections.fold import model_as_of
 from schema.projections.models import (
     Area,
@@ -177,8 +177,7 @@ def stage_label(stage: str | None) -> str:
 
 def said(label: str, line: Headline) -> str:
     """``label`` and the claim's phrase, as one clause."""
-    verb = line.phrase.split(" ", 1)[0] in ("went", "rose", "fell", "stood")
-    return f"{label}{' ' if verb else ': '}{line.phrase}"
+    return join_claim(label, line.phrase)
 
 
 def _who(item: Feedback) -> str:
@@ -516,12 +515,11 @@ def _evidence(project: _Project, end: str) -> list[Evidence]:
             continue
         cause, effect = labels.get(link.cause, link.cause), labels.get(link.effect, link.effect)
         note = f": {clause(link.note)}" if link.note else ""
+        to = "" if link.cause == link.effect else f" to {lower(cause)}"
         evidence.append(
             Evidence(
                 kind="attribution",
-                text=sentence(
-                    f"{effect} attributed to {lower(cause)} by {EVIDENCE_WORDS[link.evidence]}{note}"
-                ),
+                text=sentence(f"{effect} attributed{to} by {EVIDENCE_WORDS[link.evidence]}{note}"),
                 event_ids=[link.id],
             )
         )
@@ -578,21 +576,21 @@ def _accomplishments(projects: list[_Project], loose: list[Note]) -> list[Claim]
                 )
             )
         elif project.category == "experiment" and (project.lead() or project.decisions):
-            lead = project.lead()
-            if project.decisions:
+            lead = project.lead(outcome_only=True)
+            if lead is not None:
+                groups[1].append(
+                    Claim(
+                        text=f"{project.name}: {said(lower(lead[0].label), lead[1])}",
+                        event_ids=_cite([lead[1].source_id], [f.id for f in project.decisions[:1]]),
+                    )
+                )
+            elif project.decisions:
                 item = project.decisions[0]
                 groups[1].append(
                     Claim(
                         text=f"{project.name}: {_who(item)} changed a decision: "
                         f"{clause(item.decision or '')}",
-                        event_ids=_cite([item.id], [lead[1].source_id] if lead else []),
-                    )
-                )
-            elif lead is not None:
-                groups[1].append(
-                    Claim(
-                        text=f"{project.name}: {said(lower(lead[0].label), lead[1])}",
-                        event_ids=[lead[1].source_id],
+                        event_ids=[item.id],
                     )
                 )
         elif project.category == "shipped" and project.deploy is not None:
@@ -663,7 +661,8 @@ def _summary(
             metric, line = project.ranked("business")[0]
             clauses.append(f"{said(lower(metric.label), line)} ({project.name})")
             ids.append(line.source_id)
-        sentences.append(Claim(text=sentence("The strongest outcomes: " + "; ".join(clauses)), event_ids=ids))
+        opening = "The strongest outcomes: " if len(clauses) > 1 else "The strongest outcome: "
+        sentences.append(Claim(text=sentence(opening + "; ".join(clauses)), event_ids=ids))
     decisions = [f for p in projects for f in p.decisions]
     if decisions:
         teams = sorted({f.source_team for f in decisions if f.source_team})
