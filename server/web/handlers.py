@@ -13,14 +13,14 @@ from __future__ import annotations
 import hmac
 import secrets
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from schema.projections import render_markdown, timeline_view
+from schema.projections import model_as_of, render_markdown, render_text, timeline_view
 from server import readmodels
 from server.http import ProblemError, read_body
 from server.web import pages
@@ -245,19 +245,29 @@ async def project(request: Request, nonce: str, session: Session) -> Response:
     model, _seq, _version = await readmodels.load_project(_state(request), session.user_id, project_id)
     if model is None:
         raise PageError(404, f"There is no project {project_id!r} in your journal", session.csrf_token)
-    view = timeline_view(model, _today())
-    return _html(pages.project_page(model, view, nonce=nonce, csrf=session.csrf_token))
+    # As of today, like GET /v1/projects/{id}/timeline: nothing dated later shows.
+    today = _today()
+    current, view = model_as_of(model, today), timeline_view(model, today)
+    if current is None or view is None:
+        raise PageError(
+            404,
+            f"Nothing of this project was recorded by the end of today ({today.isoformat()}, UTC): "
+            "its first event is dated later",
+            session.csrf_token,
+        )
+    return _html(pages.project_page(current, view, nonce=nonce, csrf=session.csrf_token))
 
 
 @signed_in
 async def review(request: Request, nonce: str, session: Session) -> Response:
-    start, end = _period(request, session)
-    draft, _seq, _version = await readmodels.load_draft(_state(request), session.user_id, start, end, end)
+    start, end, as_of = _period(request, session)
+    draft, _seq, _version = await readmodels.load_draft(_state(request), session.user_id, start, end, as_of)
     this_year = _today().year
     years = sorted({*range(this_year - YEARS_SHOWN + 1, this_year + 1), start.year}, reverse=True)
     body = pages.review_page(
         draft,
         render_markdown(draft),
+        text=render_text(draft),
         start=start,
         end=end,
         years=years,
@@ -269,8 +279,8 @@ async def review(request: Request, nonce: str, session: Session) -> Response:
 
 @signed_in
 async def review_markdown(request: Request, nonce: str, session: Session) -> Response:
-    start, end = _period(request, session)
-    draft, _seq, _version = await readmodels.load_draft(_state(request), session.user_id, start, end, end)
+    start, end, as_of = _period(request, session)
+    draft, _seq, _version = await readmodels.load_draft(_state(request), session.user_id, start, end, as_of)
     filename = f"review-draft-{start.isoformat()}-to-{end.isoformat()}.md"
     return Response(
         render_markdown(draft),
@@ -280,11 +290,23 @@ async def review_markdown(request: Request, nonce: str, session: Session) -> Res
 
 
 def _today() -> date:
-    return datetime.now(UTC).date()
+    return readmodels.today()
 
 
-def _period(request: Request, session: Session) -> tuple[date, date]:
-    """``year=YYYY``, or ``from`` and ``to`` (YYYY-MM-DD); the current year when none is given."""
+def _period(request: Request, session: Session) -> tuple[date, date, date]:
+    """``year=YYYY``, or ``from`` and ``to`` (YYYY-MM-DD); the current year when none is given.
+
+    Drawn like ``GET /v1/review-draft`` with no ``as_of``: as of the period's end or today, whichever
+    is earlier, so that the year in progress is drawn to today and never to a day still to come.
+    """
+    start, end = _asked(request, session)
+    try:
+        return readmodels.period(start, end, None)
+    except ProblemError as exc:
+        raise PageError(400, exc.detail.replace("`", ""), session.csrf_token) from None
+
+
+def _asked(request: Request, session: Session) -> tuple[date, date]:
     params = request.query_params
     year = params.get("year")
     if year is not None:

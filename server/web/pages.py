@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from schema.projections import ProjectModel, ProjectSummary, ReviewDraft, TimelineView
+from schema.projections import ProjectModel, ProjectSummary, ReviewDraft, TimelineView, stage_label
 from schema.projections.markdown import CATEGORY_TITLES
 from schema.projections.models import Claim, MetricChains
 from server.web.markup import Markup, join, render
@@ -34,20 +34,27 @@ textarea{width:100%;min-height:18em;font:13px ui-monospace,monospace}
 button,input[type=submit]{cursor:pointer}
 """
 
-# The copy button: the Clipboard API where the page may use it, a selected textarea otherwise.
+# The copy buttons: the Clipboard API where the page may use it, else the text shown and selected (the
+# plain text's textarea is hidden until then) for the browser's own copy, or the reader's.
 _COPY_SCRIPT = """
-document.getElementById("copy").addEventListener("click", async () => {
-  const area = document.getElementById("markdown");
-  const status = document.getElementById("copy-status");
-  try {
-    await navigator.clipboard.writeText(area.value);
-  } catch (error) {
-    area.focus();
-    area.select();
-    if (!document.execCommand("copy")) { status.textContent = "Select the text and copy it."; return; }
-  }
-  status.textContent = "Copied.";
-});
+const copyStatus = document.getElementById("copy-status");
+for (const [button, source, done] of [
+  ["copy", "markdown", "Copied."],
+  ["copy-text", "text", "Copied as text."],
+]) {
+  document.getElementById(button).addEventListener("click", async () => {
+    const area = document.getElementById(source);
+    try {
+      await navigator.clipboard.writeText(area.value);
+    } catch (error) {
+      area.hidden = false;
+      area.focus();
+      area.select();
+      if (!document.execCommand("copy")) { copyStatus.textContent = "Select the text and copy it."; return; }
+    }
+    copyStatus.textContent = done;
+  });
+}
 """
 
 
@@ -101,11 +108,6 @@ def error_page(status: int, message: str, *, nonce: str, csrf: str | None = None
     return layout(f"Error {status}", body, nonce=nonce, csrf=csrf)
 
 
-def _stage(summary: ProjectSummary) -> str:
-    stage = (summary.stage or "started").replace("_", " ")
-    return f"{stage} (shipped)" if summary.shipped and summary.stage != "deployed" else stage
-
-
 def projects_page(summaries: list[ProjectSummary], *, nonce: str, csrf: str) -> Markup:
     if summaries:
         rows = join(
@@ -118,7 +120,7 @@ def projects_page(summaries: list[ProjectSummary], *, nonce: str, csrf: str) -> 
                 if not summary.named
                 else Markup(""),
                 kind=summary.kind or "",
-                stage=_stage(summary),
+                stage=stage_label(summary.stage),
                 last=(summary.last_activity or "")[:10],
             )
             for summary in summaries
@@ -146,7 +148,7 @@ def project_page(model: ProjectModel, view: TimelineView, *, nonce: str, csrf: s
         for part in (
             timeline.kind and f"{timeline.kind} project",
             timeline.team and f"team: {timeline.team}",
-            f"stage: {(timeline.stage or 'started').replace('_', ' ')}",
+            f"stage: {stage_label(timeline.stage)}",
             view.in_production_days is not None
             and f"in production for {duration(view.in_production_days, view.in_production_months)}"
             f" as of {view.as_of}",
@@ -315,6 +317,7 @@ def review_page(
     draft: ReviewDraft,
     markdown: str,
     *,
+    text: str,
     start: date,
     end: date,
     years: list[int],
@@ -322,12 +325,13 @@ def review_page(
     csrf: str,
 ) -> Markup:
     period = {"from": start.isoformat(), "to": end.isoformat()}
+    as_of = date.fromisoformat(draft.as_of)
     year_links = join(
         (
             render(
                 '<a href="/review?year={y}"{current}>{y}</a>',
                 y=year,
-                current=Markup(' aria-current="page"') if (start, end) == _year(year) else Markup(""),
+                current=Markup(' aria-current="page"') if (start, end) == _year(year, as_of) else Markup(""),
             )
             for year in years
         ),
@@ -342,18 +346,24 @@ def review_page(
         '<p class="muted">As of {as_of}. Each line cites the events it comes from (the last 8 characters '
         'of their ids).</p><div class="draft" id="draft">{draft}</div>'
         '<h2>Markdown</h2><p><button type="button" id="copy">Copy Markdown</button> '
+        '<button type="button" id="copy-text">Copy as text</button> '
         '<a id="download" href="/review.md?from={start}&amp;to={end}" download>Download .md</a> '
         '<span id="copy-status" role="status"></span></p>'
-        '<textarea id="markdown" readonly spellcheck="false">{markdown}</textarea>',
+        '<textarea id="markdown" readonly spellcheck="false">{markdown}</textarea>'
+        # What "Copy as text" copies: the draft as plain text for a review form, no Markdown syntax.
+        '<textarea id="text" readonly spellcheck="false" hidden '
+        'aria-label="The draft as plain text">{text}</textarea>',
         start=period["from"],
         end=period["to"],
         years=year_links,
         as_of=draft.as_of,
         draft=draft_html(draft),
         markdown=markdown,
+        text=text,
     )
     return layout("Review draft", body, nonce=nonce, csrf=csrf, script=_COPY_SCRIPT)
 
 
-def _year(year: int) -> tuple[date, date]:
-    return date(year, 1, 1), date(year, 12, 31)
+def _year(year: int, as_of: date) -> tuple[date, date]:
+    """The period ``year=YYYY`` gives: the year in progress is drawn to ``as_of``."""
+    return date(year, 1, 1), min(date(year, 12, 31), as_of)

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 from markdown_it import MarkdownIt
 
-from schema.projections import build_models, render_markdown, review_draft, timeline_view
+from schema.projections import build_models, render_markdown, render_text, review_draft, timeline_view
 from schema.projections.markdown import text as markdown_text
 from server.web import pages
 from server.web.markup import Markup, escape, join, render
@@ -50,14 +50,15 @@ def test_the_project_page_shows_markup_as_text_in_html_and_svg(journal: tuple[st
 def test_the_review_page_and_its_markdown_show_markup_as_text(journal: tuple[str, dict]) -> None:
     _, models = journal
     draft = review_draft(models.values(), *YEAR, YEAR[1])
-    markdown = render_markdown(draft)
+    markdown, text = render_markdown(draft), render_text(draft)
     page = pages.review_page(
-        draft, markdown, start=YEAR[0], end=YEAR[1], years=[2026, 2025], nonce="n0nce", csrf="c5rf"
+        draft, markdown, text=text, start=YEAR[0], end=YEAR[1], years=[2026, 2025], nonce="n0nce", csrf="c5rf"
     )
     parsed = assert_only_text(page, scripts=1)
     shown = "".join(parsed.text)
     assert f"Learned: {MARKUP}" in shown  # the rendered draft
     assert markdown in shown  # the textarea holds the Markdown exactly
+    assert text in shown and MARKUP in text  # and the hidden one the plain text, unescaped
     # The Markdown itself, rendered by a CommonMark renderer that passes raw HTML through: text only.
     rendered = MarkdownIt("commonmark").render(markdown)
     parsed = assert_only_text(rendered)
@@ -116,7 +117,14 @@ def test_a_chain_runs_from_model_to_business_with_values_deltas_and_evidence(
 def test_an_empty_journal_renders_plain_pages() -> None:
     draft = review_draft([], *YEAR, YEAR[1])
     page = pages.review_page(
-        draft, render_markdown(draft), start=YEAR[0], end=YEAR[1], years=[2026], nonce="n", csrf="c"
+        draft,
+        render_markdown(draft),
+        text=render_text(draft),
+        start=YEAR[0],
+        end=YEAR[1],
+        years=[2026],
+        nonce="n",
+        csrf="c",
     )
     assert "Nothing was recorded in this period." in page
     assert "No projects yet" in pages.projects_page([], nonce="n", csrf="c")

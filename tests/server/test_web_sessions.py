@@ -4,6 +4,7 @@ Origin checks on every form, sign-out, expiry, and the headers every page carrie
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from server.web.sessions import web_sessions
-from tests.factories import Device
+from tests.factories import Device, new_id
 from tests.server.conftest import Api
 from tests.support.inprocess import InProcessServer
 from tests.support.web import WEB_HOST, WebClient, csrf_of, hostile_journal
@@ -200,9 +201,12 @@ def test_the_review_period_and_its_markdown_download(api: Api) -> None:
     browser = WebClient(api.server)
     browser.sign_in(api.token)
 
+    # Like the API with no as_of: the year is drawn as of its end or today, whichever is earlier.
+    end = min(date(2026, 12, 31), datetime.now(UTC).date()).isoformat()
     page = browser.get("/review", year="2026")
-    assert page.status_code == 200 and "Review draft, 2026-01-01 to 2026-12-31" in page.text
-    assert 'href="/review.md?from=2026-01-01&amp;to=2026-12-31"' in page.text
+    assert page.status_code == 200 and f"Review draft, 2026-01-01 to {end}" in page.text
+    assert f"As of {end}." in page.text
+    assert f'href="/review.md?from=2026-01-01&amp;to={end}"' in page.text
     before = browser.get("/review", **{"from": "2025-03-01", "to": "2025-12-31"})
     assert "Review draft, 2025-03-01 to 2025-12-31" in before.text
     assert "Top accomplishments" in page.text and "Top accomplishments" not in before.text
@@ -212,7 +216,7 @@ def test_the_review_period_and_its_markdown_download(api: Api) -> None:
     assert download.status_code == 200
     assert download.headers["content-type"] == "text/markdown; charset=utf-8"
     assert download.headers["content-disposition"] == (
-        'attachment; filename="review-draft-2026-01-01-to-2026-12-31.md"'
+        f'attachment; filename="review-draft-2026-01-01-to-{end}.md"'
     )
     # The same Markdown as the API's, from the same code.
     api_markdown = api.http.get(
@@ -222,6 +226,67 @@ def test_the_review_period_and_its_markdown_download(api: Api) -> None:
     )
     assert download.text == api_markdown.text
     assert download.text in csrf_free_text(page)
+    # "Copy as text" copies the API's plain text, held in the page as text (escaped, never markup).
+    assert '<button type="button" id="copy-text">Copy as text</button>' in page.text
+    api_text = api.http.get(
+        "/v1/review-draft", params={"from": "2026-01-01", "to": "2026-12-31", "format": "text"},
+        headers=api.headers(None),
+    ).text  # fmt: skip
+    assert api_text != api_markdown.text and api_text in csrf_free_text(page)
+    assert '<textarea id="text" readonly spellcheck="false" hidden' in page.text
+
+
+def test_the_review_page_never_draws_a_day_to_come(api: Api) -> None:
+    browser = WebClient(api.server)
+    browser.sign_in(api.token)
+    today = datetime.now(UTC).date()
+    page = browser.get("/review")  # this year
+    assert page.status_code == 200
+    assert f"Review draft, {today.year}-01-01 to {today.isoformat()}" in page.text
+    assert f"As of {today.isoformat()}." in page.text
+    assert 'aria-current="page">' + str(today.year) in page.text
+    later = (today + timedelta(days=90)).isoformat()
+    page = browser.get("/review", **{"from": "2026-01-01", "to": later})
+    assert f"Review draft, 2026-01-01 to {today.isoformat()}" in page.text
+    for path in ("/review", "/review.md"):
+        future = browser.get(path, **{"from": (today + timedelta(days=1)).isoformat(), "to": later})
+        assert future.status_code == 400 and "after today" in future.text, future.text
+
+
+def test_the_project_pages_show_the_stage_in_words_and_the_project_as_of_today(api: Api) -> None:
+    device = Device()
+    today = datetime.now(UTC).date()
+    coming = f"{(today + timedelta(days=3)).isoformat()}T09:00:00Z"
+    shipped, planned = new_id(), new_id()
+
+    def event(type_: str, project: str, at: str, **data: Any) -> dict[str, Any]:
+        return device.event(type_, project_id=project, occurred_at=at, data=data)
+
+    cursor = api.push(
+        [
+            event("project.started", shipped, "2026-01-05T09:00:00Z", name="Churn model", kind="model"),
+            event("milestone.reached", shipped, "2026-03-01T09:00:00Z", milestone="deployed"),
+            event("milestone.reached", shipped, "2026-04-01T09:00:00Z", milestone="rolled_back"),
+            # Dated after today (a mistyped date, a clock ahead): not on a page drawn as of today.
+            event("win.captured", shipped, coming, text="A win still to come", source="text"),
+            event("project.started", planned, coming, name="Pricing model", kind="model"),
+        ]
+    )["cursor"]
+    api.http.get("/v1/projects", params={"min_seq": cursor}, headers=api.headers(None))
+    browser = WebClient(api.server)
+    browser.sign_in(api.token)
+
+    listing = browser.get("/")
+    row = csrf_free_text(listing).split("Churn model", 1)[1]
+    assert row.startswith("model" + "rolled back"), row  # kind, then the stage in stage_label's words
+    page = browser.get(f"/projects/{shipped}")
+    assert page.status_code == 200 and "stage: rolled back" in page.text
+    assert "A win still to come" not in page.text
+    nothing = browser.get(f"/projects/{planned}")
+    assert (
+        nothing.status_code == 404
+        and "Nothing of this project was recorded by the end of today" in nothing.text
+    )
 
 
 def csrf_free_text(page: httpx.Response) -> str:
@@ -238,6 +303,7 @@ def csrf_free_text(page: httpx.Response) -> str:
         ({"from": "2026-01-01"}, "to is required"),
         ({"from": "2026-02-30", "to": "2026-03-01"}, "from must be a date written YYYY-MM-DD"),
         ({"from": "2026-03-01", "to": "2026-02-01"}, "starts (2026-03-01) after it ends (2026-02-01)"),
+        ({"year": "2099"}, "after today"),
     ],
 )
 def test_a_bad_period_is_a_400_page_that_quotes_it(api: Api, params: dict[str, str], message: str) -> None:
