@@ -578,9 +578,11 @@ def _accomplishments(projects: list[_Project], loose: list[Note]) -> list[Claim]
         elif project.category == "experiment" and (project.lead() or project.decisions):
             lead = project.lead(outcome_only=True)
             if lead is not None:
+                found = project.attribution.get(lead[0].key)
+                how = f" ({EVIDENCE_WORDS[found[0]]})" if found else ""
                 groups[1].append(
                     Claim(
-                        text=f"{project.name}: {said(lower(lead[0].label), lead[1])}",
+                        text=f"{project.name}: {said(lower(lead[0].label), lead[1])}{how}",
                         event_ids=_cite([lead[1].source_id], [f.id for f in project.decisions[:1]]),
                     )
                 )
