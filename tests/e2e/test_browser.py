@@ -1,6 +1,7 @@
 """The README's path in a real browser: capture from the terminal while the server is down, sync when it
 is up, then sign in with the token in headless Chromium, open a project and its chain, switch the review
-period, copy and download the Markdown; a capture with markup in it shows as text everywhere.
+period, copy the Markdown and the plain text, download the Markdown; a capture with markup in it shows as
+text everywhere.
 
 Debian's ``chromium`` package, driven by Playwright (no browser download): skipped only where it is not
 installed. Playwright's sync API runs its own event loop in this thread, so this module keeps to itself.
@@ -80,10 +81,13 @@ def test_sign_in_read_the_chain_switch_the_period_copy_and_download(tmp_path: Pa
         with Client(person.journal) as journal:
             cursor = journal.status().cursor
         period = {"from": start.isoformat(), "to": end.isoformat(), "format": "markdown", "min_seq": cursor}
-        expected = httpx.get(
-            f"{server.url}/v1/review-draft", params=period, headers={"Authorization": f"Bearer {token}"}
-        )
+        headers = {"Authorization": f"Bearer {token}"}
+        expected = httpx.get(f"{server.url}/v1/review-draft", params=period, headers=headers)
         assert expected.status_code == 200 and "Fixed \\<script\\>" in expected.text
+        as_text = httpx.get(
+            f"{server.url}/v1/review-draft", params={**period, "format": "text"}, headers=headers
+        )
+        assert as_text.status_code == 200 and as_text.headers["content-type"] == "text/plain; charset=utf-8"
 
         context = chromium.new_context(accept_downloads=True)
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
@@ -92,7 +96,9 @@ def test_sign_in_read_the_chain_switch_the_period_copy_and_download(tmp_path: Pa
         page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
         console: list[str] = []
         page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
-        _walk(page, server.url, token, start.isoformat(), end.isoformat(), expected.text, tmp_path)
+        _walk(
+            page, server.url, token, start.isoformat(), end.isoformat(), expected.text, as_text.text, tmp_path
+        )
 
         assert dialogs == [], dialogs  # no script of a capture ever ran
         assert console == [], console  # no CSP violation either: the copy script runs by its nonce
@@ -101,7 +107,9 @@ def test_sign_in_read_the_chain_switch_the_period_copy_and_download(tmp_path: Pa
         server.stop()
 
 
-def _walk(page: Any, url: str, token: str, start: str, end: str, markdown: str, tmp_path: Path) -> None:
+def _walk(
+    page: Any, url: str, token: str, start: str, end: str, markdown: str, text: str, tmp_path: Path
+) -> None:
     from playwright.sync_api import expect
 
     # Sign in: the home page sends a stranger to the form; the token is pasted once.
@@ -111,7 +119,7 @@ def _walk(page: Any, url: str, token: str, start: str, end: str, markdown: str, 
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("Your projects")
     churn = page.locator("tr", has_text="Churn early warning")
-    expect(churn).to_contain_text("deployed")
+    expect(churn).to_contain_text("in production")  # the stage in the words of every page and the CLI
     # A project name with markup is a link whose text is that markup, literally.
     expect(page.get_by_role("link", name=MARKUP_PROJECT)).to_have_count(1)
 
@@ -130,14 +138,16 @@ def _walk(page: Any, url: str, token: str, start: str, end: str, markdown: str, 
     expect(page.get_by_text("Complete: reaches a business metric.")).to_be_visible()
     expect(page.locator("main")).to_contain_text(MARKUP)  # the win, as text
 
-    # The review draft: switch the period from the default (this year) to the test's own.
+    # The review draft: switch the period from the default (this year so far) to the test's own, which
+    # ends tomorrow: like the API, the page draws it as of today, never a day to come.
+    today = datetime.now(UTC).date().isoformat()
     page.get_by_role("link", name="Review draft").click()
     expect(page.locator("h1")).to_contain_text("Review draft, ")
     page.fill("input[name=from]", start)
     page.fill("input[name=to]", end)
     page.get_by_role("button", name="Show this period").click()
-    expect(page.locator("h1")).to_have_text(f"Review draft, {start} to {end}")
-    expect(page.locator("#draft")).to_contain_text("Shipped Churn early warning to production")
+    expect(page.locator("h1")).to_have_text(f"Review draft, {start} to {today}")
+    expect(page.locator("#draft")).to_contain_text("shipped it on")  # the churn model's paragraph
     expect(page.locator("#draft")).to_contain_text(f"Learned: {MARKUP}")
     assert page.locator("#markdown").input_value() == markdown
 
@@ -146,11 +156,21 @@ def _walk(page: Any, url: str, token: str, start: str, end: str, markdown: str, 
     expect(page.locator("#copy-status")).to_have_text("Copied.")
     assert page.evaluate("navigator.clipboard.readText()") == markdown
 
+    # Copy as text: the draft as plain text for a review form, the API's text exactly, with no Markdown.
+    copied = page.locator("#text").input_value()
+    assert copied == text
+    assert "**" not in copied and "[ ]" not in copied and "\\<" not in copied
+    assert not [line for line in copied.splitlines() if line.startswith("#")], copied
+    assert MARKUP in copied  # a capture's text as it was typed, unescaped
+    page.get_by_role("button", name="Copy as text").click()
+    expect(page.locator("#copy-status")).to_have_text("Copied as text.")
+    assert page.evaluate("navigator.clipboard.readText()") == text
+
     # Download it: a .md attachment with the same text.
     with page.expect_download() as info:
         page.click("#download")
     download = info.value
-    assert download.suggested_filename == f"review-draft-{start}-to-{end}.md"
+    assert download.suggested_filename == f"review-draft-{start}-to-{today}.md"
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
     assert saved.read_text() == markdown
