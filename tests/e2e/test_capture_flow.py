@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from client_sdk import Client
@@ -85,7 +86,10 @@ def test_capture_offline_then_sync_and_review(tmp_path: Path) -> None:
         draft = person.run("review", *period).stdout
         for text in WINS:
             assert text in draft
-        assert "Shipped Churn early warning to production" in draft
+        assert "Churn early warning" in draft and "shipped it on" in draft
+        # The period ends tomorrow: the draft is drawn as of today, never a day to come.
+        drawn = msgspec.json.decode(person.run("review", *period, "--format", "json").stdout)
+        assert (drawn["period_to"], drawn["as_of"]) == (str(today), str(today))
 
         with Client(person.journal) as journal:
             cursor = journal.status().cursor
