@@ -155,7 +155,7 @@ class Fleet:
                 event_id = client.capture(text, where, tags=tags, occurred_at=on)
             case Milestone(project, milestone, on):
                 event_id = client.milestone(self._project(user, project), milestone, occurred_at=on)
-            case Metric(project, key, layer, value, baseline, interval, lower, on):
+            case Metric(project, key, layer, value, baseline, interval, direction, measure, on):
                 low, high = interval or (None, None)
                 event_id = client.metric(
                     self._project(user, project),
@@ -165,7 +165,8 @@ class Fleet:
                     baseline=baseline,
                     low=low,
                     high=high,
-                    direction="lower_is_better" if lower else None,
+                    direction=direction,
+                    measure=measure,
                     occurred_at=on,
                 )
             case Link(project, cause, effect, evidence):

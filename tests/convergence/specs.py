@@ -55,13 +55,16 @@ class Milestone:
 
 @dataclass(frozen=True)
 class Metric:
+    """A ``metric.observed`` at version 2: a level or a change, any direction (``none`` included)."""
+
     project: int
     key: str
     layer: str
     value: float
     baseline: float | None
     interval: tuple[float, float] | None
-    lower_is_better: bool
+    direction: str | None
+    measure: str
     on: Day
 
 
@@ -119,7 +122,8 @@ def metrics(draw: st.DrawFn) -> Metric:
         value,
         draw(st.none() | st.sampled_from([0.0, 25.0, 90.0])),
         interval,
-        draw(st.booleans()),
+        draw(st.none() | st.sampled_from(["higher_is_better", "lower_is_better", "none"])),
+        draw(st.sampled_from(["level", "change"])),
         draw(days),
     )
 
@@ -132,7 +136,7 @@ appends = st.one_of(
         Milestone,
         project_refs,
         st.sampled_from(
-            ["trained", "deployed", "adopted", "rolled_back", "experiment_concluded", "abandoned"]
+            ["trained", "deployed", "adopted", "rolled_back", "retired", "experiment_concluded", "abandoned"]
         ),
         days,
     ),
