@@ -4,6 +4,7 @@ offline read models and against a fold of the server's log from scratch."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from schema.projections import (
     PROJECTION_VERSION,
     build_models,
     render_markdown,
+    resolve_period,
     review_draft,
     summary_of,
     timeline_view,
@@ -76,8 +78,10 @@ def check_read_models(
         scratch[f"chains {project}"] = _encode(
             MetricChainsResponse(**_asdict(model.chains), as_of_seq=head, **tail)
         )
+    today = datetime.now(UTC).date()
     for start, end in PERIODS:
-        draft = review_draft(models.values(), start, end, end)
+        # The server draws a period with no as_of as of its end or today, whichever is earlier.
+        draft = review_draft(models.values(), *resolve_period(start, end, None, today))
         scratch[f"draft {start}"] = _encode(ReviewDraftResponse(**_asdict(draft), as_of_seq=head, **tail))
         scratch[f"markdown {start}"] = render_markdown(draft).encode()
     _same(answers, scratch, f"{user}'s server", "a rebuild from scratch")
