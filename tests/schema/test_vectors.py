@@ -91,6 +91,54 @@ VECTORS: list[dict[str, str]] = [
         ),
         "hash": "50f9fc2751a9261b1a9d0b44cd6e98ac",
     },
+    {
+        "name": "metric.observed v2: a change with the direction none",
+        "pushed": (
+            '{"id":"0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f83","device_id":"5b1f9a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b",'
+            '"device_seq":4,"clock":1809639014400003,"occurred_at":"2026-03-14T09:32:00Z",'
+            '"type":"metric.observed","v":2,"project_id":"0190b4c2-0000-7000-8000-000000000001",'
+            '"data":{"key":"conversion_lift","layer":"business","value":3.1,"unit":"pp","low":1.2,"high":5,'
+            '"direction":"none","measure":"change"}}'
+        ),
+        "normalized": (
+            '{"id":"0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f83","device_id":"5b1f9a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b",'
+            '"device_seq":4,"clock":1809639014400003,"occurred_at":"2026-03-14T09:32:00.000000Z",'
+            '"type":"metric.observed","v":2,"project_id":"0190b4c2-0000-7000-8000-000000000001",'
+            '"data":{"key":"conversion_lift","layer":"business","value":3.1,"unit":"pp","low":1.2,"high":5.0,'
+            '"direction":"none","measure":"change"}}'
+        ),
+        "canonical": (
+            '{"clock":1809639014400003,"data":{"direction":"none","high":5,"key":"conversion_lift",'
+            '"layer":"business","low":1.2,"measure":"change","unit":"pp","value":3.1},'
+            '"device_id":"5b1f9a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b","device_seq":4,'
+            '"id":"0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f83","occurred_at":"2026-03-14T09:32:00.000000Z",'
+            '"project_id":"0190b4c2-0000-7000-8000-000000000001","type":"metric.observed","v":2}'
+        ),
+        "hash": "bc1ad73ac6a4d6dd32d44a57884029ce",
+    },
+    {
+        "name": "metric.observed v2: measure level, the default, dropped like a null optional field",
+        "pushed": (
+            '{"id":"0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f84","device_id":"5b1f9a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b",'
+            '"device_seq":5,"clock":1809639014400004,"occurred_at":"2026-03-14T09:33:00Z",'
+            '"type":"metric.observed","v":2,"project_id":"0190b4c2-0000-7000-8000-000000000001",'
+            '"data":{"key":"price_elasticity","layer":"model","value":-1.4,"measure":"level",'
+            '"direction":"none","note":null}}'
+        ),
+        "normalized": (
+            '{"id":"0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f84","device_id":"5b1f9a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b",'
+            '"device_seq":5,"clock":1809639014400004,"occurred_at":"2026-03-14T09:33:00.000000Z",'
+            '"type":"metric.observed","v":2,"project_id":"0190b4c2-0000-7000-8000-000000000001",'
+            '"data":{"key":"price_elasticity","layer":"model","value":-1.4,"direction":"none"}}'
+        ),
+        "canonical": (
+            '{"clock":1809639014400004,"data":{"direction":"none","key":"price_elasticity","layer":"model",'
+            '"value":-1.4},"device_id":"5b1f9a1e-2c3d-4e5f-8a9b-0c1d2e3f4a5b","device_seq":5,'
+            '"id":"0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f84","occurred_at":"2026-03-14T09:33:00.000000Z",'
+            '"project_id":"0190b4c2-0000-7000-8000-000000000001","type":"metric.observed","v":2}'
+        ),
+        "hash": "317301cb171462d0dd7615bb1e918e75",
+    },
 ]
 """Single events: pushed form, normalized body, JCS canonical form, 128-bit hash."""
 
@@ -104,6 +152,7 @@ DIGEST_VECTORS: list[dict[str, Any]] = [
         "digest": "261b01885bc2ee68fb1bdaf1c0bf4214",
     },
     {"name": "one event held twice", "events": [0, 0], "digest": "1b1ecf937da4fb89762534fa33dc591c"},
+    {"name": "two version 2 metrics", "events": [3, 4], "digest": "ed8dd905ddb939ae104a6012a6d1b843"},
 ]
 """Sets of the events above (by index into ``VECTORS``) and their digests."""
 
