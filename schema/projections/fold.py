@@ -158,24 +158,12 @@ def fold_project(project_id: str | None, events: list[Envelope]) -> ProjectModel
     for event in events:
         order = canonical_order(_key_fields(event))
         match event:
-            case ProjectStarted(data=data):
+            case ProjectStarted(data=data) | ProjectUpdated(data=data):
                 revisions.append(
                     Revision(
                         id=event.id,
                         occurred_at=event.occurred_at,
-                        started=True,
-                        name=data.name,
-                        kind=data.kind,
-                        summary=data.summary,
-                        team=data.team,
-                    )
-                )
-            case ProjectUpdated(data=data):
-                revisions.append(
-                    Revision(
-                        id=event.id,
-                        occurred_at=event.occurred_at,
-                        started=False,
+                        started=isinstance(event, ProjectStarted),
                         name=data.name,
                         kind=data.kind,
                         summary=data.summary,

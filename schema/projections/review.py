@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import get_args
 
 import msgspec
 
@@ -64,15 +65,7 @@ __all__ = [
     "timeline_view",
 ]
 
-CATEGORY_ORDER: tuple[SectionCategory, ...] = (
-    "shipped_with_outcome",
-    "shipped",
-    "experiment",
-    "scope_reduction",
-    "rolled_back",
-    "technical_milestone",
-    "other",
-)
+CATEGORY_ORDER: tuple[SectionCategory, ...] = get_args(SectionCategory)
 _DECIDING_KINDS = ("experiment", "analysis", "research")
 _SHIP_BOUNDARY_KINDS = ("model", "infrastructure")
 _LAYER_RANK = {"business": 0, "production": 1, "model": 2}

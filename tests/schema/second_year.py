@@ -8,6 +8,7 @@ would type through the CLI.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from schema import validate_fields
@@ -16,12 +17,16 @@ DEVICE = "01900000-0000-7000-8000-00000000a11c"
 _BASE_CLOCK = 1_767_225_600_000 * 1024
 
 
-class _Year:
+class Year:
+    """One device appending valid, normalized events on given days, with ids and clocks in order."""
+
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
         self.seq = 0
 
-    def add(self, type: str, on: str, data: dict[str, Any], project: str | None = None, v: int = 1) -> str:
+    def add(
+        self, type: str, on: str | date, data: dict[str, Any], project: str | None = None, v: int = 1
+    ) -> str:
         self.seq += 1
         event_id = f"01900000-0000-7000-8000-{self.seq:012x}"
         fields = {
@@ -29,7 +34,7 @@ class _Year:
             "device_id": DEVICE,
             "device_seq": self.seq,
             "clock": _BASE_CLOCK + self.seq,
-            "occurred_at": f"{on}T10:00:00Z",
+            "occurred_at": f"{on}T10:00:00Z" if isinstance(on, str) else f"{on.isoformat()}T12:00:00Z",
             "type": type,
             "v": v,
             "project_id": project,
@@ -63,7 +68,7 @@ class _Year:
 
 
 def second_year() -> list[dict[str, Any]]:
-    y = _Year()
+    y = Year()
     pricing = y.project(
         "2025-02-03",
         "Annual-plan pricing page test",

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, get_args
 
 import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schema import validate_fields
 from schema.projections import (
     build_models,
     chains_as_of,
@@ -28,20 +27,10 @@ from schema.projections import (
     timeline_view,
 )
 from schema.projections.models import Observation
+from schema.types import Milestone
+from tests.schema.second_year import Year
 
-DEVICE = "01900000-0000-7000-8000-0000000000d1"
-MILESTONES = (
-    "trained",
-    "evaluated",
-    "experiment_launched",
-    "experiment_concluded",
-    "shadow_deployed",
-    "deployed",
-    "adopted",
-    "rolled_back",
-    "retired",
-    "abandoned",
-)
+MILESTONES = get_args(Milestone)
 _number = st.integers(-2000, 2000).map(lambda n: n / 10)
 
 
@@ -90,36 +79,12 @@ def test_every_number_of_a_claim_is_recorded_or_named_arithmetic(drawn: Any) -> 
         assert line.bound is None and line.claimable
 
 
-class _Log:
-    def __init__(self) -> None:
-        self.events: list[dict[str, Any]] = []
-
-    def add(self, type: str, day: date, data: dict[str, Any], project: str | None, v: int = 1) -> str:
-        seq = len(self.events) + 1
-        event_id = f"01900000-0000-7000-8000-{seq:012x}"
-        fields = {
-            "id": event_id,
-            "device_id": DEVICE,
-            "device_seq": seq,
-            "clock": 1_767_225_600_000 * 1024 + seq,
-            "occurred_at": f"{day.isoformat()}T12:00:00Z",
-            "type": type,
-            "v": v,
-            "project_id": project,
-            "data": data,
-        }
-        result = validate_fields(fields)
-        assert not hasattr(result, "code"), result
-        self.events.append(result.fields)  # type: ignore[union-attr]
-        return event_id
-
-
 PROJECTS = ("01900000-0000-7000-9000-000000000001", "01900000-0000-7000-9000-000000000002")
 
 
 @st.composite
 def journals(draw: st.DrawFn) -> list[dict[str, Any]]:
-    log = _Log()
+    log = Year()
     ids: list[str] = []
     for _ in range(draw(st.integers(1, 30))):
         day = date(2026, 1, 1) + timedelta(days=draw(st.integers(0, 364)))
