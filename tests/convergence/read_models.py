@@ -13,6 +13,7 @@ import msgspec
 from schema.projections import (
     PROJECTION_VERSION,
     build_models,
+    chains_as_of,
     render_markdown,
     resolve_period,
     review_draft,
@@ -59,7 +60,9 @@ def check_read_models(
         answers[f"timeline {project}"] = get(
             f"/v1/projects/{project}/timeline", as_of=AS_OF.isoformat()
         ).content
-        answers[f"chains {project}"] = get(f"/v1/projects/{project}/metric-chains").content
+        answers[f"chains {project}"] = get(
+            f"/v1/projects/{project}/metric-chains", as_of=AS_OF.isoformat()
+        ).content
     for start, end in PERIODS:
         period = {"from": start.isoformat(), "to": end.isoformat()}
         answers[f"draft {start}"] = get("/v1/review-draft", **period).content
@@ -75,8 +78,10 @@ def check_read_models(
         model = models[project]
         view = timeline_view(model, AS_OF)
         scratch[f"timeline {project}"] = _encode(TimelineResponse(**_asdict(view), as_of_seq=head, **tail))
+        chains = chains_as_of(model, AS_OF)
+        assert chains is not None  # the project has events, all of them dated by AS_OF
         scratch[f"chains {project}"] = _encode(
-            MetricChainsResponse(**_asdict(model.chains), as_of_seq=head, **tail)
+            MetricChainsResponse(**_asdict(chains), as_of_seq=head, **tail)
         )
     today = datetime.now(UTC).date()
     for start, end in PERIODS:
@@ -96,7 +101,7 @@ def check_read_models(
             offline[f"timeline {project}"] = _encode(
                 TimelineResponse(**_asdict(view), as_of_seq=head, **tail)
             )
-            chains = client.metric_chains(project)
+            chains = client.metric_chains(project, AS_OF)
             offline[f"chains {project}"] = _encode(
                 MetricChainsResponse(**_asdict(chains), as_of_seq=head, **tail)
             )
