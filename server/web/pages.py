@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date
 
 from schema.projections import ProjectModel, ProjectSummary, ReviewDraft, TimelineView, stage_label
-from schema.projections.markdown import CATEGORY_TITLES
 from schema.projections.models import Claim, MetricChains
+from schema.projections.outline import outline
 from server.web.markup import Markup, join, render
 from server.web.svg import chain_svg, duration, lag_rows, timeline_svg
 
@@ -219,8 +219,8 @@ def _chains(chains: MetricChains) -> Markup:
             layer=metric.layer,
             headline=metric.headline.text
             + ("" if metric.headline.claimable else f" (not claimed: {metric.headline.reason})"),
-            context=render('<br><span class="muted">{c}</span>', c=metric.headline.context)
-            if metric.headline.context
+            context=render('<br><span class="muted">{c}</span>', c=metric.headline.measured)
+            if metric.headline.measured
             else Markup(""),
             evidence=join((render("{e}", e=e) for e in evidence.get(metric.key, [])), "<br>"),
         )
@@ -267,50 +267,37 @@ def _claims(claims: list[Claim], tag: str = "ul") -> Markup:
 
 
 def draft_html(draft: ReviewDraft) -> Markup:
-    """The draft as HTML, in the order and with the headings of its Markdown."""
+    """The draft as HTML: the same outline (order, headings, sentences) as its Markdown and text."""
     parts: list[Markup] = []
-    if draft.accomplishments:
-        parts.append(render("<h2>Top accomplishments</h2>{c}", c=_claims(draft.accomplishments, "ol")))
-    if draft.sections:
-        parts.append(render("<h2>Projects</h2>"))
-    for section in draft.sections:
-        kind = f"{section.kind}, " if section.kind else ""
-        parts.append(
-            render(
-                "<h3>{name}</h3><p><em>{what}</em></p>",
-                name=section.name,
-                what=kind + CATEGORY_TITLES[section.category],
-            )
-        )
-        for title, claims in (
-            ("What I did", section.did),
-            ("Impact", section.impact),
-            ("What I learned, what comes next", section.next),
-        ):
-            if claims:
-                parts.append(render("<h4>{title}</h4>{c}", title=title, c=_claims(claims)))
-        if section.evidence:
-            evidence = [
-                Claim(
-                    text=item.text + (f", measured by {item.how_measured}" if item.how_measured else ""),
-                    event_ids=item.event_ids,
+    for block in outline(draft):
+        match block.kind:
+            case "title" | "meta":
+                continue  # the page has its own title and its own "as of" line
+            case "heading":
+                parts.append(render("<h2>{t}</h2>", t=block.text))
+            case "subheading":
+                parts.append(render("<h3>{t}</h3>", t=block.text))
+            case "emphasis":
+                parts.append(render("<p><em>{t}</em></p>", t=block.text))
+            case "paragraph":
+                sentences = join(
+                    render('{text} <span class="refs">[{refs}]</span> ', text=c.text, refs=_refs(c.event_ids))
+                    for c in block.claims
                 )
-                for item in section.evidence
-            ]
-            parts.append(render("<h4>Evidence</h4>{c}", c=_claims(evidence)))
-    for title, claims in (
-        ("Ongoing value", draft.ongoing_value),
-        ("Wins without a project", draft.unassigned_wins),
-        ("Learnings", draft.learnings),
-    ):
-        if claims:
-            parts.append(render("<h2>{title}</h2>{c}", title=title, c=_claims(claims)))
-    if draft.checklist:
-        checklist = [Claim(text=item.text, event_ids=item.event_ids) for item in draft.checklist]
-        parts.append(render("<h2>Before you submit</h2>{c}", c=_claims(checklist)))
-    if not parts:
-        parts.append(render('<p class="empty">Nothing was recorded in this period.</p>'))
+                parts.append(
+                    render('<p class="story">{s}</p>', s=sentences)
+                    if block.claims
+                    else render('<p class="empty">{t}</p>', t=block.text)
+                )
+            case "numbered":
+                parts.append(_claims(block.claims, "ol"))
+            case "bullets" | "checklist":
+                parts.append(_claims(block.claims))
     return join(parts)
+
+
+def _refs(event_ids: list[str]) -> str:
+    return ", ".join(event_id[-8:] for event_id in event_ids)
 
 
 def review_page(
