@@ -186,8 +186,8 @@ def _improved(figure: float, lower_is_better: bool) -> bool:
 def _no_improvement(bounded: bool, conservative: float, unit: str | None, reference: str) -> str:
     if bounded:
         return (
-            f"the interval is too wide to claim: its conservative end, {format_number(conservative, unit)}, "
-            f"shows no improvement over {reference}"
+            f"its interval is too wide to claim (the conservative end, {format_number(conservative, unit)}, "
+            f"shows no improvement over {reference})"
         )
     return f"it shows no improvement over {reference}"
 

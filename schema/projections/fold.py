@@ -462,9 +462,10 @@ def summarize(event: Envelope) -> str:
             note = f": {data.note}" if data.note else ""
             return f"Milestone {data.milestone.replace('_', ' ')}{note}"
         case MetricObserved(data=data):
-            from schema.projections.chains import format_number
+            from schema.projections.chains import format_number, signed
 
-            level = format_number(data.value, data.unit)
+            change = data.measure == "change"
+            level = signed(data.value, data.unit) if change else format_number(data.value, data.unit)
             base = (
                 f" against a baseline of {format_number(data.baseline, data.unit)}"
                 if data.baseline is not None
@@ -472,9 +473,10 @@ def summarize(event: Envelope) -> str:
             )
             span = ""
             if data.low is not None and data.high is not None:
-                low, high = format_number(data.low, data.unit), format_number(data.high, data.unit)
-                span = f", interval {low} to {high}"
-            return f"{data.label or data.key} ({data.layer}) measured {level}{base}{span}"
+                ends = signed if change else format_number
+                span = f", interval {ends(data.low, data.unit)} to {ends(data.high, data.unit)}"
+            what = "a change of " if change else ""
+            return f"{data.label or data.key} ({data.layer}) measured {what}{level}{base}{span}"
         case MetricLinked(data=data):
             return f"Linked {data.cause} to {data.effect} ({data.evidence.replace('_', ' ')})"
         case FeedbackReceived(data=data):

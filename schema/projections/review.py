@@ -868,12 +868,13 @@ def _checklist(projects: list[_Project], end: str) -> list[ChecklistItem]:
                     [line.source_id],
                 )
         if shipped and "business" in project.layers:
+            labels = {m.key: m.label for m in project.model.chains.metrics}
             for chain in project.model.chains.chains:
                 if chain.complete or chain.layers[0] != "model":
                     continue
                 ask(
                     "chain_incomplete",
-                    f"The chain {' → '.join(chain.keys)} stops at the "
+                    f"The chain {' → '.join(f'“{labels.get(key, key)}”' for key in chain.keys)} stops at the "
                     f"{chain.layers[-1] or 'an unrecorded'} layer: "
                     "link it to the business metric it moves with winledger link",
                     project,
