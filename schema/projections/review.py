@@ -654,10 +654,10 @@ def _summary(
         clauses, ids = [], []
         for project in outcomes:
             metric, line = project.ranked("business")[0]
-            clauses.append(f"{said(lower(metric.label), line)} ({project.name})")
+            clauses.append(f"{project.name} ({said(lower(metric.label), line)})")
             ids.append(line.source_id)
-        opening = "The strongest outcomes: " if len(clauses) > 1 else "The strongest outcome: "
-        sentences.append(Claim(text=sentence(opening + "; ".join(clauses)), event_ids=ids))
+        opening = "My strongest outcomes were on " if len(clauses) > 1 else "My strongest outcome was on "
+        sentences.append(Claim(text=sentence(opening + series(clauses)), event_ids=ids))
     decisions = [f for p in projects for f in p.decisions]
     if decisions:
         teams = sorted({f.source_team for f in decisions if f.source_team})
@@ -669,22 +669,19 @@ def _summary(
             )
         )
     ruled_out = [p for p in projects if p.category == "scope_reduction"]
-    if ruled_out:
-        sentences.append(
-            Claim(
-                text=f"I ruled out {series([p.name for p in ruled_out])}.",
-                event_ids=[e.id for p in ruled_out for e in (p.abandoned or p.concluded)],
-            )
-        )
     counted = [a for a in areas if a.title != OTHER_AREA]
-    if counted and len(sentences) < 4:
+    closing: list[str] = []
+    closing_ids: list[str] = []
+    also = "also " if sentences else ""
+    if ruled_out:
+        closing.append(f"I {also}ruled out {series([p.name for p in ruled_out])}")
+        closing_ids += [e.id for p in ruled_out for e in (p.abandoned or p.concluded)]
+    if counted:
         parts = [f"{plural(len(a.wins), 'win')} in {a.title.lower()}" for a in counted]
-        sentences.append(
-            Claim(
-                text=f"Beyond the projects, I recorded {series(parts)}.",
-                event_ids=[i for a in counted for c in a.wins for i in c.event_ids],
-            )
-        )
+        closing.append(f"beyond the projects, I {'' if ruled_out else also}recorded {series(parts)}")
+        closing_ids += [i for a in counted for c in a.wins for i in c.event_ids]
+    if closing:
+        sentences.append(Claim(text=sentence("; ".join(closing)), event_ids=closing_ids))
     return sentences[:4]
 
 

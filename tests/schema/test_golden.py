@@ -122,3 +122,13 @@ def test_the_second_year_drops_the_forecaster_with_what_it_saved() -> None:
     assert draft.accomplishments[1].text.startswith(
         "Annual-plan pricing page test: share of sign-ups on the annual plan rose at least 2 pp"
     )
+
+
+def test_the_readme_quotes_the_demo_draft_as_it_is_written() -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    start = readme.index("as written:\n\n") + len("as written:\n\n")
+    quoted = readme[start : readme.index("\n\n`--format text` gives")]
+    unquoted = "\n".join(line[2:] if line.startswith("> ") else "" for line in quoted.split("\n"))
+    unquoted = re.sub(r"^#{4,5} ", lambda m: "##" + "#" * (len(m[0]) - 5) + " ", unquoted, flags=re.MULTILINE)
+    assert "My strongest outcomes were on Churn early-warning model" in unquoted
+    assert unquoted in render_markdown(_draft("2026"), cite=False)
