@@ -16,6 +16,7 @@ from schema.events import EVENT_TYPES, Envelope
 from schema.wire import (
     EventResult,
     InfoResponse,
+    MeResponse,
     MetricChainsResponse,
     Problem,
     ProjectsResponse,
@@ -38,6 +39,7 @@ WIRE_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     EventResult,
     StoredEvent,
     InfoResponse,
+    MeResponse,
     Problem,
 )
 

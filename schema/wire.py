@@ -125,12 +125,31 @@ class Limits(Message):
     max_depth: int
 
 
+class Account(Message):
+    """Whose a token is: its user's name and id (``account`` in ``GET /v1/info``; ``GET /v1/me``).
+
+    A client records the account of a journal's first sync and refuses to sync it with another
+    (docs/protocol.md, section 6.6). ``user_id`` names one user for the life of a store; after a
+    user is erased, another user may be given the same name.
+    """
+
+    user: str
+    user_id: int
+
+
+class MeResponse(Account):
+    """``GET /v1/me``: the account the bearer token belongs to, and the store's epoch."""
+
+    epoch: str
+
+
 class InfoResponse(Message):
     protocol: int
     epoch: str
     server_time: Timestamp
     limits: Limits
     event_types: dict[str, list[int]]
+    account: Account
 
 
 class Problem(Message):

@@ -120,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             # For Prometheus, behind its own token; not part of the API (docs/operations.md).
             Route("/metrics", metrics, methods=["GET"]),
             Route("/v1/info", routes.info, methods=["GET"]),
+            Route("/v1/me", routes.me, methods=["GET"]),
             Route("/v1/events", routes.events, methods=["GET", "POST"]),
             Route("/v1/sync", routes.sync, methods=["POST"]),
             *readmodels.ROUTES,

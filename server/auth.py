@@ -160,6 +160,15 @@ class Accounts:
                 info = TokenInfo(*row[:-1], revoked_at)
             return info
 
+    async def user_name(self, user_id: int) -> str | None:
+        """The name of a user (``GET /v1/me``, ``account`` in ``GET /v1/info``); ``None`` once erased."""
+        if self.store.direct is not None:
+            name = await self.store.direct.run(_user_name_direct, user_id)
+        else:
+            async with self.store.engine.connect() as connection:
+                name = await connection.scalar(select(db.users.c.name).where(db.users.c.id == user_id))
+        return None if name is None else str(name)
+
     async def authenticate(self, token: str) -> int | None:
         """The user id a token belongs to, or ``None`` (malformed, unknown, revoked or expired)."""
         outcome = await self.identify(token)
@@ -223,6 +232,11 @@ def _token_direct(connection: sqlite3.Connection, token_id: str) -> Any:
         "SELECT user_id, secret_hash, revoked_at, expires_at, last_used_at FROM tokens WHERE id = ?",
         (token_id,),
     ).fetchone()
+
+
+def _user_name_direct(connection: sqlite3.Connection, user_id: int) -> str | None:
+    row = connection.execute("SELECT name FROM users WHERE id = ?", (user_id,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 async def _user_id(connection: AsyncConnection, name: str) -> int:

@@ -23,6 +23,7 @@ from schema.wire import (
     PROBLEM_JSON,
     TEXT,
     InfoResponse,
+    MeResponse,
     MetricChainsResponse,
     Problem,
     ProjectsResponse,
@@ -44,6 +45,7 @@ BODIES: tuple[type[msgspec.Struct], ...] = (
     PullResponse,
     SyncResponse,
     InfoResponse,
+    MeResponse,
     Problem,
     ProjectsResponse,
     TimelineResponse,
@@ -200,8 +202,17 @@ def build(settings: Settings) -> dict[str, Any]:
         "/v1/info": {
             "get": _operation(
                 "info",
-                "Limits, known event types and versions, epoch and server time",
+                "Limits, known event types and versions, epoch, server time and the token's account",
                 _ok("InfoResponse", "What this server takes"),
+                (),
+            )
+        },
+        "/v1/me": {
+            "get": _operation(
+                "me",
+                "The account the token belongs to (user name and id), and the epoch: a client keeps "
+                "each journal to one account (protocol section 6.6)",
+                _ok("MeResponse", "The token's account"),
                 (),
             )
         },

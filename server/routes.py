@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from schema import EVENT_TYPES, format_timestamp
 from schema.types import MAX_INT, MAX_LABEL, MAX_NAME, MAX_QUOTE, MAX_TAG, MAX_TAGS, MAX_TEXT
-from schema.wire import MAX_DEPTH
+from schema.wire import MAX_DEPTH, Account, MeResponse
 from server import protocol
 from server.auth import RefusalReason, Refused
 from server.http import ProblemError, encode, read_body, request_format, response_format
@@ -91,8 +91,25 @@ async def openapi_document(request: Request) -> Response:
     return Response(_state(request).openapi, media_type="application/json")
 
 
+async def _account(request: Request) -> Account:
+    """The account of the request's token: authenticated, then named."""
+    user_id = await _authenticate(request)
+    name = await _state(request).accounts.user_name(user_id)
+    if name is None:  # erased (`admin delete-user`) since its token was checked
+        raise _unauthorized(_REFUSALS[None])
+    return Account(user=name, user_id=user_id)
+
+
+async def me(request: Request) -> Response:
+    """``GET /v1/me``: whose the token is, so that a client keeps a journal to one account."""
+    account = await _account(request)
+    state = _state(request)
+    fmt = response_format(request, "json")
+    return encode(MeResponse(user=account.user, user_id=account.user_id, epoch=state.epoch), fmt, state.epoch)
+
+
 async def info(request: Request) -> Response:
-    await _authenticate(request)
+    account = await _account(request)
     state = _state(request)
     fmt = response_format(request, "json")
     s = state.settings
@@ -116,6 +133,7 @@ async def info(request: Request) -> Response:
             "max_depth": MAX_DEPTH,
         },
         "event_types": {name: sorted(versions) for name, versions in EVENT_TYPES.items()},
+        "account": account,
     }
     return encode(body, fmt, state.epoch)
 

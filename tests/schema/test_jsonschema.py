@@ -23,6 +23,7 @@ WIRE_NAMES = {
     "EventResult",
     "StoredEvent",
     "InfoResponse",
+    "MeResponse",
     "Problem",
 }
 READ_MODEL_NAMES = {"ProjectsResponse", "TimelineResponse", "MetricChainsResponse", "ReviewDraftResponse"}

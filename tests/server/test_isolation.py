@@ -31,6 +31,7 @@ ROUTES: list[tuple[str, str]] = [
     ("POST", "/v1/events"),
     ("POST", "/v1/sync"),
     ("GET", "/v1/info"),
+    ("GET", "/v1/me"),
     ("GET", "/v1/projects"),
     ("GET", "/v1/projects/{project_id}/timeline"),
     ("GET", "/v1/projects/{project_id}/metric-chains"),
