@@ -561,7 +561,12 @@ def _timestamp(value: When, event_type: str, now_ms: Callable[[], int]) -> str:
                 "use an aware datetime such as datetime.now(timezone.utc).",
                 field="$.occurred_at",
             )
-        return schema.format_timestamp(value)
+        try:
+            return schema.format_timestamp(value)
+        except ValueError as exc:  # no UTC datetime: year 1 ahead of UTC, year 9999 behind it
+            raise ValidationError(
+                f"Cannot append {event_type}: occurred_at {exc}.", field="$.occurred_at"
+            ) from None
     return value  # a string: the schema checks and normalizes it
 
 

@@ -75,16 +75,27 @@ def parse_timestamp(value: str) -> datetime:
         )
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a valid date-time: {exc}") from None
-    moment = moment.astimezone(UTC)
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:
+        # Year 1 ahead of UTC, or year 9999 behind it: not even a datetime in UTC.
+        raise ValueError(f"{value!r} is outside 1970-01-01 to 2100-01-01") from None
     if not _EPOCH <= moment < _END:
         raise ValueError(f"{value!r} is outside 1970-01-01 to 2100-01-01")
     return moment
 
 
 def format_timestamp(moment: datetime) -> str:
-    """The normalized form: UTC, microseconds, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    """The normalized form: UTC, microseconds, ``YYYY-MM-DDTHH:MM:SS.ffffffZ``.
+
+    Raises ``ValueError`` for a moment that has no UTC datetime (year 1 ahead of UTC, year 9999 behind).
+    """
+    try:
+        in_utc = moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{moment.isoformat()!r} is outside 1970-01-01 to 2100-01-01") from None
     # isoformat is C code and several times faster than strftime; the years are four digits (1970-2099).
-    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    return in_utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def es_number(value: float) -> str:

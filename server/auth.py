@@ -270,7 +270,10 @@ def expiry(text: str, now: datetime | None = None) -> str:
     value = text.strip()
     duration = _DURATION.match(value.lower())
     if duration:
-        moment = now + int(duration.group(1)) * _UNITS[duration.group(2)]
+        try:
+            moment = now + int(duration.group(1)) * _UNITS[duration.group(2)]
+        except OverflowError:  # 999999w: past the year 9999
+            raise AdminError(f"--expires {text!r} ends after the year 9999") from None
     else:
         try:
             moment = datetime.fromisoformat(value)
@@ -283,9 +286,15 @@ def expiry(text: str, now: datetime | None = None) -> str:
             if len(value) > 10:
                 raise AdminError(f"--expires {text!r} needs a UTC offset (Z or +01:00) after the time")
             moment = moment.replace(tzinfo=UTC)
+    try:
+        stored = format_timestamp(moment)
+    except ValueError:  # year 1 ahead of UTC, or year 9999 behind it: no UTC time
+        stored = None
     if moment <= now:
-        raise AdminError(f"--expires {text!r} is in the past ({format_timestamp(moment)})")
-    return format_timestamp(moment)
+        raise AdminError(f"--expires {text!r} is in the past ({stored or moment.isoformat()})")
+    if stored is None:
+        raise AdminError(f"--expires {text!r} ends after the year 9999")
+    return stored
 
 
 def _seconds_between(earlier: str, later: str) -> float:

@@ -13,6 +13,8 @@ import pytest
 import schema
 from client_sdk import Client, ConfigurationError, StoreError, ValidationError
 
+PLUS_1, MINUS_1 = timezone(timedelta(hours=1)), timezone(timedelta(hours=-1))
+
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[Client]:
@@ -128,6 +130,19 @@ def test_occurred_at_can_be_backdated_as_datetime_or_string(client: Client) -> N
         ),
         (lambda c: c.capture("x", occurred_at="2026-01-01T10:00:00"), "$.occurred_at", "no timezone"),
         (lambda c: c.capture("x", occurred_at=datetime(2026, 1, 1)), "$.occurred_at", "no timezone"),
+        # No UTC datetime at all (converting them overflows): refused like any time out of range.
+        (lambda c: c.capture("x", occurred_at="0001-01-01T00:30:00+01:00"), "$.occurred_at", "outside"),
+        (lambda c: c.capture("x", occurred_at="9999-12-31T23:30:00-01:00"), "$.occurred_at", "outside"),
+        (
+            lambda c: c.capture("x", occurred_at=datetime(1, 1, 1, 0, 30, tzinfo=PLUS_1)),
+            "$.occurred_at",
+            "outside",
+        ),
+        (
+            lambda c: c.capture("x", occurred_at=datetime(9999, 12, 31, 23, tzinfo=MINUS_1)),
+            "$.occurred_at",
+            "9999",
+        ),
         (lambda c: c.capture("x", tags="one,two"), "$.data.tags", "'one,two'"),
         (lambda c: c.update_project(schema_uuid()), "$.data", "at least one"),
         (lambda c: c.retract("42"), "$.data.target", "'42'"),

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from schema import ValidEvent, format_timestamp, normalize_timestamp, parse_timestamp, validate_fields
+from schema import (
+    Rejection,
+    ValidEvent,
+    format_timestamp,
+    normalize_timestamp,
+    parse_timestamp,
+    validate_fields,
+)
 from tests.factories import an_event
 
 
@@ -65,6 +72,10 @@ def test_offsets_are_normalized_to_utc_microseconds(given: str, normalized: str)
         ("2100-01-01T00:00:00Z", "outside 1970-01-01 to 2100-01-01"),
         ("2099-12-31T23:00:00-01:00", "outside 1970-01-01 to 2100-01-01"),
         ("9999-12-31T23:59:59Z", "outside 1970-01-01 to 2100-01-01"),
+        # No UTC datetime at all: converting them overflows Python's datetime (years 1 to 9999).
+        ("0001-01-01T00:30:00+01:00", "outside 1970-01-01 to 2100-01-01"),
+        ("9999-12-31T23:30:00-01:00", "outside 1970-01-01 to 2100-01-01"),
+        ("0001-01-01T00:00:00.000000+23:59", "outside 1970-01-01 to 2100-01-01"),
     ],
 )
 def test_bad_timestamps_are_refused_with_a_sentence_quoting_them(given: str, says: str) -> None:
@@ -83,3 +94,27 @@ def test_parse_returns_an_aware_utc_datetime_and_format_inverts_it() -> None:
 
 def test_a_leap_second_folds_onto_the_last_microsecond_of_its_minute() -> None:
     assert normalize_timestamp("2016-12-31T23:59:60Z") == "2016-12-31T23:59:59.999999Z"
+
+
+@pytest.mark.parametrize("given", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])
+def test_a_timestamp_with_no_utc_datetime_is_an_invalid_event_naming_occurred_at(given: str) -> None:
+    with pytest.raises(ValueError, match="outside 1970-01-01 to 2100-01-01"):
+        normalize_timestamp(given)
+    event = an_event(occurred_at=given)
+    result = validate_fields(event)
+    assert isinstance(result, Rejection), result
+    assert (result.code, result.id) == ("invalid_event", event["id"])
+    assert "`$.occurred_at`" in result.message
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=1))),
+        datetime(9999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-1))),
+    ],
+)
+def test_formatting_a_moment_with_no_utc_datetime_is_a_value_error(moment: datetime) -> None:
+    with pytest.raises(ValueError, match="outside 1970-01-01 to 2100-01-01") as caught:
+        format_timestamp(moment)
+    assert repr(moment.isoformat()) in str(caught.value)

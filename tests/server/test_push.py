@@ -299,3 +299,18 @@ def test_both_versions_of_metric_observed_are_accepted_and_stored_as_pushed(api:
     )
     assert chains.status_code == 200, chains.text
     assert {m["key"] for m in decode(chains)["metrics"]} == {"churn_rate", "conversion_lift", "margin"}
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])
+@pytest.mark.parametrize("route", ["/v1/events", "/v1/sync"])
+def test_a_timestamp_with_no_utc_datetime_is_an_invalid_event_not_a_500(
+    api: Api, fmt: str, route: str, at: str
+) -> None:
+    # Converting either to UTC overflows Python's datetime (years 1 to 9999).
+    bad, good = an_event(occurred_at=at), an_event()
+    response = api.post(route, {"events": [bad, good]}, fmt)
+    assert response.status_code == 200, response.text
+    results = decode(response)["results"]
+    assert (results[0]["id"], results[0]["code"]) == (bad["id"], "invalid_event")
+    assert "outside 1970-01-01 to 2100-01-01 - at `$.events[0].occurred_at`" in results[0]["message"]
+    assert results[1] == accepted(good["id"], 1)

@@ -38,6 +38,10 @@ def test_expiry_is_a_duration_a_date_or_a_time_with_its_offset(given: str, store
         ("2026-12-31T18:00", "needs a UTC offset"),
         ("2026-03-01", "is in the past"),
         ("0d", "is in the past"),
+        # Beyond the year 9999, or with no UTC time at all: refused, not an OverflowError.
+        ("999999w", "after the year 9999"),
+        ("9999-12-31T23:30:00-01:00", "after the year 9999"),
+        ("0001-01-01T00:30:00+01:00", "is in the past"),
     ],
 )
 def test_a_bad_expiry_is_refused_quoting_it(given: str, said: str) -> None:
