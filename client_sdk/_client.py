@@ -574,7 +574,14 @@ def _number(name: str, value: Any) -> Any:
     """Plain floats for the schema (NumPy scalars included); non-finite values refused by name."""
     if value is None or isinstance(value, bool) or not isinstance(value, numbers.Real):
         return value
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an int (or a Fraction) beyond a double's range
+        raise ValidationError(
+            f"Cannot append metric.observed: `{name}` must be a finite number, got one beyond a "
+            "double's range (about 1.8e308).",
+            field=f"$.data.{name}",
+        ) from None
     if not math.isfinite(number):
         raise ValidationError(
             f"Cannot append metric.observed: `{name}` must be a finite number, got {number!r}.",

@@ -193,7 +193,8 @@ async def _wait(request: Request, state: State, user_id: int) -> None:
     raw = request.query_params.get("min_seq")
     if raw is None:
         return
-    if not raw.isascii() or not raw.isdigit() or int(raw) > MAX_INT:
+    # The length first: int() refuses a string of more than 4,300 digits with a ValueError.
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 16 or int(raw) > MAX_INT:
         raise ProblemError(
             400, "invalid_parameter", f"`min_seq` must be an integer from 0 to {MAX_INT}, got {raw!r}"
         )

@@ -143,6 +143,12 @@ def test_occurred_at_can_be_backdated_as_datetime_or_string(client: Client) -> N
             "$.occurred_at",
             "9999",
         ),
+        (lambda c: c.metric(schema_uuid(), "auc", 10**400, layer="model"), "$.data.value", "range"),
+        (
+            lambda c: c.metric(schema_uuid(), "auc", 1.0, layer="model", baseline=-(10**400)),
+            "$.data.baseline",
+            "range",
+        ),
         (lambda c: c.capture("x", tags="one,two"), "$.data.tags", "'one,two'"),
         (lambda c: c.update_project(schema_uuid()), "$.data", "at least one"),
         (lambda c: c.retract("42"), "$.data.target", "'42'"),

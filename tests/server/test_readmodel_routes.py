@@ -265,6 +265,9 @@ def test_another_users_project_and_a_malformed_id_are_not_found_like_a_missing_o
         ("/v1/projects", {"min_seq": "x"}, "`min_seq`"),
         ("/v1/projects", {"min_seq": str(2**53)}, "`min_seq`"),
         ("/v1/projects/{project}/metric-chains", {"min_seq": "1.5"}, "`min_seq`"),
+        # More digits than int() reads (4,300): refused by length, not a 500.
+        ("/v1/projects", {"min_seq": "9" * 5000}, "`min_seq`"),
+        ("/v1/projects/{project}/timeline", {"min_seq": "0" * 5000}, "`min_seq`"),
     ],
 )
 def test_bad_parameters_are_invalid_parameter_naming_the_parameter(
@@ -274,6 +277,23 @@ def test_bad_parameters_are_invalid_parameter_naming_the_parameter(
     body = assert_problem(get(api, path.format(project=project), **params), 400, "invalid_parameter")
     assert named in body["detail"]
     assert body["epoch"] == api.server.epoch
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_the_first_and_last_days_a_date_holds_are_answered_never_a_500(
+    journal: tuple[Api, str, int], day: str
+) -> None:
+    api, project, cursor = journal
+    for path in (f"/v1/projects/{project}/timeline", f"/v1/projects/{project}/metric-chains"):
+        response = get(api, path, as_of=day, min_seq=cursor)
+        assert response.status_code == (404 if day == "0001-01-01" else 200), response.text
+    # A period to the last day is drawn to today; a draft as of the first day holds nothing yet.
+    assert ok(api, "/v1/review-draft", **{"from": "0001-01-01", "to": day})["period_to"] == min(day, TODAY)
+    as_of = get(api, "/v1/review-draft", **{"from": "0001-01-01", "to": "0001-01-01", "as_of": day})
+    if day == "0001-01-01":
+        assert decode(as_of)["sections"] == []
+    else:
+        assert "`as_of`" in assert_problem(as_of, 400, "invalid_parameter")["detail"]
 
 
 def test_read_model_routes_need_a_token(journal: tuple[Api, str, int]) -> None:
