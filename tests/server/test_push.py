@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 import pytest
 
 from schema import CLIENT_FIELDS
 from tests.factories import ALL_TYPES, FULL_DATA, Device, an_event, client_fields, with_data, without
-from tests.server.conftest import Api, decode
+from tests.server.conftest import Api, assert_problem, decode
 
 RESULT_KEYS = ["id", "status", "seq", "code", "message"]
 
@@ -314,3 +316,55 @@ def test_a_timestamp_with_no_utc_datetime_is_an_invalid_event_not_a_500(
     assert (results[0]["id"], results[0]["code"]) == (bad["id"], "invalid_event")
     assert "outside 1970-01-01 to 2100-01-01 - at `$.events[0].occurred_at`" in results[0]["message"]
     assert results[1] == accepted(good["id"], 1)
+
+
+def _msgpack_map(pairs: list[tuple[bytes, bytes]]) -> bytes:
+    """A MessagePack map from encoded keys and values (msgspec encodes only str keys of a Struct)."""
+    assert len(pairs) < 16
+    return bytes([0x80 | len(pairs)]) + b"".join(key + value for key, value in pairs)
+
+
+def _packed(value: dict[str, Any], extra: tuple[bytes, bytes] | None = None) -> bytes:
+    pairs = [(msgspec.msgpack.encode(key), msgspec.msgpack.encode(item)) for key, item in value.items()]
+    return _msgpack_map([*pairs, extra] if extra else pairs)
+
+
+NON_STRING_KEYS = {
+    # (the key's bytes, the kind the message names)
+    "int": (msgspec.msgpack.encode(1), "`int`"),
+    "negative-int": (msgspec.msgpack.encode(-7), "`int`"),
+    "float": (msgspec.msgpack.encode(1.5), "`float`"),
+    "bool": (msgspec.msgpack.encode(True), "`bool`"),
+    "nil": (msgspec.msgpack.encode(None), "`nil`"),
+    "bin": (msgspec.msgpack.encode(b"id"), "`bin`"),
+    "array": (msgspec.msgpack.encode(["id"]), "`array`"),
+    "timestamp": (b"\xd6\xff" + (1_700_000_000).to_bytes(4, "big"), "`timestamp`"),
+    "ext": (b"\xd4\x05\x00", "a map or an extension value"),
+    "map": (msgspec.msgpack.encode({"id": 1}), "a map or an extension value"),
+}
+
+
+@pytest.mark.parametrize(("key", "kind"), NON_STRING_KEYS.values(), ids=NON_STRING_KEYS.keys())
+@pytest.mark.parametrize("where", ["$", "$.events[1]", "$.events[1].data", "$.client"])
+@pytest.mark.parametrize("route", ["/v1/events", "/v1/sync"])
+def test_a_msgpack_map_with_a_key_that_is_not_a_string_is_a_malformed_body(
+    api: Api, route: str, where: str, key: bytes, kind: str
+) -> None:
+    """docs/protocol.md 1.3: such a map is no object; the whole request is refused wherever it is,
+    as invalid UTF-8 is (an event's `id` cannot be echoed from a body that is not the protocol's)."""
+    first, second = an_event(), an_event()
+    other = (key, msgspec.msgpack.encode("x"))
+    if where == "$.events[1].data":
+        second_bytes = _packed({**second, "data": None})
+        second_bytes = second_bytes.replace(b"\xa4data\xc0", b"\xa4data" + _packed(second["data"], other))
+    else:
+        second_bytes = _packed(second, other if where == "$.events[1]" else None)
+    top = [(b"\xa6events", b"\x92" + msgspec.msgpack.encode(first) + second_bytes)]
+    if where == "$.client":  # inside a top-level field the server ignores
+        top.append((b"\xa6client", _msgpack_map([other])))
+    body = _msgpack_map([*top, other] if where == "$" else top)
+    problem = assert_problem(api.post(route, body, "msgpack"), 400, "malformed_body")
+    assert problem["detail"].startswith("Map keys must be strings, got " + kind), problem["detail"]
+    if not kind.startswith("a map"):
+        assert problem["detail"].endswith(f" - at `{where}`")
+    assert api.count() == 0
