@@ -12,8 +12,9 @@ from datetime import date
 from schema.projections import ProjectModel, ProjectSummary, ReviewDraft, TimelineView, stage_label
 from schema.projections.models import Claim, MetricChains
 from schema.projections.outline import outline
-from server.web.markup import Markup, join, render
-from server.web.svg import chain_svg, duration, lag_rows, timeline_svg
+from schema.projections.words import clause, lower, sentence
+from server.web.markup import Markup, escape, join, render
+from server.web.svg import CHAIN_LAYOUTS, LAYOUTS, chain_svg, duration, evidence_words, lag_rows, timeline_svg
 
 _CSS = """
 body{font:15px/1.5 system-ui,sans-serif;margin:0;color:#111827;background:#fafafa}
@@ -21,14 +22,23 @@ header{display:flex;gap:1.5em;align-items:center;padding:.6em 1.5em;background:#
 header a{color:#fff;text-decoration:none;font-weight:600}header form{margin-left:auto}
 main{max-width:1000px;margin:1.5em auto;padding:0 1.5em}
 table{border-collapse:collapse;width:100%}
-td,th{text-align:left;padding:.35em .6em;border-bottom:1px solid #e5e7eb}
+td,th{text-align:left;padding:.35em .6em;border-bottom:1px solid #e5e7eb;overflow-wrap:break-word}
 .muted,.refs{color:#6b7280}.refs{font-size:.8em}.empty{color:#6b7280;font-style:italic}
 .error{background:#fee2e2;border:1px solid #fca5a5;padding:.6em 1em;border-radius:6px}
-svg text{font:12px system-ui,sans-serif;fill:#111827}svg .row{font-weight:600}svg .tick{fill:#6b7280}
-svg .mark{font-size:10px}svg .layer{font-size:10px;font-weight:700}svg .name{font-weight:600}
-svg .value{font-size:15px}svg .delta,svg .evidence{fill:#4b5563;font-size:11px}
-.chain-wrap{overflow-x:auto;margin:.5em 0 1.5em}
-textarea{width:100%;min-height:18em;font:13px ui-monospace,monospace}
+svg text{font-family:system-ui,sans-serif;fill:#111827}svg .tick,svg .note{fill:#6b7280}
+svg .evidence{fill:#4b5563}
+svg.timeline{display:block;width:100%;height:auto}svg.timeline.narrow{max-width:560px}
+.chain-wrap{overflow-x:auto;margin:.5em 0 1.5em}svg.chain{display:block}
+svg.narrow{display:none}
+@media (max-width:940px){svg.wide{display:none}svg.narrow{display:block}}
+@media (max-width:600px){header{padding:.6em 1em;gap:1em}main{padding:0 1em}
+table.cards thead{display:none}table.cards tr{display:block;padding:.5em 0;border-bottom:1px solid #e5e7eb}
+table.cards td{display:block;padding:.1em 0;border:0}
+table.projects td:not(:first-child){display:inline;color:#6b7280}
+table.projects td:nth-child(3)::before{content:" · "}
+table.projects td:nth-child(4)::before{content:" · last: "}table.projects td:nth-child(4){white-space:nowrap}
+table.metrics td:first-child{font-weight:600}table.metrics .muted{font-weight:400}.draft{padding:.25em 1em}}
+textarea{width:100%;min-height:18em;font:13px ui-monospace,monospace;box-sizing:border-box}
 .period{display:flex;gap:1em;align-items:end;flex-wrap:wrap}.period label{display:flex;flex-direction:column}
 .draft{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:.5em 1.5em}
 button,input[type=submit]{cursor:pointer}
@@ -126,7 +136,8 @@ def projects_page(summaries: list[ProjectSummary], *, nonce: str, csrf: str) -> 
             for summary in summaries
         )
         table = render(
-            "<table><thead><tr><th>Project</th><th>Kind</th><th>Stage</th><th>Last activity</th></tr>"
+            '<table class="projects cards"><thead><tr><th>Project</th><th>Kind</th><th>Stage</th>'
+            "<th>Last activity</th></tr>"
             "</thead><tbody>{rows}</tbody></table>",
             rows=rows,
         )
@@ -183,7 +194,11 @@ def project_page(model: ProjectModel, view: TimelineView, *, nonce: str, csrf: s
         name=timeline.name,
         facts=" · ".join(facts),
         summary=render("<p>{s}</p>", s=timeline.summary) if timeline.summary else Markup(""),
-        svg=timeline_svg(view, chains),
+        # Both layouts; the stylesheet shows the one that fits the window (a phone's, a desktop's).
+        svg=render(
+            '<div class="timeline-wrap">{svgs}</div>',
+            svgs=join(timeline_svg(view, chains, layout) for layout in LAYOUTS),
+        ),
         lags=lag_list,
         chains=_chains(chains),
         feedback=_feedback(model),
@@ -196,27 +211,32 @@ def _chains(chains: MetricChains) -> Markup:
         return render('<p class="empty">No metrics recorded for this project.</p>')
     drawn = join(
         render(
-            '<div class="chain-wrap"><p>{status}</p>{svg}</div>',
+            '<div class="chain-wrap"><p>{status}</p>{svgs}</div>',
             status="Complete: reaches a business metric."
             if chain.complete
             else "Incomplete: link it to the business metric it moves.",
-            svg=chain_svg(chain, chains),
+            svgs=join(chain_svg(chain, chains, layout) for layout in CHAIN_LAYOUTS),
         )
         for chain in chains.chains
     )
+    labels = {metric.key: metric.label for metric in chains.metrics}
     evidence: dict[str, list[str]] = {}
     for link in chains.links:
+        # As the draft says it: "attributed to <cause> by a shadow deployment: <note>".
+        to = "" if link.cause == link.effect else f" to {lower(labels.get(link.cause, link.cause))}"
+        note = f": {clause(link.note)}" if link.note else ""
         evidence.setdefault(link.effect, []).append(
-            f"{link.cause} → {link.effect}: {link.evidence.replace('_', ' ')}"
-            + (f" ({link.note})" if link.note else "")
+            sentence(f"attributed{to} by {evidence_words(link.evidence)}{note}")
         )
     rows = join(
         render(
-            '<tr><td>{label}<br><span class="muted">{key} · {layer}</span></td><td>{headline}'
-            "{context}</td><td>{evidence}</td></tr>",
+            '<tr data-key="{key}"><td>{label}<br><span class="muted">{shown_key} · {layer}</span></td>'
+            "<td>{headline}{context}</td><td>{evidence}</td></tr>",
             label=metric.label,
             key=metric.key,
+            shown_key=breakable(metric.key),
             layer=metric.layer,
+            # The headline the draft and the API state, word for word.
             headline=metric.headline.text
             + ("" if metric.headline.claimable else f" (not claimed: {metric.headline.reason})"),
             context=render('<br><span class="muted">{c}</span>', c=metric.headline.measured)
@@ -227,11 +247,16 @@ def _chains(chains: MetricChains) -> Markup:
         for metric in chains.metrics
     )
     return render(
-        "{drawn}<table><thead><tr><th>Metric</th><th>Headline</th><th>Evidence</th></tr></thead>"
-        "<tbody>{rows}</tbody></table>",
+        '{drawn}<table class="metrics cards"><thead><tr><th>Metric</th><th>Headline</th>'
+        "<th>Evidence</th></tr></thead><tbody>{rows}</tbody></table>",
         drawn=drawn,
         rows=rows,
     )
+
+
+def breakable(key: str) -> Markup:
+    """A metric key that may break after its underscores (``accounts_flagged_weekly``) on a narrow page."""
+    return join((escape(part) for part in key.split("_")), Markup("_<wbr>"))
 
 
 def _feedback(model: ProjectModel) -> Markup:

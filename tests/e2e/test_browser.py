@@ -126,15 +126,22 @@ def _walk(
     # A project: its timeline, the lags, and its chain from the model to the business metric.
     page.get_by_role("link", name="Churn early warning").click()
     expect(page.locator("h1")).to_have_text("Churn early warning")
-    expect(page.locator("svg.timeline")).to_be_visible()
+    # A desktop's window shows the wide drawings (a phone's, the narrow ones).
+    expect(page.locator("svg.timeline.wide")).to_be_visible()
+    expect(page.locator("svg.timeline.narrow")).to_be_hidden()
     expect(page.locator("ul.lags")).to_contain_text("trained → deployed: 30 days (")
-    chain = page.locator("svg.chain")
+    chain = page.locator("svg.chain.wide")
     expect(chain).to_have_count(1)
+    expect(chain).to_be_visible()
     expect(chain.locator("g.metric")).to_have_count(2)
     expect(chain.locator('g.metric[data-key="recall_at_30d"]')).to_contain_text("MODEL")
-    expect(chain.locator('g.metric[data-key="saved_rate"]')).to_contain_text("34%")
-    expect(chain.locator('g.metric[data-key="saved_rate"]')).to_contain_text("+9 pp vs 25%")
-    expect(chain.locator("g.hop")).to_contain_text("A/B test")
+    # The box states the headline, as the table and the draft do: from the baseline to the value.
+    claim = chain.locator('g.metric[data-key="saved_rate"] text.claim').all_text_contents()
+    assert " ".join(claim) == "went from 25% to 34% (+9 pp)", claim
+    expect(page.locator('tr[data-key="saved_rate"]')).to_contain_text(
+        "Saved rate went from 25% to 34% (+9 pp)"
+    )
+    expect(chain.locator("g.hop")).to_have_text("an A/B test")
     expect(page.get_by_text("Complete: reaches a business metric.")).to_be_visible()
     expect(page.locator("main")).to_contain_text(MARKUP)  # the win, as text
 

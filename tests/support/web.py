@@ -178,7 +178,7 @@ PAGE_TAGS = {
     "html", "head", "meta", "link", "title", "style", "body", "header", "main", "nav", "a", "form", "input",
     "button",
     "label", "h1", "h2", "h3", "h4", "p", "span", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th",
-    "td", "br", "strong", "em", "code", "div", "textarea", "script",
+    "td", "br", "wbr", "strong", "em", "code", "div", "textarea", "script",
     "svg", "defs", "marker", "path", "g", "rect", "circle", "line", "text",
 }  # fmt: skip
 """The elements the pages write; a capture's markup would add others (or attributes such as ``onload``)."""
