@@ -10,9 +10,10 @@ installed. Playwright's sync API runs its own event loop in this thread, so this
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,9 @@ MARKUP = "Fixed <script>alert(1)</script> \"quotes' <svg onload=alert(1)>"
 MARKUP_PROJECT = "Markup <b>bold</b> \"quoted' <svg onload=alert(2)>"
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """One headless Chromium for the module; each test opens its own context (cookies, viewport)."""
     if CHROMIUM is None:
         pytest.skip("no Chromium installed (Debian: apt-get install -y chromium); .ci/run installs it")
     from playwright.sync_api import sync_playwright
@@ -197,3 +199,264 @@ def _walk(
     expect(page).to_have_url(url + "/sign-in")
     page.goto(url + "/review")
     expect(page).to_have_url(url + "/sign-in")
+
+
+# -- A realistic year's project pages, at a desktop's width and at a phone's ---------------------------
+
+WIDTHS = (1280, 390)
+MIN_TEXT_PX = 10.0  # the smallest text a page may draw, in CSS pixels as shown
+_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+@pytest.fixture(scope="module")
+def demo_journal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, int]]:
+    """A real server holding last year's demo year (all of it before today), pushed device by device as
+    ``winledger demo`` pushes it: long metric labels, milestones days apart, projects still in production."""
+    from client_sdk.demo_year import DEVICES, demo_year
+
+    server = ServerProcess(tmp_path_factory.mktemp("demo-year") / "server.db")
+    server.start()
+    try:
+        token = server.create_user("dana", label="laptop")
+        events = demo_year(datetime.now(UTC).year - 1)
+        cursor = 0
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as http:
+            for device_id in DEVICES.values():
+                batch = [event for event in events if event["device_id"] == device_id]
+                pushed = http.post("/v1/events", json={"events": batch}, timeout=30).raise_for_status().json()
+                assert {result["status"] for result in pushed["results"]} == {"accepted"}
+                cursor = max(cursor, pushed["cursor"])
+        yield server.url, token, cursor
+    finally:
+        server.stop()
+
+
+class DemoPages:
+    """The demo journal through the API (what the pages must agree with) and through a signed-in browser."""
+
+    def __init__(self, journal: tuple[str, str, int], chromium: Any, width: int) -> None:
+        from playwright.sync_api import expect
+
+        self.url, token, self.cursor = journal
+        self.api = httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        self.context = chromium.new_context(viewport={"width": width, "height": 900})
+        self.page = self.context.new_page()
+        self.page.goto(self.url + "/sign-in")
+        self.page.fill("#token", token)
+        self.page.click("button[type=submit]")
+        expect(self.page.locator("h1")).to_have_text("Your projects")
+        self.width = width
+
+    def get(self, path: str) -> Any:
+        return self.api.get(path, params={"min_seq": self.cursor}).raise_for_status().json()
+
+    def projects(self) -> list[dict[str, Any]]:
+        projects: list[dict[str, Any]] = self.get("/v1/projects")["projects"]
+        assert len(projects) == 10
+        return projects
+
+    def open(self, project: dict[str, Any]) -> Any:
+        self.page.goto(f"{self.url}/projects/{project['id']}")
+        return self.page
+
+    def close(self) -> None:
+        self.context.close()
+        self.api.close()
+
+
+@pytest.fixture(params=WIDTHS, ids=lambda width: f"{width}px")
+def demo_pages(demo_journal: tuple[str, str, int], chromium: Any, request: Any) -> Iterator[DemoPages]:
+    pages = DemoPages(demo_journal, chromium, request.param)
+    try:
+        yield pages
+    finally:
+        pages.close()
+
+
+# Every drawing the reader sees: its box, and each text's box and size as shown (font size x the scale).
+_DRAWN = """() => {
+  const shown = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const box = (el) => { const r = el.getBoundingClientRect();
+                        return {l: r.left, t: r.top, r: r.right, b: r.bottom}; };
+  const text = (el, scale) => ({text: el.textContent, cls: el.getAttribute("class") || "", box: box(el),
+                                size: parseFloat(getComputedStyle(el).fontSize) * scale});
+  const svgs = [...document.querySelectorAll("main svg")].filter(shown).map((svg) => {
+    const scale = svg.getScreenCTM().a;
+    const texts = (root) => [...root.querySelectorAll("text")].filter(shown).map((el) => text(el, scale));
+    return {
+      label: svg.getAttribute("aria-label"), box: box(svg), texts: texts(svg),
+      boxes: [...svg.querySelectorAll("g.metric")].map((g) => ({
+        key: g.dataset.key, box: box(g.querySelector("rect")), texts: texts(g)})),
+      hops: [...svg.querySelectorAll("g.hop")].map((g) => ({texts: texts(g)})),
+    };
+  });
+  return {svgs, scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth};
+}"""
+
+
+def _overlap(a: dict[str, float], b: dict[str, float], margin: float = 0.0) -> bool:
+    """Whether two boxes overlap (or come closer than ``margin``), beyond half a pixel of rounding."""
+    return (
+        min(a["r"], b["r"]) - max(a["l"], b["l"]) > 0.5 - margin
+        and min(a["b"], b["b"]) - max(a["t"], b["t"]) > 0.5 - margin
+    )
+
+
+def _inside(inner: dict[str, float], outer: dict[str, float], padding: float = 0.0) -> bool:
+    return (
+        inner["l"] >= outer["l"] + padding - 0.5
+        and inner["r"] <= outer["r"] - padding + 0.5
+        and inner["t"] >= outer["t"] + padding - 0.5
+        and inner["b"] <= outer["b"] - padding + 0.5
+    )
+
+
+def layout_problems(drawn: dict[str, Any]) -> list[str]:
+    """What a reader would see as broken: a page wider than the window, text too small to read, text
+    cut off at the edge of its drawing or its box, two texts printed over each other, an arrow's label
+    touching a box."""
+    problems = []
+    if drawn["scrollWidth"] > drawn["width"]:
+        problems.append(f"the page is {drawn['scrollWidth']} px wide in a {drawn['width']} px window")
+    for svg in drawn["svgs"]:
+        where = svg["label"]
+        if svg["box"]["r"] > drawn["width"] + 0.5:
+            problems.append(f"{where}: runs off the window, to {svg['box']['r']:.0f} px")
+        texts = svg["texts"]
+        for text in texts:
+            if text["size"] < MIN_TEXT_PX:
+                problems.append(f"{where}: {text['text']!r} is drawn at {text['size']:.1f} px")
+            if not _inside(text["box"], svg["box"]):
+                problems.append(f"{where}: {text['text']!r} is cut off at the drawing's edge")
+        for index, first in enumerate(texts):
+            for second in texts[index + 1 :]:
+                if _overlap(first["box"], second["box"]):
+                    problems.append(f"{where}: {first['text']!r} overprints {second['text']!r}")
+        for metric in svg["boxes"]:
+            for text in metric["texts"]:
+                if not _inside(text["box"], metric["box"], padding=3):
+                    problems.append(f"{where}: {text['text']!r} spills out of the box of {metric['key']}")
+        for hop in svg["hops"]:
+            for text in hop["texts"]:
+                for metric in svg["boxes"]:
+                    if _overlap(text["box"], metric["box"], margin=4):
+                        problems.append(f"{where}: the arrow's {text['text']!r} touches {metric['key']}")
+    return problems
+
+
+def test_every_page_is_laid_out_without_overlap_clipping_or_unreadable_text(demo_pages: DemoPages) -> None:
+    page, problems = demo_pages.page, []
+    for path in ("/", "/review"):
+        page.goto(demo_pages.url + path)
+        problems += [f"{path}: {problem}" for problem in layout_problems(page.evaluate(_DRAWN))]
+    for project in demo_pages.projects():
+        drawn = demo_pages.open(project).evaluate(_DRAWN)
+        assert [svg for svg in drawn["svgs"] if "Timeline" in (svg["label"] or "")], project["name"]
+        problems += [f"{project['name']}: {problem}" for problem in layout_problems(drawn)]
+    assert not problems, "\n".join(problems)
+
+
+_METRICS = """() => {
+  const shown = (el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; };
+  const lines = (g, keep) => [...g.querySelectorAll("text")].filter(
+    (el) => keep(el.getAttribute("class") || "")).map((el) => el.textContent).join(" ");
+  const chains = [...document.querySelectorAll("main svg.chain")].filter(shown);
+  const timelines = [...document.querySelectorAll("main svg.timeline")].filter(shown);
+  return {
+    boxes: chains.flatMap((svg) => [...svg.querySelectorAll("g.metric")].map((g) => ({
+      key: g.dataset.key, name: lines(g, (c) => c === "name"),
+      figure: lines(g, (c) => c !== "name" && c !== "layer")}))),
+    hops: chains.map((svg) => [...svg.querySelectorAll("g.hop")].map((g) => lines(g, () => true))),
+    entries: Object.fromEntries(timelines.flatMap((svg) => [...svg.querySelectorAll("g.entry")].map(
+      (g) => [g.dataset.id, g.querySelector("title").textContent]))),
+    rows: [...document.querySelectorAll("main table tbody tr")].map((tr) => ({
+      key: tr.cells[0].querySelector(".muted").textContent.split(" · ")[0],
+      headline: tr.cells[1].textContent, evidence: tr.cells[2].textContent})),
+    text: document.querySelector("main").innerText,
+  };
+}"""
+
+
+def _numbers(text: str) -> list[str]:
+    return sorted(_NUMBER.findall(text))
+
+
+def test_each_number_on_a_project_page_is_the_apis_headline(demo_pages: DemoPages) -> None:
+    """The chain's boxes, the metrics table and the timeline's metric entries state the figure the API
+    (and the draft) gives each metric, ``schema.projections.chains.headline``: no box of its own."""
+    checked = 0
+    for project in demo_pages.projects():
+        chains = demo_pages.get(f"/v1/projects/{project['id']}/metric-chains")
+        shown = demo_pages.open(project).evaluate(_METRICS)
+        rows = {row["key"]: row for row in shown["rows"]}
+        assert sorted(rows) == sorted(metric["key"] for metric in chains["metrics"]), project["name"]
+        for metric in chains["metrics"]:
+            line, where = metric["headline"], f"{project['name']}, {metric['key']}"
+            # The table: the headline's words, then how it was measured; no other number.
+            row = rows[metric["key"]]
+            assert row["headline"].startswith(line["text"]), (where, row["headline"])
+            stated = " ".join(part for part in (line["text"], line["reason"], line["measured"]) if part)
+            assert _numbers(row["headline"]) == _numbers(stated), (where, row["headline"])
+            # Each box of the metric: its whole label, and the headline's phrase with its numbers alone.
+            boxes = [box for box in shown["boxes"] if box["key"] == metric["key"]]
+            assert len(boxes) == sum(metric["key"] in chain["keys"] for chain in chains["chains"]), where
+            for box in boxes:
+                assert box["name"] == metric["label"], (where, box["name"])
+                assert box["figure"].startswith(line["phrase"]), (where, box["figure"], line["phrase"])
+                assert _numbers(box["figure"]) == _numbers(line["phrase"]), (where, box["figure"])
+                checked += 1
+            # The timeline's entry of the latest observation says the headline.
+            assert line["text"] in shown["entries"][metric["latest"]["id"]], (where, shown["entries"])
+    assert checked >= 10
+
+
+def test_evidence_is_worded_as_in_the_draft(demo_pages: DemoPages) -> None:
+    """An arrow of a chain and the table name the evidence of a link in ``EVIDENCE_WORDS``, the draft's."""
+    from schema.projections.review import EVIDENCE_WORDS
+
+    seen = set()
+    for project in demo_pages.projects():
+        chains = demo_pages.get(f"/v1/projects/{project['id']}/metric-chains")
+        shown = demo_pages.open(project).evaluate(_METRICS)
+        assert shown["hops"] == [
+            [EVIDENCE_WORDS[ev] for ev in chain["evidence"]] for chain in chains["chains"]
+        ]
+        rows = {row["key"]: row for row in shown["rows"]}
+        for link in chains["links"]:
+            assert EVIDENCE_WORDS[link["evidence"]] in rows[link["effect"]]["evidence"], project["name"]
+            seen.add(link["evidence"])
+        for raw in ("before after", "ab test", "ab_test", "stakeholder report", "before_after"):
+            assert raw not in shown["text"], (project["name"], raw)
+    assert seen == {"ab_test", "shadow", "before_after", "stakeholder_report", "counterfactual"}
+
+
+_PRODUCTION = """() => [...document.querySelectorAll("main svg.timeline")].filter(
+  (svg) => svg.getBoundingClientRect().width > 0).map((svg) => ({
+    entries: [...svg.querySelectorAll("g.entry")].map((g) => {
+      const shape = g.querySelector("circle, rect, path").getBoundingClientRect();
+      return {day: g.querySelector("title").textContent.slice(0, 10), x: (shape.left + shape.right) / 2};
+    }),
+    production: [...svg.querySelectorAll("rect.production")].map((rect) => {
+      const box = rect.getBoundingClientRect();
+      return {left: box.left, right: box.right};
+    }),
+  }))"""
+
+
+def test_production_is_shaded_up_to_the_pages_as_of(demo_pages: DemoPages) -> None:
+    """A project still in production is shaded to the day the page is drawn as of, not to its last event."""
+    in_production = 0
+    for project in demo_pages.projects():
+        view = demo_pages.get(f"/v1/projects/{project['id']}/timeline")
+        if not view["in_production"]:
+            continue
+        in_production += 1
+        (drawn,) = demo_pages.open(project).evaluate(_PRODUCTION)
+        entries = sorted(drawn["entries"], key=lambda entry: (entry["day"], entry["x"]))
+        first, last = entries[0], entries[-1]
+        day = date.fromisoformat
+        per_day = (last["x"] - first["x"]) / (day(last["day"]) - day(first["day"])).days
+        as_of_x = last["x"] + (day(view["as_of"]) - day(last["day"])).days * per_day
+        shaded = drawn["production"][-1]
+        assert abs(shaded["right"] - as_of_x) <= 2, (project["name"], shaded, as_of_x, view["as_of"])
+    assert in_production == 4
