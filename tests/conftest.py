@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +9,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 from hypothesis import settings
 
-from tests.support.databases import BACKENDS, PostgresDatabases, postgres_url, skip_reason
+from tests.support.databases import BACKENDS, SKIP_LOCATION, PostgresDatabases, postgres_url, skip_reason
 from tests.support.inprocess import InProcessServer
 
 # ci: the same examples on every run, so that a red CI run is reproducible. deep: a long run before a
@@ -18,6 +18,18 @@ settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.register_profile("deep", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Every test skipped for want of PostgreSQL reports one place, so that ``-ra`` folds them into one
+    line ("SKIPPED [N] ...: the PostgreSQL half was not run: ..."); other skips keep their own lines."""
+    report: pytest.TestReport = yield
+    if report.skipped and isinstance(report.longrepr, tuple) and skip_reason() in report.longrepr[2]:
+        report.longrepr = (*SKIP_LOCATION, report.longrepr[2])
+    return report
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

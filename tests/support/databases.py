@@ -26,9 +26,16 @@ def postgres_url() -> str | None:
 
 def skip_reason() -> str:
     return (
-        f"{POSTGRES_ENV} is not set: the PostgreSQL half of the contract tests needs a server "
+        f"the PostgreSQL half was not run: {POSTGRES_ENV} is not set "
         "(e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test)"
     )
+
+
+SKIP_LOCATION = (
+    str(Path(__file__).relative_to(Path(__file__).parents[2])),
+    skip_reason.__code__.co_firstlineno,
+)
+"""Where every skip for want of PostgreSQL is reported (tests/conftest.py folds them into one line)."""
 
 
 def sqlite_url(path: Path) -> str:
