@@ -27,8 +27,9 @@ td,th{text-align:left;padding:.35em .6em;border-bottom:1px solid #e5e7eb;overflo
 .error{background:#fee2e2;border:1px solid #fca5a5;padding:.6em 1em;border-radius:6px}
 svg text{font-family:system-ui,sans-serif;fill:#111827}svg .tick,svg .note{fill:#6b7280}
 svg .evidence{fill:#4b5563}
-svg.timeline{display:block;width:100%;height:auto}svg.timeline.narrow{max-width:560px}
+svg.timeline{display:block;width:100%;height:auto}svg.timeline.narrow{max-width:480px}
 .chain-wrap{overflow-x:auto;margin:.5em 0 1.5em}svg.chain{display:block}
+svg.chain.narrow{width:100%;height:auto;max-width:380px}
 svg.narrow{display:none}
 @media (max-width:940px){svg.wide{display:none}svg.narrow{display:block}}
 @media (max-width:600px){header{padding:.6em 1em;gap:1em}main{padding:0 1em}
@@ -97,7 +98,8 @@ def layout(title: str, body: Markup, *, nonce: str, csrf: str | None = None, scr
 def sign_in_page(*, nonce: str, csrf: str, error: str | None = None) -> Markup:
     body = render(
         "<h1>Sign in</h1>{error}"
-        "<p>Paste an API token of yours (from <code>winledger admin create-token NAME</code>). "
+        "<p>Paste your token: the one <code>winledger admin create-user NAME</code> printed, or another "
+        "from <code>winledger admin create-token NAME</code>. "
         "It is exchanged for a session of this browser that lasts 12 hours; the page keeps no copy.</p>"
         '<form method="post" action="/sign-in"><input type="hidden" name="csrf" value="{csrf}">'
         '<label>API token <input type="password" name="token" id="token" autocomplete="off" size="60" '

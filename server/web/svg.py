@@ -161,7 +161,7 @@ class TimelineLayout:
 
 
 WIDE = TimelineLayout("wide", 960, 118, 26, 34, 12, 11, labels_above=False)
-NARROW = TimelineLayout("narrow", 440, 14, 14, 46, 13, 13, labels_above=True)
+NARROW = TimelineLayout("narrow", 370, 12, 12, 46, 13, 13, labels_above=True)
 LAYOUTS = (WIDE, NARROW)
 
 _ROWS = ("Milestones", "Model", "Production", "Business", "Feedback", "Notes")
@@ -482,7 +482,7 @@ class ChainLayout:
 
 
 WIDE_CHAIN = ChainLayout("wide", vertical=False, box=210, gap=124)
-NARROW_CHAIN = ChainLayout("narrow", vertical=True, box=320, gap=0)
+NARROW_CHAIN = ChainLayout("narrow", vertical=True, box=280, gap=0)
 CHAIN_LAYOUTS = (WIDE_CHAIN, NARROW_CHAIN)
 
 _PAD = 10  # inside a box
