@@ -28,6 +28,37 @@ def _fail(message: str) -> int:
     return 1
 
 
+def _unusable_address(host: str, port: int) -> str | None:
+    """Why ``serve`` could not listen on ``host``:``port``, found by binding it as uvicorn will (with
+    SO_REUSEADDR) before anything is printed or opened; None when it can."""
+    import errno
+    import socket
+
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        return f"cannot serve on --host {host!r}: {getattr(exc, 'strerror', None) or exc}"
+    for family, kind, proto, _name, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                where = f"{host}:{port}" if port else host
+                if exc.errno == errno.EADDRINUSE:
+                    return (
+                        f"port {port} on {host} is already in use (another `winledger serve`?): stop "
+                        "what listens there, or choose another --port"
+                    )
+                if exc.errno == errno.EACCES:
+                    return (
+                        f"not allowed to listen on port {port} ({where}): ports below 1024 need "
+                        "privileges; choose another --port"
+                    )
+                return f"cannot listen on {where}: {exc.strerror or exc}; check --host and --port"
+    return None
+
+
 def _with_accounts(db_url: str, action: Callable[[Accounts], Awaitable[T]]) -> T:
     async def run() -> T:
         async with admin_store(db_url) as store:
@@ -51,6 +82,9 @@ def serve(args: argparse.Namespace) -> int:
         )
     except SettingsError as exc:
         return _fail(str(exc))
+    unusable = _unusable_address(settings.host, settings.port)
+    if unusable:
+        return _fail(unusable)
     workers = max(1, args.workers)
     sqlite = settings.db_url.startswith("sqlite")
     if sqlite and workers > 1:
