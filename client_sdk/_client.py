@@ -12,6 +12,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, get_args
 
 import schema
+from client_sdk._checks import (
+    Refusal,
+    future_problem,
+    key_problem,
+    payload_problem,
+    redaction_problem,
+    retraction_problem,
+)
 from client_sdk._ids import uuid7
 from client_sdk._store import Store
 from client_sdk._types import Event, Status, SyncReport
@@ -36,6 +44,7 @@ if TYPE_CHECKING:
     from schema.projections import MetricChains, ProjectModel, ProjectSummary, ReviewDraft, TimelineView
 
 When = datetime | str | None
+_EVENT_ID = {"target": "event_id"}
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -124,9 +133,31 @@ class Client:
 
     # -- appends -----------------------------------------------------------------
 
-    def _append(self, event_type: str, data: dict[str, Any], project: str | None, occurred_at: When) -> str:
+    def _append(
+        self,
+        event_type: str,
+        data: dict[str, Any],
+        project: str | None,
+        occurred_at: When,
+        names: Mapping[str, str] | None = None,
+    ) -> str:
+        """Check for the likely mistakes of ``client_sdk._checks``, then append; ``names`` are the arguments
+        that carry payload fields under another name (``target``: ``event_id``)."""
         # Absent and None are the same to the schema; dropping None keeps bodies minimal.
         payload = {key: value for key, value in data.items() if value is not None}
+        problem = payload_problem(event_type, payload)
+        if problem is not None:
+            raise Refusal(event_type, problem, names)
+        when = _timestamp(occurred_at, event_type, self._store.now_ms)
+        moment = None if occurred_at is None else _moment(when)
+        if moment is not None:
+            problem = future_problem(moment, _UNIX_EPOCH + timedelta(milliseconds=self._store.now_ms()))
+            if problem is not None:
+                raise Refusal(event_type, problem, names)
+        return self._write(event_type, payload, project, when)
+
+    def _write(self, event_type: str, payload: dict[str, Any], project: str | None, occurred_at: When) -> str:
+        """Append the event as given, checked by the schema alone (``_append`` checks for mistakes first)."""
         when = _timestamp(occurred_at, event_type, self._store.now_ms)
         event_id = uuid7()
 
@@ -287,7 +318,13 @@ class Client:
     def retract(self, event_id: str, reason: str | None = None, *, occurred_at: When = None) -> str:
         """Record that ``event_id`` should be disregarded; the target stays in the log (it is immutable)."""
         target = self._store.resolve(event_id) if isinstance(event_id, str) else event_id
-        return self._append("event.retracted", {"target": target, "reason": reason}, None, occurred_at)
+        if isinstance(target, str):
+            held = self._store.events(None, True, ("event.retracted",)) + _listed(self._store.event(target))
+            problem = retraction_problem(target, held)
+            if problem is not None:
+                raise Refusal("event.retracted", problem, _EVENT_ID)
+        data = {"target": target, "reason": reason}
+        return self._append("event.retracted", data, None, occurred_at, _EVENT_ID)
 
     def redact(
         self,
@@ -320,7 +357,12 @@ class Client:
                 f"{held.data['name']!r} everywhere; pass erase_project_name=True to do that.",
                 field="erase_project_name",
             )
-        return self._append("event.redacted", {"target": target, "reason": reason}, None, occurred_at)
+        if isinstance(target, str):
+            problem = redaction_problem(target, self._store.events(None, True, ("event.redacted",)))
+            if problem is not None:
+                raise Refusal("event.redacted", problem, _EVENT_ID)
+        data = {"target": target, "reason": reason}
+        return self._append("event.redacted", data, None, occurred_at, _EVENT_ID)
 
     # -- reads -------------------------------------------------------------------
 
@@ -551,6 +593,18 @@ def _date(value: date | str | None, name: str) -> date | None:
     raise ValidationError(f"{name} must be a date or a 'YYYY-MM-DD' string, got {value!r}.", field=name)
 
 
+def _listed(event: Event | None) -> list[Event]:
+    return [] if event is None else [event]
+
+
+def _moment(when: str) -> datetime | None:
+    """The moment of a timestamp, or None when it is not one (the schema then says why)."""
+    try:
+        return schema.parse_timestamp(when)
+    except ValueError:
+        return None
+
+
 def _timestamp(value: When, event_type: str, now_ms: Callable[[], int]) -> str:
     if value is None:
         return schema.format_timestamp(_UNIX_EPOCH + timedelta(milliseconds=now_ms()))
@@ -591,6 +645,9 @@ def _number(name: str, value: Any) -> Any:
 
 
 def _metric_value(key: Any, value: Any) -> float:
+    problem = key_problem("key", key) if isinstance(key, str) else None
+    if problem is not None:
+        raise Refusal("metric.observed", problem, {"key": "metrics"})
     if not isinstance(key, str) or not re.match(SLUG_PATTERN, key):
         raise ValidationError(
             f"Cannot append metric.observed: the metric key {key!r} must be 1-64 of a-z, 0-9, '_', '.', '-'.",

@@ -109,7 +109,11 @@ def test_occurred_at_can_be_backdated_as_datetime_or_string(client: Client) -> N
         (lambda c: c.start_project("Churn", "hobby"), "$.data.kind", "'hobby'"),
         (lambda c: c.milestone("not-a-uuid", "deployed"), "$.project_id", "'not-a-uuid'"),
         (lambda c: c.metric(schema_uuid(), "Bad Key", 1.0, layer="model"), "$.data.key", "'Bad Key'"),
-        (lambda c: c.metric(schema_uuid(), "auc", 1.0, layer="model", low=2.0, high=3.0), "$.data", "low"),
+        (
+            lambda c: c.metric(schema_uuid(), "auc", 1.0, layer="model", low=2.0, high=3.0),
+            "$.data.low",
+            "`low` 2 is above the value 1: an interval needs low <= value <= high",
+        ),
         (lambda c: c.metric(schema_uuid(), "auc", float("nan"), layer="model"), "$.data.value", "nan"),
         (
             lambda c: c.metric(schema_uuid(), "lift", 2.0, layer="business", measure="delta"),
@@ -125,8 +129,8 @@ def test_occurred_at_can_be_backdated_as_datetime_or_string(client: Client) -> N
             lambda c: c.metric(
                 schema_uuid(), "lift", 1.0, layer="business", measure="change", low=2.0, high=3.0
             ),
-            "$.data",
-            "low",
+            "$.data.low",
+            "above the value 1",
         ),
         (lambda c: c.capture("x", occurred_at="2026-01-01T10:00:00"), "$.occurred_at", "no timezone"),
         (lambda c: c.capture("x", occurred_at=datetime(2026, 1, 1)), "$.occurred_at", "no timezone"),

@@ -287,10 +287,10 @@ def test_relative_days_count_back_from_today(cli: Cli, home: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "argument", "words"),
     [
-        (["win", ""], "argument TEXT", "length >= 1"),
+        (["win", ""], "argument TEXT", "'' is blank"),
         (["win", "x", "--at", "someday"], "argument --at", "'someday'"),
         (["win", "x", "--at", "1960-01-01"], "argument --at", "1970-01-01"),
-        (["win", "x", "--tag", "t" * 51], "argument --tag", "length <= 50"),
+        (["win", "x", "--tag", "t" * 51], "argument --tag", "51 characters long; each is at most 50"),
         (["win"], "TEXT", "required"),
         (["milestone", "Churn", "deploy"], "argument MILESTONE", "'deploy'"),
         (["metric", "Churn", "saved_rate", "34%", "--layer", "business"], "argument VALUE", "--unit"),
@@ -305,7 +305,7 @@ def test_relative_days_count_back_from_today(cli: Cli, home: Path) -> None:
         ),
         (["metric", "Churn", "saved_rate", "3", "--layer", "business", "--change=yes"], "--change", "yes"),
         (["link", "Churn", "a", "b", "--evidence", "vibes"], "argument --evidence", "'vibes'"),
-        (["project", "start", "Other", "--kind", "model", "--team", ""], "argument --team", "length >= 1"),
+        (["project", "start", "Other", "--kind", "model", "--team", ""], "argument --team", "'' is blank"),
         (["review", "--from", "2026-02-30"], "argument --from", "2026-02-30"),
         (["review", "--from", "2026-03-01", "--to", "2026-02-01"], "argument --from", "after it ends"),
         # as_of is a day that has happened, and the period may not end after it.

@@ -19,7 +19,7 @@ from typing import Any
 
 from anyio.from_thread import start_blocking_portal
 
-from client_sdk import Client, SyncError, SyncReport
+from client_sdk import Client, SyncError, SyncReport, ValidationError
 from client_sdk._ids import uuid7
 from server.restore import backup_sqlite
 from tests.convergence import checks
@@ -53,6 +53,13 @@ from tests.support.wire import Fault, Interleaver
 # A RAM disk where there is one: every SQLite commit of the stores is an fsync, which dominates otherwise.
 FAST_TMP = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
 MakeAdmin = Callable[[Path, ExitStack], Admin]
+
+
+def _unchecked(client: Client, event_type: str, data: dict[str, Any], project: str | None) -> str:
+    """Append an event this client refuses as a likely mistake (a link from a metric to itself, retracting
+    a retraction, retracting or redacting twice), as another app that does not check would: every
+    replica must still agree on what such events mean."""
+    return client._write(event_type, data, project, None)
 
 
 def in_process(db_path: Path, resources: ExitStack, **settings: Any) -> Admin:
@@ -170,7 +177,12 @@ class Fleet:
                     occurred_at=on,
                 )
             case Link(project, cause, effect, evidence):
-                event_id = client.link_metrics(self._project(user, project), cause, effect, evidence)
+                where = self._project(user, project)
+                try:
+                    event_id = client.link_metrics(where, cause, effect, evidence)
+                except ValidationError:  # a link from a metric to itself
+                    data = {"cause": cause, "effect": effect, "evidence": evidence}
+                    event_id = _unchecked(client, "metric.linked", data, where)
             case Feedback(project, quote, decision, on):
                 event_id = client.feedback(
                     self._project(user, project), quote, decision=decision, occurred_at=on
@@ -182,12 +194,20 @@ class Fleet:
                 others = [u for u in self.users if u != user]
                 pool = self.events_of(user if whose == "user" or not others else others[0])
                 chosen = pool[target % len(pool)] if pool and whose != "unknown" else uuid7()
-                event_id = client.retract(chosen)
+                try:
+                    event_id = client.retract(chosen)
+                except ValidationError:  # a retraction, or an event retracted already
+                    data = {"target": client._store.resolve(chosen)}
+                    event_id = _unchecked(client, "event.retracted", data, None)
             case Redact(target, whose):
                 others = [u for u in self.users if u != user]
                 pool = self.events_of(user if whose == "user" or not others else others[0])
                 chosen = pool[target % len(pool)] if pool and whose != "unknown" else uuid7()
-                event_id = client.redact(chosen, erase_project_name=True)
+                try:
+                    event_id = client.redact(chosen, erase_project_name=True)
+                except ValidationError:  # an event redacted already
+                    data = {"target": client._store.resolve(chosen)}
+                    event_id = _unchecked(client, "event.redacted", data, None)
             case _:
                 raise AssertionError(spec)
         self.ledger.appended_by(d, event_id)

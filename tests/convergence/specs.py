@@ -16,9 +16,17 @@ from hypothesis import strategies as st
 from tests.support.wire import FAULTS, Fault
 
 Day = str | None
-days: st.SearchStrategy[Day] = st.none() | st.builds(
-    "2026-{:02d}-{:02d}T09:00:00Z".format, st.integers(1, 12), st.sampled_from([1, 15])
-)
+
+
+def _day(month: int, day: int) -> str:
+    """The ``day`` of the ``month``-th month from March 2025: the year before the world's clock starts
+    (2026-03-02), so that no capture is dated after its device's clock, even one set back 26 hours
+    (the client refuses an ``occurred_at`` in the future)."""
+    year, index = divmod(2025 * 12 + 2 + month, 12)
+    return f"{year}-{index + 1:02d}-{day:02d}T09:00:00Z"
+
+
+days: st.SearchStrategy[Day] = st.none() | st.builds(_day, st.integers(0, 11), st.sampled_from([1, 15]))
 words = st.sampled_from(["shipped", "Dana said thanks", "retrained", "naïve bayes 🎉", "x"])
 project_refs = st.integers(-1, 5)
 """An index into the user's projects (started on any device, seen here or not); -1 a project never started."""
