@@ -8,12 +8,14 @@ to cut with ``awk '{print $NF}'``); ``project list`` lists the projects.
 from __future__ import annotations
 
 import argparse
+import difflib
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any, get_args
 
 from client_sdk._cli_args import CommandError, add_command, number, open_client, refused
 from client_sdk._client import Client
-from client_sdk._names import ProjectRef, describe, project_refs, resolve_event, resolve_project
+from client_sdk._names import ProjectRef, describe, project_refs, resolve_event, resolve_project, visible
 from client_sdk.errors import NotFoundError, ValidationError
 from schema.types import DirectionV2, Evidence, Layer, Milestone, ProjectKind
 
@@ -26,8 +28,10 @@ def _record(
     what: str,
     arguments: Mapping[str, str],
     project_argument: str | None = None,
+    warnings: Callable[[Client, ProjectRef, str], list[str]] | None = None,
 ) -> int:
-    """Resolve the project named by ``project_argument``, append, and print the one-line confirmation."""
+    """Resolve the project named by ``project_argument``, append, and print the one-line confirmation,
+    then what ``warnings`` finds doubtful in what was recorded (on standard error: it is stored)."""
     with open_client(args) as client:
         project: ProjectRef | None = None
         if project_argument is not None:
@@ -36,8 +40,11 @@ def _record(
             event_id = append(client, project.id if project else None)
         except ValidationError as exc:
             raise refused(exc, arguments) from None
+        doubts = warnings(client, project, event_id) if warnings and project else []
     where = f' for "{project.name or project.id}"' if project else ""
     print(f"Recorded {what}{where}, pending sync: {event_id}")
+    for doubt in doubts:
+        print(f"{args.prog}: warning: {doubt}", file=sys.stderr)
     return 0
 
 
@@ -63,9 +70,14 @@ def win(args: argparse.Namespace) -> int:
     )
 
 
+def _folded(name: str | None) -> str:
+    return " ".join((name or "").split()).casefold()
+
+
 def project_start(args: argparse.Namespace) -> int:
     with open_client(args) as client:
-        same = [r for r in project_refs(client._store) if (r.name or "").casefold() == args.name.casefold()]
+        wanted = _folded(args.name)  # "Churn " and "churn" are one name to a person
+        same = [r for r in project_refs(client._store) if wanted and _folded(r.name) == wanted]
         if same:
             raise CommandError(
                 f"a project named {same[0].name!r} already exists ({same[0].id}, {same[0].kind}); "
@@ -188,7 +200,30 @@ def link(args: argparse.Namespace) -> int:
         f"link {args.cause} -> {args.effect} ({args.evidence})",
         {"cause": "CAUSE", "effect": "EFFECT", "evidence": "--evidence", "note": "--note"},
         "PROJECT",
+        lambda client, project, link_id: _unrecorded_metrics(client, project, link_id, args),
     )
+
+
+def _unrecorded_metrics(
+    client: Client, project: ProjectRef, link_id: str, args: argparse.Namespace
+) -> list[str]:
+    """A warning for each end of a link that names no metric recorded in the project here: a mistyped
+    key, or a metric from a device not synced yet (so the link is stored all the same)."""
+    held = client._store.events(None, False, ("metric.observed", "event.retracted"))
+    keys = sorted({str(e.data["key"]) for e in visible(held) if e.project_id == project.id})
+    known = f"its metrics here: {', '.join(keys)}" if keys else "it has no metrics here yet"
+    doubts = []
+    for argument, key in (("CAUSE", args.cause), ("EFFECT", args.effect)):
+        if key in keys:
+            continue
+        close = difflib.get_close_matches(key, keys, n=1)
+        guess = f"; did you mean {close[0]!r}?" if close else "."
+        doubts.append(
+            f'argument {argument}: no metric {key!r} is recorded in "{project.name or project.id}" on this '
+            f"device ({known}){guess} The link is stored all the same, since the metric may come from "
+            f"another device; if the key is wrong, take the link back with `winledger retract {link_id}`."
+        )
+    return doubts
 
 
 def _target(client: Client, event_id: str) -> tuple[str, str]:

@@ -12,13 +12,19 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from client_sdk._checks import Refusal, in_the_future
 from client_sdk._client import Client
 from client_sdk._config import store_path
 from client_sdk.errors import ValidationError
 
 Run = Callable[[argparse.Namespace], int]
 
-_AGO = re.compile(r"^(\d{1,5})\s*(d|days?|w|weeks?)(\s+ago)?$")
+_AGO = re.compile(r"^(\d{1,5})\s*(d|days?|w|weeks?)\s+ago$")
+_SPAN = re.compile(r"^(in\s+|\+)?(\d+)\s*(d|days?|w|weeks?)(\s+from\s+now)?$")
+_WHEN_FORMS = (
+    "2026-03-02 (noon, local time), '2026-03-02 14:30' (local time), 2026-03-02T14:30:00Z, "
+    "now, yesterday, '3 days ago' or '2 weeks ago'"
+)
 
 
 class CommandError(Exception):
@@ -67,30 +73,61 @@ def open_client(args: argparse.Namespace, **options: Any) -> Client:
 
 
 def when(text: str) -> datetime:
-    """An aware datetime from ``--at``: a bare day means noon, local time, so it stays that day in UTC."""
+    """An aware datetime from ``--at``: a bare day means noon, local time, so it stays that day in UTC
+    (today's noon, while it is still ahead, means now).
+
+    What cannot be meant refuses here, before anything is stored: a moment in the future (beyond
+    ``CLOCK_SKEW``), before 1970, or a span without a direction (``3 days``).
+    """
     value = text.strip().lower()
     now = datetime.now().astimezone()
+    span = _SPAN.match(value)
+    if span and not (span.group(1) or span.group(4)):
+        number, unit = span.group(2), "week" if span.group(3).startswith("w") else "day"
+        said = f"{number} {unit}{'' if number == '1' else 's'} ago"
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is ambiguous: did you mean {said!r}? --at takes {_WHEN_FORMS}"
+        )
+    if span or value == "tomorrow":
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is in the future: a win is recorded once it has happened. --at takes {_WHEN_FORMS}"
+        )
+    try:
+        moment = _moment(text, value, now)
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time --at knows: it takes {_WHEN_FORMS}"
+        ) from None
+    if moment < _EARLIEST:
+        raise argparse.ArgumentTypeError(f"{text!r} is before 1970-01-01, the earliest date a journal holds")
+    future = in_the_future(moment, now)
+    if future is not None:
+        raise argparse.ArgumentTypeError(f"{text!r} {future}")
+    return moment
+
+
+_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _moment(text: str, value: str, now: datetime) -> datetime:
     if value in ("now", "today"):
         return now
     if value == "yesterday":
-        return _noon(now.date() - timedelta(days=1))
+        return _noon(now.date() - timedelta(days=1), now)
     ago = _AGO.match(value)
     if ago:
         days = int(ago.group(1)) * (7 if ago.group(2).startswith("w") else 1)
-        return _noon(now.date() - timedelta(days=days))
-    try:
-        if len(value) == 10:
-            return _noon(date.fromisoformat(value))
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a date or time such as 2026-03-02, '2026-03-02 14:30' or '3 days ago', got {text!r}"
-        ) from None
+        return _noon(now.date() - timedelta(days=days), now)
+    if len(value) == 10:
+        return _noon(date.fromisoformat(value), now)
+    moment = datetime.fromisoformat(text.strip())
     return moment.astimezone() if moment.tzinfo is None else moment
 
 
-def _noon(day: date) -> datetime:
-    return datetime.combine(day, time(12)).astimezone()
+def _noon(day: date, now: datetime) -> datetime:
+    """Noon of ``day``, local time; now, when ``day`` is today and its noon is still ahead."""
+    noon = datetime.combine(day, time(12)).astimezone()
+    return now if day == now.date() and noon > now else noon
 
 
 def day(text: str) -> date:
@@ -116,8 +153,12 @@ def today_utc() -> date:
 
 
 def refused(error: ValidationError, arguments: Mapping[str, str]) -> CommandError:
-    """The schema's refusal, attributed to the command-line argument that carried the bad field."""
+    """The client's refusal, attributed to the command-line argument that carried the bad field, and said
+    with the command line's names (``--low``, ``VALUE``) when the client said what was wrong."""
+    names = {"occurred_at": "--at", **arguments}
+    if isinstance(error, Refusal):
+        problem = error.problem
+        return CommandError(problem.says(lambda field: names.get(field, field)), names.get(problem.field))
     field = (error.field or "").removeprefix("$.").removeprefix("data.")
     name = re.split(r"[.\[]", field, maxsplit=1)[0]
-    argument = arguments.get(name) or {"occurred_at": "--at"}.get(name)
-    return CommandError(error.message, argument)
+    return CommandError(error.message, names.get(name))
