@@ -13,10 +13,12 @@ See docs/client.md for every method, the sync states and the error hierarchy.
 
 from client_sdk._client import Client
 from client_sdk._ids import uuid7
-from client_sdk._types import Event, EventStatus, Status, SyncReport
+from client_sdk._types import Account, Event, EventStatus, Status, SyncReport
 from client_sdk.errors import (
+    AccountMismatchError,
     AuthError,
     ConfigurationError,
+    JournalNotFoundError,
     NetworkError,
     NotFoundError,
     PayloadTooLargeError,
@@ -32,11 +34,14 @@ from client_sdk.errors import (
 )
 
 __all__ = [
+    "Account",
+    "AccountMismatchError",
     "AuthError",
     "Client",
     "ConfigurationError",
     "Event",
     "EventStatus",
+    "JournalNotFoundError",
     "NetworkError",
     "NotFoundError",
     "PayloadTooLargeError",

@@ -13,14 +13,26 @@ import os
 import re
 import sys
 from datetime import UTC, date, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from client_sdk import _config
+from client_sdk import _config, _owner
 from client_sdk._cli_args import CommandError, add_command, day, open_client, today_utc
+from client_sdk._client import Client
 from client_sdk._names import describe
-from client_sdk._types import Status
-from client_sdk.errors import AuthError, ConfigurationError, SyncError, ValidationError
+from client_sdk._types import Account, Status
+from client_sdk.errors import (
+    AccountMismatchError,
+    AuthError,
+    ConfigurationError,
+    JournalNotFoundError,
+    SyncError,
+    ValidationError,
+)
+
+if TYPE_CHECKING:
+    from schema.wire import MeResponse
 
 TRANSPORT: Any = None
 """An ``httpx.BaseTransport`` for ``login`` and ``sync`` to use instead of the network (tests set it)."""
@@ -30,16 +42,37 @@ _TOKEN = re.compile(r"wl_[0-9a-f]{16}_[0-9a-f]{64}")  # sync protocol v1, sectio
 
 
 def login(args: argparse.Namespace) -> int:
+    from schema.wire import MeResponse  # here: a capture never pays for the wire types
+
     server = _server(args.server)
     token, source = _token_input(server)
-    unchecked = _check(server, token)
+    path, journal, seen_epoch = _journal_owner(args)
+    checked = _check(server, token)
+    if isinstance(checked, MeResponse):
+        offered = Account(server=server, user=checked.user, user_id=checked.user_id)
+        if journal is not None:
+            reason = _owner.conflict(journal, offered, epoch=checked.epoch, seen_epoch=seen_epoch)
+            if reason is not None:
+                raise CommandError(
+                    f"{_mismatch(path, journal, offered, reason)} Nothing was saved. "
+                    + _ways_forward(journal, offered, login=True),
+                    "--server" if reason == "server" else "--store",
+                )
+    elif journal is not None and not _owner.same_server(journal.server, server):
+        raise CommandError(
+            f"the journal {path} belongs to {journal}, and {server} could not be reached to check "
+            f"that it is the same server ({checked}). Nothing was saved: sign in when it answers, or "
+            "keep a new journal for it (`--store NEW.db`).",
+            "--server",
+        )
     settings = _config.load_settings()
     settings["server"] = server
     settings_path = _config.save_settings(settings)
     token_path = _config.save_token(token)
-    if unchecked is None:
-        print(f"Signed in to {server} with the token from {source}.")
+    if isinstance(checked, MeResponse):
+        print(f"Signed in to {server} as {checked.user} with the token from {source}.")
     else:
+        unchecked = checked
         print(
             f"Could not reach {server} to check the token ({unchecked}); saved it anyway: "
             "`winledger sync` will use it once the server answers."
@@ -76,14 +109,57 @@ def _token_input(server: str) -> tuple[str, str]:
     return token, source
 
 
-def _check(server: str, token: str) -> str | None:
-    """``None`` when the server accepts the token, else why it could not be asked; raises on a refusal."""
+def _journal_owner(args: argparse.Namespace) -> tuple[Path, Account | None, str | None]:
+    """The journal's path, the account it belongs to and the epoch it last saw, creating nothing."""
+    path = _config.store_path(args.store, create=False)
+    try:
+        with Client(path, create=False) as client:
+            return path, client.account, client.status().epoch
+    except JournalNotFoundError:
+        return path, None, None
+
+
+def _mismatch(path: Path, journal: Account, offered: Account, reason: str) -> str:
+    """The sentence naming both accounts (``client_sdk._owner.conflict``'s ``reason``)."""
+    if reason == "user":
+        return (
+            f"the journal {path} belongs to {journal}, and this token signs in as {offered}: syncing "
+            f"it would copy {journal.user}'s events into {offered.user}'s account."
+        )
+    if reason == "user_id":
+        return (
+            f"the journal {path} belongs to {journal}, and this token signs in as {offered}: "
+            f"{journal.user}'s account was erased and the name given to a new user."
+        )
+    return (
+        f"the journal {path} belongs to {journal}, and {offered.server} is another server (it is not "
+        f"the store the journal last synced with): syncing it would copy {journal.user}'s events there."
+    )
+
+
+def _ways_forward(journal: Account, offered: Account, *, login: bool) -> str:
+    new_journal = (
+        f"`winledger login --server {offered.server} --store NEW.db`"
+        if login
+        else "`winledger sync --store NEW.db`"
+    )
+    return (
+        f"To keep using this journal, sign in with a token of {journal.user}'s "
+        f"(`winledger login --server {journal.server}`). To use {offered.user}'s account, keep a new "
+        f"journal for it: {new_journal}, then give `--store NEW.db` (or set WINLEDGER_STORE) to every "
+        f"command; its first sync pulls {offered.user}'s events."
+    )
+
+
+def _check(server: str, token: str) -> MeResponse | str:
+    """The token's account when the server accepts it, else why it could not be asked; raises on a
+    refusal."""
     import httpx
 
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     try:
         with httpx.Client(transport=TRANSPORT, timeout=_CHECK_TIMEOUT_S) as http:
-            response = http.get(f"{server}/v1/info", headers=headers)
+            response = http.get(f"{server}/v1/me", headers=headers)
     except httpx.TransportError as exc:
         return str(exc) or type(exc).__name__
     if response.status_code == 401:
@@ -98,13 +174,15 @@ def _check(server: str, token: str) -> str | None:
         )
     if response.status_code >= 500:
         return f"it answered {response.status_code}"
-    if response.status_code != 200 or not _speaks_protocol(response.content):
+    me = _account_of(response.content) if response.status_code == 200 else None
+    if me is None:
         raise CommandError(
-            f"{server} answered {response.status_code} to GET /v1/info, but not as a winledger server "
-            "does: is the URL right? Nothing was saved.",
+            f"{server} answered {response.status_code} to GET /v1/me, but not as a winledger server "
+            "does: is the URL right? (A winledger server older than this client does not answer it "
+            "either.) Nothing was saved.",
             "--server",
         )
-    return None
+    return me
 
 
 def _reason(body: bytes) -> str:
@@ -116,12 +194,15 @@ def _reason(body: bytes) -> str:
     return str(problem.get("reason") or "") if isinstance(problem, dict) else ""
 
 
-def _speaks_protocol(body: bytes) -> bool:
+def _account_of(body: bytes) -> MeResponse | None:
+    import msgspec
+
+    from schema.wire import MeResponse
+
     try:
-        info = json.loads(body)
-    except ValueError:
-        return False
-    return isinstance(info, dict) and info.get("protocol") == 1
+        return msgspec.json.decode(body, type=MeResponse)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
 
 
 def logout(args: argparse.Namespace) -> int:
@@ -149,6 +230,11 @@ def sync(args: argparse.Namespace) -> int:
                 "not signed in: run `winledger login --server URL` (or set WINLEDGER_SERVER and "
                 "WINLEDGER_TOKEN). Everything you captured stays in the journal."
             ) from None
+        except AccountMismatchError as exc:
+            raise CommandError(
+                f"{_mismatch(Path(exc.path), exc.journal, exc.offered, exc.reason)} Nothing was synced. "
+                + _ways_forward(exc.journal, exc.offered, login=False)
+            ) from None
         except AuthError as exc:
             why = {"expired": "the token has expired", "revoked": "the token was revoked"}.get(
                 exc.reason or "", "it refused the token (401)"
@@ -167,9 +253,14 @@ def sync(args: argparse.Namespace) -> int:
         f"Synced with {server}: pushed {report.pushed} ({report.accepted} new), pulled {report.pulled}, "
         f"{pending or 'nothing'} pending."
     )
-    if report.epoch_changed:
+    if report.new_epoch:
         print(
             f"The server's data was restored or recreated; {_events(report.requeued)} it had lost went back."
+        )
+    elif report.epoch_changed:
+        print(
+            "The server's log differed from what this journal had seen it hold (restored by hand?), so "
+            f"everything was checked again; {_events(report.requeued)} it lacked went back."
         )
     if report.rejected:
         print(f"{_events(report.rejected)} refused by the server: see `winledger status`.", file=sys.stderr)
@@ -185,16 +276,25 @@ def status(args: argparse.Namespace) -> int:
     token = "$WINLEDGER_TOKEN" if os.environ.get("WINLEDGER_TOKEN") else None
     if token is None and _config.token_path().exists():
         token = str(_config.token_path())
-    with open_client(args) as client:
+    sign_in = f"token from {token}" if token else "no token: run `winledger login --server URL`"
+    server_line = f"Server:     {server or 'none: run `winledger login --server URL`'}" + (
+        f" ({sign_in})" if server else ""
+    )
+    try:
+        client = open_client(args, create=False)
+    except CommandError as exc:  # no journal there: say so, and create nothing
+        print(f"Journal:    none: {str(exc).removeprefix('argument --store: ')}\n{server_line}")
+        return 0
+    with client:
         state = client.status()
         pending = [e for e in client.events() if e.status == "pending"]
         rejected = client.rejected()
-    sign_in = f"token from {token}" if token else "no token: run `winledger login --server URL`"
+    owner = state.account
     lines = [
         f"Journal:    {state.path}",
+        f"Account:    {owner if owner else 'none yet: the first sync records it'}",
         f"Device:     {state.device_id}",
-        f"Server:     {server or 'none: run `winledger login --server URL`'}"
-        + (f" ({sign_in})" if server else ""),
+        server_line,
         f"Last sync:  {_ago(state.last_sync) if state.last_sync else 'never'}",
         *_failure(state),
         f"Events:     {state.pending} pending, {state.synced} synced, {state.rejected} rejected"
@@ -251,7 +351,7 @@ def review(args: argparse.Namespace) -> int:
     # else today; --from is 1 January of --to's year; as_of is --to or today, whichever is earlier.
     end = args.to or args.as_of or today_utc()
     start = args.from_ or date(end.year, 1, 1)
-    with open_client(args) as client:
+    with open_client(args, create=False) as client:
         try:
             draft = client.review_draft(
                 start, end, args.as_of, format=args.format, short=args.short, cite=args.cite
@@ -280,13 +380,17 @@ def _option_message(error: ValidationError) -> str:
 
 
 def add_commands(commands: Any, store: argparse.ArgumentParser) -> None:
-    p = add_command(commands, "login", login, "save the server URL and your token (read from a prompt)", [])
+    p = add_command(
+        commands, "login", login, "save the server URL and your token (read from a prompt)", [store]
+    )
     p.add_argument("--server", required=True, metavar="URL", help="the server, e.g. https://wins.example")
     p.description = (
         "Save the server URL and a token for `winledger sync`. The token is read from a hidden prompt, "
         "or from standard input when it is not a terminal (`winledger login --server URL < token.txt`), "
         "or from $WINLEDGER_TOKEN; never from the command line, where shell history would keep it. "
-        "It is checked against the server when the server answers, and kept in a file only you can read."
+        "It is checked against the server when the server answers, and kept in a file only you can read. "
+        "A journal belongs to the account of its first sync: a token of another account, or another "
+        "server, is refused for a journal that has synced (--store names the journal)."
     )
     add_command(commands, "logout", logout, "remove the saved token (the journal stays)", [])
     add_command(

@@ -99,7 +99,7 @@ def project_start(args: argparse.Namespace) -> int:
 def project_list(args: argparse.Namespace) -> int:
     from schema.projections import stage_label  # the read models: loaded by projects() anyway
 
-    with open_client(args) as client:
+    with open_client(args, create=False) as client:  # it only reads: a missing journal is not made
         projects = client.projects()
     if not projects:
         print("No projects yet. Start one with: winledger project start NAME --kind model")

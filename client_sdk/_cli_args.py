@@ -10,12 +10,13 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from client_sdk._checks import Refusal, in_the_future
 from client_sdk._client import Client
-from client_sdk._config import store_path
-from client_sdk.errors import ValidationError
+from client_sdk._config import store_path, store_source
+from client_sdk.errors import JournalNotFoundError, ValidationError
 
 Run = Callable[[argparse.Namespace], int]
 
@@ -68,8 +69,29 @@ def when_options() -> argparse.ArgumentParser:
     return parent
 
 
-def open_client(args: argparse.Namespace, **options: Any) -> Client:
-    return Client(store_path(args.store), **options)
+def open_client(args: argparse.Namespace, *, create: bool = True, **options: Any) -> Client:
+    """The journal of ``--store``, ``$WINLEDGER_STORE`` or the default. A command that only reads it
+    passes ``create=False``: where there is none, it stops with an error and creates nothing."""
+    path = store_path(args.store, create=create)
+    try:
+        return Client(path, create=create, **options)
+    except JournalNotFoundError:
+        raise no_journal(args.store, path) from None
+
+
+def no_journal(flag: str | None, path: Path) -> CommandError:
+    """There is no journal at ``path`` (and nothing was created), said with where the path came from."""
+    source = store_source(flag)
+    if source == "the default journal":
+        return CommandError(
+            f"there is no journal at {path} yet, and nothing was created: your first capture "
+            "(`winledger win TEXT`) creates it, or `winledger sync`, once signed in, with your events"
+        )
+    return CommandError(
+        f"there is no journal at {path} (from {source}), and nothing was created: check the path; "
+        "a capture or `winledger sync` with that path creates a journal there",
+        "--store" if source == "--store" else None,
+    )
 
 
 def when(text: str) -> datetime:

@@ -22,8 +22,9 @@ from client_sdk._checks import (
 )
 from client_sdk._ids import uuid7
 from client_sdk._store import Store
-from client_sdk._types import Event, Status, SyncReport
+from client_sdk._types import Account, Event, Status, SyncReport
 from client_sdk.errors import (
+    AccountMismatchError,
     AuthError,
     ConfigurationError,
     NetworkError,
@@ -58,6 +59,12 @@ class Client:
     replaces the device's wall clock (a callable returning unix milliseconds):
     it is the ``now`` of the hybrid logical clock and of the default
     ``occurred_at``, so tests can skew it or make it jump backwards.
+    ``create=False`` opens only an existing journal (``JournalNotFoundError``
+    otherwise): nothing is created, not even a folder.
+
+    A journal belongs to the server and account of its first sync: ``sync()``
+    with a token of another account, or with another server, raises
+    ``AccountMismatchError`` and changes nothing (``account``).
     """
 
     def __init__(
@@ -76,12 +83,13 @@ class Client:
         page_size: int = 1000,
         busy_timeout: float = 30.0,
         clock: Callable[[], int] | None = None,
+        create: bool = True,
     ) -> None:
         if batch_size < 1 or page_size < 1:
             raise ConfigurationError(
                 f"batch_size and page_size must be >= 1, got {batch_size} and {page_size}."
             )
-        self._store = Store(path, busy_timeout=busy_timeout, clock=clock)
+        self._store = Store(path, busy_timeout=busy_timeout, clock=clock, create=create)
         self.server = server or os.environ.get("WINLEDGER_SERVER") or None
         self._token = token or os.environ.get("WINLEDGER_TOKEN") or None
         self._http_options: dict[str, Any] = {
@@ -130,6 +138,11 @@ class Client:
     def device_id(self) -> str:
         """This store's device id (a new one after a ``device_seq_conflict``)."""
         return self._store.device_id
+
+    @property
+    def account(self) -> Account | None:
+        """The server and account this journal belongs to (recorded by its first sync), else ``None``."""
+        return self._store.account()
 
     # -- appends -----------------------------------------------------------------
 
@@ -506,6 +519,7 @@ class Client:
             sync_error_code=failure["sync_error_code"],
             sync_error=failure["sync_error"],
             sync_error_at=failure["sync_error_at"],
+            account=store.account(),
             **counts,
         )
 
@@ -530,8 +544,10 @@ class Client:
         """Push the outbox and pull until the server has nothing more; safe to interrupt and re-run.
 
         Raises ``ConfigurationError`` without a server or token, ``AuthError``
-        on 401, and another ``SyncError`` when the server stays unreachable or
-        answers out of protocol; what was answered before is kept.
+        on 401, ``AccountMismatchError`` when the token is another account's
+        or the server another one than the journal's (nothing is synced), and
+        another ``SyncError`` when the server stays unreachable or answers out
+        of protocol; what was answered before is kept.
         """
         from client_sdk._sync import run_sync
 
@@ -557,6 +573,8 @@ def _failure_code(error: SyncError) -> str:
     """What ``Status.sync_error_code`` says about a failed ``sync()``."""
     if isinstance(error, AuthError):
         return f"token_{error.reason}" if error.reason else "unauthorized"
+    if isinstance(error, AccountMismatchError):
+        return "account_mismatch"
     if isinstance(error, ServerError):
         return error.code or f"http_{error.status}"
     return "network" if isinstance(error, NetworkError) else "protocol"

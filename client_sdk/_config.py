@@ -49,14 +49,23 @@ def data_dir() -> Path:
     return _user_dir("XDG_DATA_HOME", (".local", "share"), "LOCALAPPDATA")
 
 
-def store_path(flag: str | None = None) -> Path:
-    """The journal file: the ``--store`` flag, else ``$WINLEDGER_STORE``, else the data directory's."""
+def store_path(flag: str | None = None, *, create: bool = True) -> Path:
+    """The journal file: the ``--store`` flag, else ``$WINLEDGER_STORE``, else the data directory's
+    (made ``0700`` unless ``create`` is false: a command that only reads makes nothing)."""
     chosen = flag or os.environ.get("WINLEDGER_STORE")
     if chosen:
         return Path(chosen).expanduser()
     directory = data_dir()
-    private_dir(directory)
+    if create:
+        private_dir(directory)
     return directory / "journal.db"
+
+
+def store_source(flag: str | None = None) -> str:
+    """Where ``store_path`` took the journal's path from, for a message: ``--store``, ..."""
+    if flag:
+        return "--store"
+    return "$WINLEDGER_STORE" if os.environ.get("WINLEDGER_STORE") else "the default journal"
 
 
 def private_dir(directory: Path) -> None:

@@ -61,7 +61,7 @@ def export_lines(store: Store) -> Iterator[bytes]:
 
 
 def export(args: argparse.Namespace) -> int:
-    client = open_client(args)
+    client = open_client(args, create=False)  # it only reads: a missing journal is not made
     try:
         store: Store = client._store
         if args.output is None:

@@ -60,6 +60,7 @@ class Tally:
     pulled: int = 0
     requeued: int = 0
     epoch_changed: bool = False
+    new_epoch: bool = False
 
 
 def _meta(conn: sqlite3.Connection, key: str) -> Any:
@@ -76,7 +77,7 @@ def observe_epoch(conn: sqlite3.Connection, epoch: str | None, tally: Tally) -> 
         return
     if stored is not None:
         restart_pull(conn)
-        tally.epoch_changed = True
+        tally.epoch_changed = tally.new_epoch = True
     set_meta(conn, epoch=epoch)
 
 

@@ -41,6 +41,13 @@ too large for any request), with ``code`` and ``message``. Kept, never pushed.
 ``aliases``: ``old_id -> new_id`` for events re-minted after a
 ``device_seq_conflict``, so that an id handed out earlier still resolves.
 
+``account`` (store version 2): at most one row, the journal's owner: the
+``server`` URL and the account (``user_name``, ``user_id``) that its first sync
+signed in as, recorded in that sync's first transaction. Every later sync
+compares what the server says of its token with it first (``client_sdk._owner``,
+docs/protocol.md section 6.6). A store that synced before version 2 has no row
+until its next sync.
+
 Invariants
 ----------
 - state = 'synced' exactly when seq IS NOT NULL.
@@ -71,13 +78,30 @@ from typing import Any
 import msgspec
 
 import schema
-from client_sdk._types import Event, EventStatus
-from client_sdk.errors import StoreError, ValidationError
+from client_sdk._types import Account, Event, EventStatus
+from client_sdk.errors import JournalNotFoundError, StoreError, ValidationError
 from schema.redaction import redacted_body, redaction_target
 
 Migration = Callable[[sqlite3.Connection], None]
 
-MIGRATIONS: tuple[Migration, ...] = ()
+_ACCOUNT_DDL = """
+CREATE TABLE account (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    server TEXT NOT NULL,
+    user_name TEXT NOT NULL,
+    user_id INTEGER NOT NULL,
+    recorded_at TEXT NOT NULL
+)
+"""
+
+
+def _v2_account(conn: sqlite3.Connection) -> None:
+    """Version 2: the account the journal belongs to. A bump, not a new ``meta`` key, so that an SDK
+    from before it, which would sync the journal with any account's token, cannot open the file."""
+    conn.execute(_ACCOUNT_DDL)
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v2_account,)
 """Step *i* upgrades a store from version *i* + 1 to *i* + 2, inside the opening transaction.
 
 Append a step for every change to ``_DDL`` (which always creates the newest version), never edit
@@ -90,7 +114,8 @@ opens a store written by version 1 of the SDK.
 SCHEMA_VERSION = 1 + len(MIGRATIONS)
 APPLICATION_ID = 0x574C4447  # "WLDG" in the SQLite header marks a winledger client store.
 
-_DDL = """
+_DDL = (
+    """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
 CREATE TABLE events (
     id TEXT PRIMARY KEY,
@@ -129,6 +154,8 @@ CREATE TABLE rejected (
 );
 CREATE TABLE aliases (old_id TEXT PRIMARY KEY, new_id TEXT NOT NULL) WITHOUT ROWID;
 """
+    + _ACCOUNT_DDL
+)
 
 _FAILURE_KEYS = ("sync_error_code", "sync_error", "sync_error_at")
 EVENT_COLUMNS = "id, device_id, device_seq, clock, type, v, project_id, body, hash, readable"
@@ -219,19 +246,27 @@ class Store:
         *,
         busy_timeout: float = 30.0,
         clock: Callable[[], int] | None = None,
+        create: bool = True,
     ) -> None:
         self.path = os.path.expanduser(os.fspath(path))
         self.now_ms: Callable[[], int] = clock or now_ms
         """The device's wall clock in unix milliseconds (the HLC's ``now``; tests inject skew)."""
         self._lock = threading.RLock()
-        if self.path != ":memory:":
+        self._create = create
+        if self.path != ":memory:" and create:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        if not create and os.path.isfile(self.path) and os.path.getsize(self.path) == 0:
+            raise JournalNotFoundError(f"There is no journal at {self.path!r} (an empty file).")
         try:
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, so the lock is taken up front.
+            # Without `create`, mode=rw opens only a file that exists: nothing is made, not even a folder.
+            target = self.path if create else Path(self.path).absolute().as_uri() + "?mode=rw"
             self.conn = sqlite3.connect(
-                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+                target, timeout=busy_timeout, isolation_level=None, check_same_thread=False, uri=not create
             )
         except sqlite3.Error as exc:
+            if not create and not os.path.exists(self.path):
+                raise JournalNotFoundError(f"There is no journal at {self.path!r}.") from None
             raise StoreError(f"Cannot open the store {self.path!r}: {exc}.") from exc
         try:
             self.conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
@@ -265,6 +300,8 @@ class Store:
             if app_id == 0 and version == 0:
                 if conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
                     raise StoreError(f"{self.path!r} is an SQLite database of another application.")
+                if not self._create:
+                    raise JournalNotFoundError(f"There is no journal at {self.path!r} (an empty file).")
                 # One statement at a time: executescript() would COMMIT the open transaction.
                 for statement in _DDL.split(";"):
                     if statement.strip():
@@ -339,6 +376,11 @@ class Store:
             "sync_error": rows.get("sync_error"),
             "sync_error_at": None if at is None else schema.parse_timestamp(at),
         }
+
+    def account(self) -> Account | None:
+        """The server and account this journal belongs to, once a sync has recorded them."""
+        with self.snapshot() as conn:
+            return read_account(conn)
 
     @property
     def device_id(self) -> str:
@@ -494,6 +536,20 @@ def migrate(conn: sqlite3.Connection, version: int, steps: tuple[Migration, ...]
         version += 1
         conn.execute(f"PRAGMA user_version = {version}")
     return version
+
+
+def read_account(conn: sqlite3.Connection) -> Account | None:
+    row = conn.execute("SELECT server, user_name, user_id FROM account").fetchone()
+    return None if row is None else Account(server=row[0], user=row[1], user_id=row[2])
+
+
+def write_account(conn: sqlite3.Connection, account: Account) -> None:
+    conn.execute(
+        "INSERT INTO account (id, server, user_name, user_id, recorded_at) VALUES (1, ?, ?, ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET server = excluded.server, user_name = excluded.user_name, "
+        "user_id = excluded.user_id, recorded_at = excluded.recorded_at",
+        (account.server, account.user, account.user_id, utc_now()),
+    )
 
 
 def set_meta(conn: sqlite3.Connection, **values: Any) -> None:

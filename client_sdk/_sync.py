@@ -8,10 +8,10 @@ complete and nothing is left to push but what the server deferred.
 
 from __future__ import annotations
 
-from client_sdk import _merge
+from client_sdk import _merge, _owner
 from client_sdk._store import Store, set_meta, utc_now
 from client_sdk._transport import Info, Transport
-from client_sdk._types import SyncReport
+from client_sdk._types import Account, SyncReport
 from client_sdk.errors import PayloadTooLargeError, ProtocolError, ServerError
 
 Batch = list[tuple[str, str, bytes]]  # (id, device_id, normalized body) of each pending event
@@ -22,7 +22,15 @@ _REQUEST_OVERHEAD = 64  # '{"events":[', '],"after":N,"limit":M}' with room for 
 def run_sync(store: Store, http: Transport, *, batch_size: int, page_size: int) -> SyncReport:
     tally = _merge.Tally()
     info = http.info()
+    if info.account is None:
+        raise ProtocolError(
+            f"The server at {http.server} does not say whose this token is (no `account` in GET "
+            "/v1/info): it is older than this client, which syncs a journal only with the account it "
+            "belongs to. Upgrade the server; nothing was synced."
+        )
+    offered = Account(server=http.server, user=info.account.user, user_id=info.account.user_id)
     with store.transaction() as conn:
+        _owner.claim(conn, store.path, offered, info.epoch)  # another account: refused, nothing changes
         _merge.observe_epoch(conn, info.epoch, tally)
     batch_limit = max(1, min(batch_size, info.limits.max_batch))
     page_size = max(1, min(page_size, info.limits.max_page))
@@ -45,7 +53,7 @@ def run_sync(store: Store, http: Transport, *, batch_size: int, page_size: int) 
             with store.transaction() as conn:
                 _merge.restart_pull(conn)
                 if exc.epoch:
-                    set_meta(conn, epoch=exc.epoch)
+                    _merge.observe_epoch(conn, exc.epoch, tally)
             tally.epoch_changed = True
             continue
         with store.transaction() as conn:

@@ -27,6 +27,7 @@ from client_sdk.errors import (
     TokenExpiredError,
     TokenRevokedError,
 )
+from schema.wire import Account as WireAccount
 
 T = TypeVar("T")
 _TOKEN_ENDED: dict[str | None, tuple[type[AuthError], str]] = {
@@ -67,6 +68,8 @@ class Info(msgspec.Struct, frozen=True, kw_only=True):
     epoch: str | None = None
     limits: Limits = Limits()
     event_types: dict[str, list[int]] = {}
+    account: WireAccount | None = None
+    """Whose the token is; ``None`` from a server older than ``GET /v1/me`` (protocol section 6.6)."""
 
 
 class _Problem(msgspec.Struct, frozen=True, kw_only=True):

@@ -38,6 +38,18 @@ class Event(Struct, frozen=True, kw_only=True):
     message: str | None = None
 
 
+class Account(Struct, frozen=True, kw_only=True):
+    """Whose a journal is: the ``server`` URL it syncs with and the account there, ``user`` (the
+    name) and ``user_id``, as the server says of a token (``GET /v1/me``; docs/protocol.md 6.6)."""
+
+    server: str
+    user: str
+    user_id: int
+
+    def __str__(self) -> str:
+        return f"{self.user} (user {self.user_id}) at {self.server}"
+
+
 class SyncReport(Struct, frozen=True, kw_only=True):
     """What one ``sync()`` did.
 
@@ -48,9 +60,13 @@ class SyncReport(Struct, frozen=True, kw_only=True):
     ``unsupported_version``: the server is older than this client; they stay
     pending) and ``reminted`` (``device_seq_conflict``: re-created under a new
     device id, then pushed again). ``pulled`` counts events new to this store
-    that came from the server. ``epoch_changed`` is true when the server's
-    store was restored or recreated since the last sync, and ``requeued``
-    counts the events it had lost that are being pushed to it again.
+    that came from the server. ``epoch_changed`` is true when this sync
+    checked everything again from the start: ``new_epoch`` (the server's store
+    was restored or recreated since the last sync: its epoch changed), or the
+    server's log turned out shorter than, or different from, what the journal
+    had seen it hold (``cursor_ahead``, or a count and digest that differed: a
+    store restored by hand, or a damaged journal). ``requeued`` counts the
+    events the server lacked that are being pushed to it again.
     """
 
     pushed: int = 0
@@ -62,6 +78,7 @@ class SyncReport(Struct, frozen=True, kw_only=True):
     pulled: int = 0
     requeued: int = 0
     epoch_changed: bool = False
+    new_epoch: bool = False
     cursor: int = 0
 
 
@@ -74,6 +91,7 @@ class Status(Struct, frozen=True, kw_only=True):
     When the latest ``sync()`` failed, ``sync_error_code`` says how (``token_expired``,
     ``token_revoked``, ``unauthorized``, ``network``, ``protocol``, or the server's problem code),
     ``sync_error`` is the error's message and ``sync_error_at`` when; a successful one clears them.
+    ``account`` is the server and account the journal belongs to, from its first sync on.
     """
 
     path: str
@@ -90,3 +108,4 @@ class Status(Struct, frozen=True, kw_only=True):
     sync_error_code: str | None = None
     sync_error: str | None = None
     sync_error_at: datetime | None = None
+    account: Account | None = None

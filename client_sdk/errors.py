@@ -4,8 +4,10 @@
     ├── ValidationError        an append was refused locally; nothing was stored
     ├── NotFoundError          no such project in the local store
     ├── StoreError             the local SQLite store cannot be used
+    │   └── JournalNotFoundError  Client(create=False) on a path with no journal
     ├── ConfigurationError     sync() was called without a server URL or a token
     └── SyncError              sync() could not finish; everything stays in the store
+        ├── AccountMismatchError  the token is another account's, or the server another one
         ├── NetworkError       no usable answer after the retries (connection, timeout)
         ├── ProtocolError      the server answered something the protocol does not allow
         └── ServerError        the server answered with an error status (``status``, ``code``)
@@ -21,6 +23,11 @@ failure is committed locally, and the rest is still pending for the next
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from client_sdk._types import Account
 
 
 class WinledgerError(Exception):
@@ -49,12 +56,41 @@ class StoreError(WinledgerError):
     """The local store is unusable: written by a newer SDK, not a winledger store, or corrupt."""
 
 
+class JournalNotFoundError(StoreError):
+    """``Client(path, create=False)`` where there is no journal: nothing was created."""
+
+
 class ConfigurationError(WinledgerError):
     """A setting needed for the call is missing (the server URL or the token)."""
 
 
 class SyncError(WinledgerError):
     """``sync()`` stopped before finishing; run it again later."""
+
+
+class AccountMismatchError(SyncError):
+    """The journal belongs to ``journal``; the token signs in as ``offered``. Nothing was synced.
+
+    ``reason``: ``"user"`` (another account), ``"user_id"`` (the journal's user name, erased and
+    given to a new user in the same epoch) or ``"server"`` (another server: another URL and another
+    epoch). The ways forward: a token of the journal's account, or another journal (a new path) for
+    the other account (docs/client.md, *A journal belongs to one account*).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        journal: Account,
+        offered: Account,
+        reason: Literal["user", "user_id", "server"],
+        path: str,
+    ) -> None:
+        super().__init__(message)
+        self.journal = journal
+        self.offered = offered
+        self.reason = reason
+        self.path = path
 
 
 class NetworkError(SyncError):

@@ -28,6 +28,7 @@ def test_a_version_1_store_opens_with_every_event_and_syncs(tmp_path: Path, serv
     with Client(path, server.url, token, transport=server.transport, backoff=0.0) as journal:
         status = journal.status()
         assert (status.pending, status.synced, status.rejected) == (2, 3, 0)
+        assert journal.account is None  # version 1 did not record it: the next sync does
         before = {event.id for event in journal.events()}
         texts = {event.data.get("text") for event in journal.events() if event.status == "pending"}
         assert texts == {
@@ -41,6 +42,10 @@ def test_a_version_1_store_opens_with_every_event_and_syncs(tmp_path: Path, serv
         assert report.epoch_changed and report.accepted == 6
         assert {event.id for event in journal.events()} >= before and journal.status().synced == 6
         assert journal.verify()
+        assert journal.account is not None and (journal.account.server, journal.account.user) == (
+            server.url,
+            "dora",
+        )
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == store_module.SCHEMA_VERSION
     conn.close()
