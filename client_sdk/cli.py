@@ -51,6 +51,42 @@ def _server_command(name: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _admin_command(name: str, *, creates: bool = False) -> Callable[[argparse.Namespace], int]:
+    """An ``admin`` action that first names the database it opens, on standard error, and refuses to
+    create one unasked (``--create``, for the actions that make a database: ``creates``)."""
+
+    def run(args: argparse.Namespace) -> int:
+        cli = _server_cli()
+        from server.admin_store import announce, name_database
+        from server.auth import AdminError
+
+        if os.environ.get("WINLEDGER_DB") == args.db:
+            source = "$WINLEDGER_DB"
+        elif args.db == DEFAULT_DB_URL:
+            source = "the default, ./winledger.db in the current directory"
+        else:
+            source = "--db"
+        try:
+            line = name_database(
+                args.db, create=getattr(args, "create", False), creates=creates, source=source
+            )
+        except AdminError as exc:
+            raise CommandError(str(exc), "--db") from None
+        announce(line)
+        return int(getattr(cli, name)(args))
+
+    return run
+
+
+def _add_create(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--create",
+        action="store_true",
+        help="create the database if it does not exist yet (a SQLite file); without it, a missing "
+        "database is an error, so that a mistyped --db or the wrong directory creates nothing",
+    )
+
+
 def _schema_export(args: argparse.Namespace) -> int:
     import msgspec
 
@@ -173,7 +209,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_server_command("serve"))
 
     admin = commands.add_parser(
-        "admin", help="manage users and tokens, and rebuild read models, in a server database"
+        "admin",
+        help="manage users and tokens, and rebuild read models, in a server database",
+        description=(
+            "Every action names the database it opens (on standard error) and creates none unasked: "
+            "where --db names no database yet, it stops; create-user, migrate and restore take --create."
+        ),
     )
     admin_commands = admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True)
 
@@ -184,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     create_user.add_argument("--label", metavar="DEVICE", help="label of the first token, e.g. the device")
     _add_expires(create_user)
     _add_db(create_user)
-    create_user.set_defaults(run=_server_command("create_user"))
+    _add_create(create_user)
+    create_user.set_defaults(run=_admin_command("create_user", creates=True))
 
     create_token = admin_commands.add_parser(
         "create-token", help="create another token for a user; prints it once, alone on the last line"
@@ -193,19 +235,19 @@ def build_parser() -> argparse.ArgumentParser:
     create_token.add_argument("--label", metavar="DEVICE", help="what the token is for, e.g. 'phone'")
     _add_expires(create_token)
     _add_db(create_token)
-    create_token.set_defaults(run=_server_command("create_token"))
+    create_token.set_defaults(run=_admin_command("create_token"))
 
     list_tokens = admin_commands.add_parser("list-tokens", help="list a user's tokens (never their secrets)")
     list_tokens.add_argument("name")
     _add_db(list_tokens)
-    list_tokens.set_defaults(run=_server_command("list_tokens"))
+    list_tokens.set_defaults(run=_admin_command("list_tokens"))
 
     revoke = admin_commands.add_parser(
         "revoke-token", help="revoke a token by its id; other tokens keep working"
     )
     revoke.add_argument("token_id")
     _add_db(revoke)
-    revoke.set_defaults(run=_server_command("revoke_token"))
+    revoke.set_defaults(run=_admin_command("revoke_token"))
 
     migrate = admin_commands.add_parser(
         "migrate",
@@ -220,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="change nothing; exit 1 if the schema is out of date"
     )
     _add_db(migrate)
-    migrate.set_defaults(run=_server_command("migrate"))
+    _add_create(migrate)
+    migrate.set_defaults(run=_admin_command("migrate", creates=True))
 
     rebuild = admin_commands.add_parser(
         "rebuild",
@@ -251,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _add_db(rebuild)
-    rebuild.set_defaults(run=_server_command("rebuild"))
+    rebuild.set_defaults(run=_admin_command("rebuild"))
 
     backup = admin_commands.add_parser(
         "backup",
@@ -263,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup.add_argument("path", metavar="PATH", help="the backup file to create (must not exist)")
     _add_db(backup)
-    backup.set_defaults(run=_server_command("backup"))
+    backup.set_defaults(run=_admin_command("backup"))
 
     restore = admin_commands.add_parser(
         "restore",
@@ -282,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="only give the store a new epoch and clear projection leases (after pg_restore)",
     )
     _add_db(restore)
-    restore.set_defaults(run=_server_command("restore"))
+    _add_create(restore)
+    restore.set_defaults(run=_admin_command("restore", creates=True))
 
     stats = admin_commands.add_parser(
         "stats",
@@ -294,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     _add_db(stats)
-    stats.set_defaults(run=_server_command("stats"))
+    stats.set_defaults(run=_admin_command("stats"))
 
     delete_user = admin_commands.add_parser(
         "delete-user",
@@ -307,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     delete_user.add_argument("name")
     _add_db(delete_user)
-    delete_user.set_defaults(run=_server_command("delete_user"))
+    delete_user.set_defaults(run=_admin_command("delete_user"))
 
     schema_cmd = commands.add_parser("schema", help="the event and wire schemas")
     schema_commands = schema_cmd.add_subparsers(dest="schema_command", metavar="ACTION", required=True)

@@ -78,7 +78,7 @@ def run_demo(keep: Path | None = None) -> int:
         return done.stdout.strip().splitlines()[-1]
 
     print(f"Server database: {workdir / 'server.db'}")
-    alice_token = admin("create-user", "alice", "--label", "demo")
+    alice_token = admin("create-user", "alice", "--label", "demo", "--create")  # a new database
     bob_token = admin("create-user", "bob", "--label", "demo")
     dana_token = admin("create-user", "dana", "--label", "demo")
     print("Created users alice, bob and dana with `winledger admin create-user`.")
@@ -101,8 +101,8 @@ def run_demo(keep: Path | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     print(
         "\nRun your own server:\n"
-        "  winledger admin create-user YOUR_NAME       # prints your token\n"
-        "  winledger serve --host 127.0.0.1 --port 8750  # database: ./winledger.db, or --db URL\n"
+        "  winledger serve --host 127.0.0.1 --port 8750  # creates ./winledger.db here (or --db URL)\n"
+        "  winledger admin create-user YOUR_NAME       # same directory (or --db URL): prints your token\n"
         "Then point a client at it: Client('my.db', server='http://127.0.0.1:8750', token=TOKEN)."
     )
     return 0

@@ -158,9 +158,9 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 
 def _shown(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from server.admin_store import shown
 
-    return make_url(url).render_as_string(hide_password=True)
+    return shown(url)  # the password hidden, a SQLite file by its absolute path
 
 
 def _open_store(url: str, *, migrate: bool) -> str:

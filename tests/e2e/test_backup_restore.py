@@ -95,7 +95,7 @@ def test_restoring_an_older_backup_loses_nothing_any_device_held(tmp_path: Path)
 
 def test_backup_and_restore_say_what_is_wrong(tmp_path: Path) -> None:
     store = f"sqlite+aiosqlite:///{tmp_path / 'server.db'}"
-    run_cli("admin", "create-user", "ada", "--db", store)
+    run_cli("admin", "create-user", "ada", "--db", store, "--create")
     run_cli("admin", "backup", str(tmp_path / "one.db"), "--db", store)
 
     again = run_cli("admin", "backup", str(tmp_path / "one.db"), "--db", store, check=False)

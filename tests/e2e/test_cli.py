@@ -44,7 +44,7 @@ def test_tokens_are_listed_without_secrets_and_revoked_one_by_one(
 ) -> None:
     database = new_database()
     url = database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
-    run_cli("admin", "migrate", "--db", url)
+    run_cli("admin", "migrate", "--db", url, "--create")
     server = ServerProcess(tmp_path / "admin.db", db_url=url).start()
     try:
         db = ["--db", server.db_url]

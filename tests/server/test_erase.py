@@ -119,7 +119,7 @@ def test_delete_user_removes_everything_of_theirs_and_nothing_of_anyone_else(
 
 def test_delete_user_names_a_missing_user(new_database: Callable[[], Path | str]) -> None:
     database = new_database()
-    run_cli("admin", "migrate", "--db", url_of(database))
+    run_cli("admin", "migrate", "--db", url_of(database), "--create")
     run_cli("admin", "create-user", "eve", "--db", url_of(database))
     refused = run_cli("admin", "delete-user", "nobody", "--db", url_of(database), check=False)
     assert refused.returncode == 1 and "No user named 'nobody'" in refused.stderr

@@ -137,7 +137,8 @@ def test_admin_migrate_creates_the_schema_of_an_empty_database(
     new_database: Callable[[], Path | str],
 ) -> None:
     url = url_of(new_database())
-    assert "migrated from an empty database to revision" in run_cli("admin", "migrate", "--db", url).stdout
+    done = run_cli("admin", "migrate", "--db", url, "--create")
+    assert "migrated from an empty database to revision" in done.stdout
     assert schema_differences(url) == []
     assert set(meta_rows(url)) == {"epoch", "schema_version"}
 
@@ -168,7 +169,7 @@ def test_a_store_from_a_newer_winledger_is_refused_not_touched(
     new_database: Callable[[], Path | str],
 ) -> None:
     url = url_of(new_database())
-    run_cli("admin", "migrate", "--db", url)
+    run_cli("admin", "migrate", "--db", url, "--create")
 
     def newer(sync: Any) -> None:
         sync.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
