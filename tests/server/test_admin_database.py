@@ -1,0 +1,61 @@
+"""Admin commands name the database they open, and create none unasked, on SQLite and PostgreSQL (issue 15).
+
+The walk from another directory, next to a running server, is in tests/e2e/test_accounts.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from server.admin_store import name_database, shown
+from server.auth import AdminError
+from tests.support.process import run_cli
+
+pytestmark = pytest.mark.backends
+
+
+def url_of(database: Path | str) -> str:
+    return database if isinstance(database, str) else f"sqlite+aiosqlite:///{database}"
+
+
+def test_every_admin_command_says_which_database_it_opened(new_database: Callable[[], Path | str]) -> None:
+    url = url_of(new_database())
+    made = run_cli("admin", "migrate", "--db", url, "--create")
+    created = run_cli("admin", "create-user", "ada", "--db", url)
+    listed = run_cli("admin", "list-tokens", "ada", "--db", url)
+    stats = run_cli("admin", "stats", "--db", url)
+    for done in (made, created, listed, stats):
+        assert done.stderr.startswith(f"Database: {shown(url)}"), done.stderr
+    if url.startswith("postgresql"):
+        assert shown(url) == url  # the test database has no password to hide
+        assert "(new)" not in made.stderr  # a PostgreSQL database is made by createdb, not here
+    else:
+        assert made.stderr == f"Database: {shown(url)} (new)\n"
+
+
+def test_the_line_hides_a_password_and_gives_a_sqlite_file_its_absolute_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "postgresql+asyncpg://winledger:hunter2@db.internal:5432/winledger"
+    assert shown(secret) == "postgresql+asyncpg://winledger:***@db.internal:5432/winledger"
+    assert name_database(secret, create=False, creates=False, source="--db") == f"Database: {shown(secret)}"
+    monkeypatch.chdir(tmp_path)
+    assert shown("sqlite+aiosqlite:///./winledger.db") == f"sqlite+aiosqlite:///{tmp_path / 'winledger.db'}"
+
+
+def test_a_missing_sqlite_file_is_refused_and_not_created(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'typo.db'}"
+    with pytest.raises(AdminError, match="--create") as asked:
+        name_database(url, create=False, creates=True, source="--db")
+    assert str(tmp_path / "typo.db") in str(asked.value) and "--db URL" in str(asked.value)
+    with pytest.raises(AdminError) as refused:
+        name_database(url, create=True, creates=False, source="--db")
+    assert "--create" not in str(refused.value)  # a command that only reads a database cannot make one
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "typo.db").touch()  # an empty file is no database either
+    with pytest.raises(AdminError):
+        name_database(url, create=False, creates=True, source="--db")
+    assert name_database(url, create=True, creates=True, source="--db").endswith("(new)")
