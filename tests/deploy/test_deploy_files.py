@@ -84,9 +84,17 @@ def test_the_sqlite_unit_serves_one_process_on_a_file_in_its_state_directory() -
     args = _serve(exec_start("winledger.service"))
     assert (args.command, args.host, args.port, args.workers) == ("serve", "127.0.0.1", 8750, 1)
     entries = unit("winledger.service")
-    assert entries["StateDirectory"] == ["winledger"]
-    assert args.db == "sqlite+aiosqlite:////var/lib/winledger/winledger.db"
+    assert args.db == "sqlite+aiosqlite:////srv/winledger/winledger.db"
+    # The one place it may write (ProtectSystem=strict): the database, its WAL and its lock file.
+    assert entries["ProtectSystem"] == ["strict"] and entries["ReadWritePaths"] == ["/srv/winledger"]
     assert entries["EnvironmentFile"] == ["-/etc/winledger/winledger.env"]  # optional here
+
+
+def test_the_sqlite_database_the_docs_administer_is_the_one_the_unit_serves() -> None:
+    served = _serve(exec_start("winledger.service")).db
+    # Every absolute SQLite URL the docs use (backup, restore, delete-user, tokens, stats).
+    named = {url for page in DOCS for url in re.findall(r"sqlite\+aiosqlite:////[\w/.-]+", page.read_text())}
+    assert named == {served}, named
 
 
 def test_the_postgresql_unit_takes_its_port_from_the_instance_and_its_database_from_the_env_file(
