@@ -39,7 +39,8 @@ def _server_cli() -> ModuleType:
         if root in _SERVER_MODULES:
             raise SystemExit(
                 f"winledger: this command runs the server, whose dependencies are not installed here "
-                f"(missing module {exc.name!r}). Install them with: pip install 'winledger[server]'"
+                f"(missing module {exc.name!r}). Install them from a clone of the repository with: "
+                "pip install '.[server]'"
             ) from None
         raise
 

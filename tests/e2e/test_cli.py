@@ -103,4 +103,4 @@ def test_server_commands_name_the_extra_where_the_server_is_not_installed() -> N
     )
     result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
-    assert "pip install 'winledger[server]'" in result.stderr
+    assert "pip install '.[server]'" in result.stderr
