@@ -29,6 +29,7 @@ from client_sdk.errors import (
     SyncError,
     TokenExpiredError,
     TokenRevokedError,
+    UnrecordedMetricWarning,
     ValidationError,
     WinledgerError,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "SyncReport",
     "TokenExpiredError",
     "TokenRevokedError",
+    "UnrecordedMetricWarning",
     "ValidationError",
     "WinledgerError",
     "uuid7",

@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, get_args
 
 from client_sdk._cli_args import CommandError, add_command, number, open_client, refused
 from client_sdk._client import Client
-from client_sdk._names import ProjectRef, describe, project_refs, resolve_event, resolve_project, visible
-from client_sdk.errors import NotFoundError, ValidationError
+from client_sdk._names import ProjectRef, describe, project_refs, resolve_event, resolve_project
+from client_sdk.errors import NotFoundError, UnrecordedMetricWarning, ValidationError
 from schema.types import DirectionV2, Evidence, Layer, Milestone, ProjectKind
 
 _PROJECT_HELP = "the project's name (any case), its id or the start of its id"
@@ -31,11 +32,16 @@ def _record(
     warnings: Callable[[Client, ProjectRef, str], list[str]] | None = None,
 ) -> int:
     """Resolve the project named by ``project_argument``, append, and print the one-line confirmation,
-    then what ``warnings`` finds doubtful in what was recorded (on standard error: it is stored)."""
-    with open_client(args) as client:
+    then what ``warnings`` finds doubtful in what was recorded (on standard error: it is stored).
+
+    A capture that names a project needs a journal that holds it, so it creates none: a mistyped
+    ``--store`` is then an error, not a new empty journal."""
+    named = getattr(args, project_argument.lstrip("-").lower()) if project_argument else None
+    first = "start a project with `winledger project start NAME --kind KIND`"
+    with open_client(args, create=named is None, first=first) as client:
         project: ProjectRef | None = None
         if project_argument is not None:
-            project = _project(client, getattr(args, project_argument.lstrip("-").lower()), project_argument)
+            project = _project(client, named, project_argument)
         try:
             event_id = append(client, project.id if project else None)
         except ValidationError as exc:
@@ -194,9 +200,7 @@ def learned(args: argparse.Namespace) -> int:
 def link(args: argparse.Namespace) -> int:
     return _record(
         args,
-        lambda c, p: c.link_metrics(
-            p, args.cause, args.effect, args.evidence, args.note, occurred_at=args.at
-        ),
+        lambda c, p: _quietly_link(c, p, args),
         f"link {args.cause} -> {args.effect} ({args.evidence})",
         {"cause": "CAUSE", "effect": "EFFECT", "evidence": "--evidence", "note": "--note"},
         "PROJECT",
@@ -204,24 +208,30 @@ def link(args: argparse.Namespace) -> int:
     )
 
 
+def _quietly_link(client: Client, project: str, args: argparse.Namespace) -> str:
+    """``link_metrics`` without its Python warning: the command says the same in its own words."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UnrecordedMetricWarning)
+        return client.link_metrics(
+            project, args.cause, args.effect, args.evidence, args.note, occurred_at=args.at
+        )
+
+
 def _unrecorded_metrics(
     client: Client, project: ProjectRef, link_id: str, args: argparse.Namespace
 ) -> list[str]:
-    """A warning for each end of a link that names no metric recorded in the project here: a mistyped
-    key, or a metric from a device not synced yet (so the link is stored all the same)."""
-    held = client._store.events(None, False, ("metric.observed", "event.retracted"))
-    keys = sorted({str(e.data["key"]) for e in visible(held) if e.project_id == project.id})
-    known = f"its metrics here: {', '.join(keys)}" if keys else "it has no metrics here yet"
+    """The client's warning for each end of the link that names no metric recorded in the project here,
+    said with the argument at fault, the closest key and how to take the link back."""
     doubts = []
-    for argument, key in (("CAUSE", args.cause), ("EFFECT", args.effect)):
-        if key in keys:
-            continue
-        close = difflib.get_close_matches(key, keys, n=1)
+    for end in client.unrecorded_link_ends(project.id, link_id):
+        close = difflib.get_close_matches(end.key, end.known, n=1)
         guess = f"; did you mean {close[0]!r}?" if close else "."
+        known = f"its metrics here: {', '.join(end.known)}" if end.known else "it has no metrics here yet"
+        name = project.name or project.id
         doubts.append(
-            f'argument {argument}: no metric {key!r} is recorded in "{project.name or project.id}" on this '
-            f"device ({known}){guess} The link is stored all the same, since the metric may come from "
-            f"another device; if the key is wrong, take the link back with `winledger retract {link_id}`."
+            f'argument {end.role.upper()}: no metric {end.key!r} is recorded in "{name}" on this device '
+            f"({known}){guess} The link is stored all the same, since the metric may come from another "
+            f"device; if the key is wrong, take the link back with `winledger retract {link_id}`."
         )
     return doubts
 
@@ -239,7 +249,7 @@ def _target(client: Client, event_id: str) -> tuple[str, str]:
 
 
 def retract(args: argparse.Namespace) -> int:
-    with open_client(args) as client:
+    with open_client(args, create=False) as client:  # its target must be in the journal
         target, what = _target(client, args.event_id)
         try:
             retraction = client.retract(target, args.reason, occurred_at=args.at)
@@ -253,7 +263,7 @@ _REDACT_ARGUMENTS = {"target": "EVENT_ID", "reason": "--reason", "erase_project_
 
 
 def redact(args: argparse.Namespace) -> int:
-    with open_client(args) as client:
+    with open_client(args, create=False) as client:  # its target must be in the journal
         target, what = _target(client, args.event_id)
         try:
             redaction = client.redact(

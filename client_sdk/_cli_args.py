@@ -69,23 +69,29 @@ def when_options() -> argparse.ArgumentParser:
     return parent
 
 
-def open_client(args: argparse.Namespace, *, create: bool = True, **options: Any) -> Client:
+_FIRST_CAPTURE = "your first capture (`winledger win TEXT`) creates it"
+
+
+def open_client(
+    args: argparse.Namespace, *, create: bool = True, first: str = _FIRST_CAPTURE, **options: Any
+) -> Client:
     """The journal of ``--store``, ``$WINLEDGER_STORE`` or the default. A command that only reads it
-    passes ``create=False``: where there is none, it stops with an error and creates nothing."""
+    passes ``create=False``: where there is none, it stops with an error and creates nothing, saying
+    what would create it (``first``)."""
     path = store_path(args.store, create=create)
     try:
         return Client(path, create=create, **options)
     except JournalNotFoundError:
-        raise no_journal(args.store, path) from None
+        raise no_journal(args.store, path, first) from None
 
 
-def no_journal(flag: str | None, path: Path) -> CommandError:
+def no_journal(flag: str | None, path: Path, first: str = _FIRST_CAPTURE) -> CommandError:
     """There is no journal at ``path`` (and nothing was created), said with where the path came from."""
     source = store_source(flag)
     if source == "the default journal":
         return CommandError(
-            f"there is no journal at {path} yet, and nothing was created: your first capture "
-            "(`winledger win TEXT`) creates it, or `winledger sync`, once signed in, with your events"
+            f"there is no journal at {path} yet, and nothing was created: {first}, "
+            "or `winledger sync`, once signed in, with your events"
         )
     return CommandError(
         f"there is no journal at {path} (from {source}), and nothing was created: check the path; "

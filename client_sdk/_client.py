@@ -6,6 +6,7 @@ import math
 import numbers
 import os
 import re
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
@@ -31,6 +32,7 @@ from client_sdk.errors import (
     NotFoundError,
     ServerError,
     SyncError,
+    UnrecordedMetricWarning,
     ValidationError,
 )
 from schema.redaction import REDACTED
@@ -307,8 +309,30 @@ class Client:
         *,
         occurred_at: When = None,
     ) -> str:
+        """Record that ``cause`` moved ``effect``. An end that names no metric this store holds in the
+        project warns (``UnrecordedMetricWarning``): the link is stored, since the metric may come from
+        another device, and can be retracted if the key was mistyped."""
         data = {"cause": cause, "effect": effect, "evidence": evidence, "note": note}
-        return self._append("metric.linked", data, project, occurred_at)
+        link_id = self._append("metric.linked", data, project, occurred_at)
+        for warning in self.unrecorded_link_ends(project, link_id):
+            warnings.warn(warning, stacklevel=2)
+        return link_id
+
+    def unrecorded_link_ends(self, project: str, link_id: str) -> list[UnrecordedMetricWarning]:
+        """What ``link_metrics`` warns of for the link ``link_id`` of ``project``: each end that names no
+        metric observed (and not retracted) in that project in this store."""
+        from client_sdk._names import visible
+
+        link = self._store.event(link_id)
+        if link is None:
+            return []
+        held = self._store.events(None, False, ("metric.observed", "event.retracted"))
+        keys = sorted({str(e.data["key"]) for e in visible(held) if e.project_id == project})
+        return [
+            UnrecordedMetricWarning(project, role, str(link.data[role]), keys, link_id)
+            for role in ("cause", "effect")
+            if link.data[role] not in keys
+        ]
 
     def feedback(
         self,

@@ -17,6 +17,11 @@
             ├── RateLimitedError   429 or 503 still refused after the retries (``retry_after``)
             └── PayloadTooLargeError  413 that splitting the batch could not fix
 
+and one warning, also under the root (given to ``warnings.warn``: what it names was stored all the same):
+
+    WinledgerError
+    └── UnrecordedMetricWarning  a metric link names a metric this store does not hold in that project
+
 A ``SyncError`` never loses an event: whatever the server answered before the
 failure is committed locally, and the rest is still pending for the next
 ``sync()``.
@@ -159,3 +164,17 @@ class RateLimitedError(ServerError):
 
 class PayloadTooLargeError(ServerError):
     """413 that the client could not avoid by sending smaller batches."""
+
+
+class UnrecordedMetricWarning(WinledgerError, UserWarning):
+    """``link_metrics`` named a metric (``role``: ``cause`` or ``effect``, ``key``) that this store holds no
+    observation of in ``project``: a mistyped key, or a metric recorded on a device not synced yet, so the
+    link (``link_id``) is stored all the same. ``known`` lists the keys the project does have here."""
+
+    def __init__(self, project: str, role: str, key: str, known: list[str], link_id: str) -> None:
+        self.project, self.role, self.key, self.known, self.link_id = project, role, key, known, link_id
+        listed = f"its metrics here: {', '.join(known)}" if known else "it has no metrics here yet"
+        super().__init__(
+            f"the {role} of link {link_id}, {key!r}, is no metric recorded in project {project} on this "
+            f"device ({listed}); the link is stored, since the metric may come from another device"
+        )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from client_sdk import Client, ValidationError
+from client_sdk import Client, UnrecordedMetricWarning, ValidationError
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -238,3 +239,20 @@ def test_an_event_not_held_here_can_still_be_retracted(client: Client) -> None:
 def test_schema_errors_name_the_argument(client: Client, append: Append, field: str, message: str) -> None:
     error = refused(client, append)
     assert (error.field, str(error)) == (field, message)
+
+
+def test_a_link_to_a_metric_this_store_does_not_hold_warns_and_is_stored(tmp_path: Path) -> None:
+    with Client(tmp_path / "j.db") as client:
+        project = client.start_project("Churn early warning", "model")
+        client.metric(project, "recall_at_30d", 0.81, layer="model")
+        with pytest.warns(UnrecordedMetricWarning) as caught:
+            link = client.link_metrics(project, "recall_at_30d", "saved_rate", "ab_test")
+        assert [(w.message.role, w.message.key, w.message.known) for w in caught] == [  # type: ignore[union-attr]
+            ("effect", "saved_rate", ["recall_at_30d"])
+        ]
+        assert "saved_rate" in str(caught[0].message) and link in str(caught[0].message)
+        assert client.events(project)[-1].id == link  # stored all the same
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            client.metric(project, "saved_rate", 34, layer="business")
+            client.link_metrics(project, "recall_at_30d", "saved_rate", "ab_test")  # both ends held: silent

@@ -29,6 +29,7 @@ def test_every_append_method_records_one_valid_pending_event(client: Client) -> 
         client.capture("Routing accuracy went from 73% to 91%", project, tags=["accuracy"]),
         client.milestone(project, "deployed", "Live for all queues"),
         client.metric(project, "routing_accuracy", 0.91, layer="model", baseline=0.73, low=0.89, high=0.93),
+        client.metric(project, "rerouted_tickets", 120, layer="production", direction="lower_is_better"),
         client.link_metrics(project, "routing_accuracy", "rerouted_tickets", "before_after"),
         client.feedback(project, "No more manual routing.", source_name="Sam", decision="No triage"),
         client.learning("Label quality mattered more than the model.", "learned", project),
@@ -41,6 +42,7 @@ def test_every_append_method_records_one_valid_pending_event(client: Client) -> 
         "win.captured",
         "milestone.reached",
         "metric.observed",
+        "metric.observed",
         "metric.linked",
         "feedback.received",
         "learning.noted",
@@ -52,7 +54,7 @@ def test_every_append_method_records_one_valid_pending_event(client: Client) -> 
     assert events[0].project_id == project and events[0].id != project
     assert events[-1].data == {"target": ids[1], "reason": "Duplicate of the metric"}
     assert events[4].data["value"] == 0.91 and "direction" not in events[4].data
-    assert [event.device_seq for event in events] == list(range(1, 10))
+    assert [event.device_seq for event in events] == list(range(1, 11))
     assert all(event.device_id == client.device_id for event in events)
     for event in events:
         fields = {name: getattr(event, name) for name in schema.CLIENT_FIELDS}

@@ -96,3 +96,32 @@ def test_a_reader_still_reads_a_journal_that_exists(tmp_path: Path) -> None:
     status = run(tmp_path, "status", "--store", store)
     assert "1 pending, 0 synced" in status.stdout
     assert "Account:    none yet: the first sync records it" in status.stdout
+
+
+REFERRERS = [
+    ["milestone", "Churn", "deployed"],
+    ["metric", "Churn", "auc", "0.8", "--layer", "model"],
+    ["feedback", "Churn", "It helped"],
+    ["link", "Churn", "auc", "saved_rate", "--evidence", "ab_test"],
+    ["win", "Shipped it", "--project", "Churn"],
+    ["learned", "Check the labels first", "--project", "Churn"],
+    ["retract", "abcd1234"],
+    ["redact", "abcd1234"],
+]
+
+
+@pytest.mark.parametrize("args", REFERRERS, ids=lambda a: " ".join(a[:2]))
+def test_a_capture_that_names_a_project_or_event_creates_no_journal(tmp_path: Path, args: list[str]) -> None:
+    """What it names can only be in a journal that exists: a mistyped ``--store`` is an error, not a new,
+    empty journal (the retraction of a real event would otherwise land in the wrong file)."""
+    missing = tmp_path / "typo" / "j.db"
+    result = run(tmp_path, *args, "--store", str(missing))
+    assert result.returncode == 1 and result.stdout == ""
+    assert f"error: argument --store: there is no journal at {missing}" in result.stderr
+    assert everything_under(tmp_path) == []
+
+
+def test_a_capture_that_names_nothing_still_creates_the_journal(tmp_path: Path) -> None:
+    store = tmp_path / "new" / "j.db"
+    result = run(tmp_path, "win", "First win of the year", "--store", str(store))
+    assert result.returncode == 0 and store.exists(), result.stderr

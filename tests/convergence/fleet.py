@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 from anyio.from_thread import start_blocking_portal
 
-from client_sdk import Client, SyncError, SyncReport, ValidationError
+from client_sdk import Client, SyncError, SyncReport, UnrecordedMetricWarning, ValidationError
 from client_sdk._ids import uuid7
 from server.restore import backup_sqlite
 from tests.convergence import checks
@@ -179,7 +180,9 @@ class Fleet:
             case Link(project, cause, effect, evidence):
                 where = self._project(user, project)
                 try:
-                    event_id = client.link_metrics(where, cause, effect, evidence)
+                    with warnings.catch_warnings():  # a fleet links metrics another device recorded
+                        warnings.simplefilter("ignore", UnrecordedMetricWarning)
+                        event_id = client.link_metrics(where, cause, effect, evidence)
                 except ValidationError:  # a link from a metric to itself
                     data = {"cause": cause, "effect": effect, "evidence": evidence}
                     event_id = _unchecked(client, "metric.linked", data, where)
