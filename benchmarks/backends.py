@@ -201,7 +201,7 @@ def _pg_ddl() -> list[str]:
     from sqlalchemy.dialects import postgresql
     from sqlalchemy.schema import CreateIndex, CreateTable
 
-    from server import db
+    from server.database import tables as db
 
     dialect = postgresql.dialect()
     return [

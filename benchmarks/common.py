@@ -24,7 +24,7 @@ import msgspec
 
 from client_sdk import uuid7
 from schema import add_hash, event_hash, format_timestamp
-from server.db import EVENT_INSERT_COLUMNS
+from server.database.tables import EVENT_INSERT_COLUMNS
 
 EMPTY_DIGEST = "0" * 32
 
@@ -245,7 +245,7 @@ def create_raw_events_table(connection: sqlite3.Connection) -> None:
     from sqlalchemy.dialects import sqlite
     from sqlalchemy.schema import CreateIndex, CreateTable
 
-    from server import db
+    from server.database import tables as db
 
     dialect = sqlite.dialect()
     connection.execute(str(CreateTable(db.events).compile(dialect=dialect)))
@@ -271,10 +271,10 @@ def create_users(db_url: str, names: list[str], *, migrate: bool = False) -> lis
     a CLI process per step would cost a second each, most of a ``--quick`` run."""
     import asyncio
 
-    from server import db
-    from server import migrate as migrations
-    from server.auth import Accounts
-    from server.store import EventStore
+    from server.accounts.auth import Accounts
+    from server.database import migrate as migrations
+    from server.database import tables as db
+    from server.eventlog.store import EventStore
 
     async def create() -> list[str]:
         engine = db.create_engine(db_url)

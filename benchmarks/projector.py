@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from schema import ValidEvent, validate_fields
-from server import db, migrate
-from server.auth import Accounts
-from server.projector import new_holder, project_batch
-from server.rebuild import rebuild_user
-from server.store import EventStore
+from server.accounts.auth import Accounts
+from server.database import migrate
+from server.database import tables as db
+from server.eventlog.store import EventStore
+from server.projections.projector import new_holder, project_batch
+from server.projections.rebuild import rebuild_user
 
 MILESTONES = ["trained", "evaluated", "shadow_deployed", "deployed", "adopted"]
 

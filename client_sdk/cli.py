@@ -58,8 +58,8 @@ def _admin_command(name: str, *, creates: bool = False) -> Callable[[argparse.Na
 
     def run(args: argparse.Namespace) -> int:
         cli = _server_cli()
-        from server.admin_store import announce, name_database
-        from server.auth import AdminError
+        from server.accounts.auth import AdminError
+        from server.admin.store import announce, name_database
 
         if os.environ.get("WINLEDGER_DB") == args.db:
             source = "$WINLEDGER_DB"

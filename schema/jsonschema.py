@@ -3,7 +3,7 @@
 
 Every known version of every event type has its document (``event.<type>.v<n>.json``), with ``type``
 and ``v`` pinned. A push or sync request may carry any of them: its ``events`` are described by
-``versioned_events``, which ``server.openapi`` uses too.
+``versioned_events``, which ``server.http.openapi`` uses too.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """winledger's sync server: HTTP protocol v1, the event store, accounts and admin commands."""
 
-from server.app import create_app
+from server.http.app import create_app
 from server.settings import Settings
 
 __all__ = ["Settings", "create_app"]

@@ -13,12 +13,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from server import db
-from server.admin_store import admin_store
-from server.auth import Accounts, AdminError, expiry
-from server.migrate import SchemaOutOfDate, SchemaTooNew, open_store, status, upgrade
+from server.accounts.auth import Accounts, AdminError, expiry
+from server.admin.store import admin_store
+from server.database import tables as db
+from server.database.migrate import SchemaOutOfDate, SchemaTooNew, open_store, status, upgrade
+from server.eventlog.store import utc_now
 from server.settings import Settings, SettingsError
-from server.store import utc_now
 
 T = TypeVar("T")
 
@@ -77,7 +77,7 @@ def serve(args: argparse.Namespace) -> int:
             port=args.port,
             migrate=True if args.migrate else None,
             log_format=getattr(args, "log_format", None),
-            # A projector process of its own unless asked otherwise (server/projector_process.py).
+            # A projector process of its own unless asked otherwise (server/projections/process.py).
             projector=getattr(args, "projector", None) or os.environ.get("WINLEDGER_PROJECTOR") or "process",
         )
     except SettingsError as exc:
@@ -102,7 +102,7 @@ def serve(args: argparse.Namespace) -> int:
     except (SchemaOutOfDate, SchemaTooNew) as exc:
         return _fail(str(exc))
     settings = replace(settings, migrate=False)
-    from server.backup import BackupError, hold_serving_lock
+    from server.admin.backup import BackupError, hold_serving_lock
 
     try:
         hold_serving_lock(settings.db_url)  # `admin restore` refuses while this process serves the file
@@ -123,14 +123,14 @@ def serve(args: argparse.Namespace) -> int:
         "host": settings.host,
         "port": settings.port,
         "log_config": _log_config(args.log_level, settings.log_format),
-        # In JSON, server.observe writes each request's line; uvicorn's own access line would repeat it.
+        # In JSON, server.http.observe writes each request's line; uvicorn's own access line would repeat it.
         "access_log": settings.log_format != "json",
         "log_level": args.log_level,
         "lifespan": "on",
         "server_header": False,
         "timeout_graceful_shutdown": 10,
     }
-    from server.projector_process import Supervisor
+    from server.projections.process import Supervisor
 
     supervisor = Supervisor(settings).start() if settings.projector == "process" else None
     if supervisor is not None:
@@ -140,13 +140,13 @@ def serve(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         if workers == 1:
-            from server.app import create_app
+            from server.http.app import create_app
 
             uvicorn.run(create_app(settings), **options)
             return 0
         # Each worker process builds its app from the environment: hand the settings over through it.
         os.environ.update(settings.to_env())
-        uvicorn.run("server.app:create_app", factory=True, workers=workers, **options)
+        uvicorn.run("server.http.app:create_app", factory=True, workers=workers, **options)
         return 0
     finally:
         if supervisor is not None:
@@ -158,7 +158,7 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 
 def _shown(url: str) -> str:
-    from server.admin_store import shown
+    from server.admin.store import shown
 
     return shown(url)  # the password hidden, a SQLite file by its absolute path
 
@@ -207,16 +207,16 @@ def migrate(args: argparse.Namespace) -> int:
 
 def _log_config(level: str, fmt: str = "text") -> dict[str, Any]:
     """uvicorn's logging, plus the server's own loggers, every line through ``RedactTokens``;
-    with ``fmt`` json, every line a JSON object (``server.observe.JsonFormatter``) on standard output."""
+    with ``fmt`` json, every line a JSON object (``server.http.observe.JsonFormatter``) on standard output."""
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["filters"] = {"redact_tokens": {"()": "server.auth.RedactTokens"}}
+    config["filters"] = {"redact_tokens": {"()": "server.accounts.auth.RedactTokens"}}
     for handler in config["handlers"].values():
         handler["filters"] = ["redact_tokens"]
     config["loggers"]["winledger"] = {"handlers": ["default"], "level": level.upper(), "propagate": False}
     if fmt == "json":
-        config["formatters"]["json"] = {"()": "server.observe.JsonFormatter"}
+        config["formatters"]["json"] = {"()": "server.http.observe.JsonFormatter"}
         for handler in config["handlers"].values():
             handler["formatter"] = "json"
             handler["stream"] = "ext://sys.stdout"
@@ -306,9 +306,10 @@ def rebuild(args: argparse.Namespace) -> int:
     )
     from rich.text import Text
 
-    from server import modelstore, stats
-    from server.projector import new_holder
-    from server.rebuild import LeaseBusy, Outcome, rebuild_user, verify_user
+    from server.admin import stats
+    from server.projections import modelstore
+    from server.projections.projector import new_holder
+    from server.projections.rebuild import LeaseBusy, Outcome, rebuild_user, verify_user
 
     class RateColumn(ProgressColumn):
         def render(self, task: Task) -> Text:
@@ -388,24 +389,24 @@ def rebuild(args: argparse.Namespace) -> int:
 
 
 def backup(args: argparse.Namespace) -> int:
-    from server import backup_cli
+    from server.admin import backup_cli
 
     return backup_cli.backup(args)
 
 
 def restore(args: argparse.Namespace) -> int:
-    from server import backup_cli
+    from server.admin import backup_cli
 
     return backup_cli.restore(args)
 
 
 def stats(args: argparse.Namespace) -> int:
-    from server import stats_cli
+    from server.admin import stats_cli
 
     return stats_cli.stats_command(args)
 
 
 def delete_user(args: argparse.Namespace) -> int:
-    from server import erase
+    from server.admin import erase
 
     return erase.run(args)

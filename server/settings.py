@@ -49,7 +49,7 @@ class Settings:
     projector: str = "inline"
     """``inline``: the app projects in its own event loop (an app embedded in a test or another
     program); ``process``: a process of its own does, and the app runs none (``winledger serve``'s
-    default: folds then never hold up a request, see server/projector_process.py)."""
+    default: folds then never hold up a request, see server/projections/process.py)."""
     migrate: bool = False
     """Upgrade an out-of-date PostgreSQL schema at start (SQLite is always upgraded in place)."""
     log_format: str = "text"

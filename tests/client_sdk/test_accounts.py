@@ -23,7 +23,7 @@ from client_sdk import (
     ProtocolError,
     StoreError,
 )
-from server.erase import delete_user
+from server.admin.erase import delete_user
 from tests.client_sdk.conftest import MakeClient
 from tests.client_sdk.test_sync import contents, server_events
 from tests.support.inprocess import InProcessServer

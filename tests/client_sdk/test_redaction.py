@@ -13,7 +13,7 @@ import pytest
 
 from client_sdk import Client, ValidationError, _merge
 from schema.redaction import REDACTED
-from server.restore import restore_sqlite
+from server.admin.restore import restore_sqlite
 from tests.client_sdk.conftest import FaultyTransport, MakeClient
 from tests.client_sdk.test_sync import contents, server_events
 from tests.support.inprocess import InProcessServer

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from client_sdk import AuthError, TokenExpiredError, TokenRevokedError
-from server import db
+from server.database import tables as db
 from tests.client_sdk.conftest import MakeClient
 from tests.support.inprocess import InProcessServer
 

@@ -22,7 +22,7 @@ from anyio.from_thread import start_blocking_portal
 
 from client_sdk import Client, SyncError, SyncReport, UnrecordedMetricWarning, ValidationError
 from client_sdk._ids import uuid7
-from server.restore import backup_sqlite
+from server.admin.restore import backup_sqlite
 from tests.convergence import checks
 from tests.convergence.checks import Ledger, ServerView
 from tests.convergence.harness import HOUR_MS, Device, DeviceClock, WorldTime

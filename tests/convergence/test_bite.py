@@ -27,8 +27,8 @@ import schema.projections
 from client_sdk import _merge, _sync
 from schema.events import EventRetracted
 from schema.projections import fold
-from server import projector
-from server import store as server_store
+from server.eventlog import store as server_store
+from server.projections import projector
 from tests import strategies
 from tests.convergence import checks
 from tests.convergence.checks import Violation

@@ -34,7 +34,7 @@ def _projectors(pid: int) -> list[int]:
         except OSError:
             return b""
 
-    return [child for child in _children(pid) if b"server.projector_process" in command(child)]
+    return [child for child in _children(pid) if b"server.projections.process" in command(child)]
 
 
 def _environment(pid: int) -> dict[str, str]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from server.admin_store import name_database, shown
-from server.auth import AdminError
+from server.accounts.auth import AdminError
+from server.admin.store import name_database, shown
 from tests.support.process import run_cli
 
 pytestmark = pytest.mark.backends

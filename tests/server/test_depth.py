@@ -1,4 +1,4 @@
-"""Nesting depth is bounded before any decoder runs (server/depth.py).
+"""Nesting depth is bounded before any decoder runs (server/http/depth.py).
 
 msgspec recurses once per level and has no depth limit: on a small C stack a
 deep enough body kills the process instead of raising. These tests show such
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from server import protocol
-from server.depth import MAX_DEPTH, json_depth, msgpack_depth
+from server.http import protocol
+from server.http.depth import MAX_DEPTH, json_depth, msgpack_depth
 from tests.factories import an_event, encode
 from tests.server.conftest import Api, assert_problem, decode
 
@@ -139,8 +139,8 @@ outcome = []
 
 def decode():
     if guarded:
-        from server.http import ProblemError
-        from server.protocol import decode_push_body
+        from server.http.problems import ProblemError
+        from server.http.protocol import decode_push_body
         try:
             decode_push_body(body, fmt)
         except ProblemError as exc:

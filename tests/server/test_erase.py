@@ -11,8 +11,8 @@ import msgspec
 import pytest
 from sqlalchemy import func, select, text
 
-from server import db
-from server.erase import user_tables
+from server.admin.erase import user_tables
+from server.database import tables as db
 from tests.factories import Device, new_id
 from tests.server.conftest import Api, assert_problem, decode
 from tests.support.inprocess import InProcessServer

@@ -10,7 +10,7 @@ import pytest
 
 from client_sdk.demo_year import demo_year
 from schema.export import NDJSON
-from server import export
+from server.http import export
 from tests.factories import an_event
 from tests.server.conftest import Api, assert_problem, decode
 from tests.support.inprocess import InProcessServer

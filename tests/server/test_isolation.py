@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import update
 from starlette.routing import Route
 
-from server import db
+from server.database import tables as db
 from tests.factories import Device, an_event, encode, new_id
 from tests.server.conftest import Api, assert_problem, decode
 from tests.server.test_web_isolation import WEB_ROUTES

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from schema import EVENT_TYPES, parse_timestamp
-from server.store import EventStore
+from server.eventlog.store import EventStore
 from tests.factories import an_event, encode
 from tests.server.conftest import MEDIA, Api, assert_problem, decode, stream
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from server.eventlog.store import EventStore
 from server.settings import Settings, SettingsError
-from server.store import EventStore
 from tests.factories import an_event
 from tests.server.conftest import Api, assert_problem
 

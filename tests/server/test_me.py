@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from schema.jsonschema import schemas
-from server import db
-from server.erase import delete_user
+from server.admin.erase import delete_user
+from server.database import tables as db
 from tests.schema.jsonschema_check import problems
 from tests.server.conftest import MEDIA, assert_problem, decode
 from tests.support.inprocess import InProcessServer

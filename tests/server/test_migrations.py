@@ -22,8 +22,9 @@ from anyio.from_thread import start_blocking_portal
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-import server.app  # noqa: F401  (every table, the web sessions' included, is on db.metadata)
-from server import db, migrate
+import server.http.app  # noqa: F401  (every table, the web sessions' included, is on db.metadata)
+from server.database import migrate
+from server.database import tables as db
 from tests.factories import Device, client_fields
 from tests.server.conftest import Api, independent_digest
 from tests.support.databases import PostgresDatabases

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from starlette.routing import Route
 
-from server.openapi import BODIES
+from server.http.openapi import BODIES
 from tests.server.conftest import Api
 from tests.server.test_isolation import OPERATOR, PUBLIC, ROUTES
 from tests.server.test_web_isolation import WEB_ROUTES

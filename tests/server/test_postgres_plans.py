@@ -2,7 +2,7 @@
 
 asyncpg keeps prepared statements for a connection's life, and PostgreSQL may switch one to a generic
 plan made while the table was small; for a push's duplicate lookup, one made on an empty log took 1.1 s
-among 100,000 events, where a custom plan takes 28 ms (server/db.py)."""
+among 100,000 events, where a custom plan takes 28 ms (server/database/tables.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from server import db
+from server.database import tables as db
 from tests.support.databases import postgres_url, skip_reason
 
 pytestmark = pytest.mark.skipif(postgres_url() is None, reason=skip_reason())

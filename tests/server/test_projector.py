@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import schema.projections
-import server.projector
-import server.rebuild
+import server.projections.projector
+import server.projections.rebuild
 from schema.projections import build_models
-from server import modelstore
-from server.projector import new_holder, project_batch
-from server.rebuild import rebuild_user, verify_user
+from server.projections import modelstore
+from server.projections.projector import new_holder, project_batch
+from server.projections.rebuild import rebuild_user, verify_user
 from tests.factories import Device, an_event, client_fields, new_id
 from tests.server.conftest import Api, decode
 from tests.strategies import user_logs
@@ -135,13 +135,13 @@ def test_a_restart_resumes_from_the_checkpoint_without_reapplying_events(
     first.close()
 
     folded: list[list[str]] = []
-    fold = server.projector._fold
+    fold = server.projections.projector._fold
 
     def spy(events: dict[str, list[dict[str, Any]]], retracted: list[dict[str, Any]]) -> Any:
         folded.append(sorted(events))
         return fold(events, retracted)
 
-    monkeypatch.setattr(server.projector, "_fold", spy)
+    monkeypatch.setattr(server.projections.projector, "_fold", spy)
     second = server_factory(path, **FAST)
     api = Api(second, token)
     time.sleep(0.3)  # several polls of the projector
@@ -167,7 +167,7 @@ def test_a_new_projection_version_is_rebuilt_in_the_background_serving_the_old_m
     first.close()
 
     release = threading.Event()
-    fold_projects = server.rebuild.fold_projects
+    fold_projects = server.projections.rebuild.fold_projects
 
     def held(*args: Any) -> Any:
         assert release.wait(10), "the test never released the rebuild"
@@ -175,7 +175,7 @@ def test_a_new_projection_version_is_rebuilt_in_the_background_serving_the_old_m
 
     new_version = schema.projections.PROJECTION_VERSION + 1
     monkeypatch.setattr(schema.projections, "PROJECTION_VERSION", new_version)
-    monkeypatch.setattr(server.rebuild, "fold_projects", held)
+    monkeypatch.setattr(server.projections.rebuild, "fold_projects", held)
     second = server_factory(path, **FAST)
     api = Api(second, token)
     try:
@@ -237,7 +237,7 @@ def test_a_projector_hands_the_lease_over_to_a_rebuild_that_asked_for_it(user: A
 def test_a_failing_projection_is_retried_and_never_fails_a_push(
     user: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fold = server.projector._fold
+    fold = server.projections.projector._fold
     failures = [RuntimeError("boom")]
 
     def flaky(events: dict[str, list[dict[str, Any]]], retracted: list[dict[str, Any]]) -> Any:
@@ -245,7 +245,7 @@ def test_a_failing_projection_is_retried_and_never_fails_a_push(
             raise failures.pop()
         return fold(events, retracted)
 
-    monkeypatch.setattr(server.projector, "_fold", flaky)
+    monkeypatch.setattr(server.projections.projector, "_fold", flaky)
     result = user.push([an_event()])
     assert result["results"][0]["status"] == "accepted"
     assert projects(user, min_seq=result["cursor"])["as_of_seq"] == result["cursor"]
@@ -287,8 +287,8 @@ def test_a_rebuilds_memory_is_one_read_of_projects_not_the_whole_log(
     """Peak memory (Python allocations, tracemalloc) stays flat when the log grows 4x in projects of the
     same size: a rebuild holds one read of whole projects, never the log."""
     # The bounds, made small enough to show at this size: events per read, model bytes per insert.
-    monkeypatch.setattr(server.rebuild, "READ_EVENTS", 300)
-    monkeypatch.setattr(server.rebuild, "SWAP_BYTES", 100_000)
+    monkeypatch.setattr(server.projections.rebuild, "READ_EVENTS", 300)
+    monkeypatch.setattr(server.projections.rebuild, "SWAP_BYTES", 100_000)
     server_, device = user.server, Device()
     user_id = user_id_of(server_, user.token)
     text = "Caught churners thirty days ahead of the renewal, with a recall the team trusted. " * 3

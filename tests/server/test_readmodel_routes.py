@@ -13,7 +13,7 @@ import pytest
 
 from schema.jsonschema import schemas
 from schema.projections import PROJECTION_VERSION
-from server import readmodels
+from server.http import readmodels
 from tests.factories import Device, an_event, new_id
 from tests.schema.jsonschema_check import problems
 from tests.server.conftest import Api, assert_problem, decode

@@ -10,7 +10,7 @@ import pytest
 
 from schema import types
 from schema.wire import MAX_DEPTH
-from server import projector
+from server.projections import projector
 from server.settings import ENV_PREFIX, Settings
 
 DOC = Path(__file__).parents[2] / "docs" / "security.md"

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from server.auth import AdminError, TokenInfo, expiry
+from server.accounts.auth import AdminError, TokenInfo, expiry
 from tests.factories import an_event
 from tests.server.conftest import Api, assert_problem
 

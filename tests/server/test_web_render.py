@@ -14,9 +14,9 @@ from markdown_it import MarkdownIt
 from schema.projections import build_models, render_markdown, render_text, review_draft, timeline_view
 from schema.projections.markdown import text as markdown_text
 from schema.projections.review import EVIDENCE_WORDS
-from server.web import pages
-from server.web.markup import Markup, escape, join, render
-from server.web.svg import (
+from server.http.web import pages
+from server.http.web.markup import Markup, escape, join, render
+from server.http.web.svg import (
     ASCENT,
     CHAIN_LAYOUTS,
     DESCENT,

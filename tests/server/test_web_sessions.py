@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from server.web.sessions import web_sessions
+from server.http.web.sessions import web_sessions
 from tests.factories import Device, new_id
 from tests.server.conftest import Api
 from tests.support.inprocess import InProcessServer

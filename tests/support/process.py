@@ -120,9 +120,10 @@ class ServerProcess:
 
     def create_users(self, *names: str) -> list[str]:
         """Users made straight in the store, as the admin command does, without a process per user."""
-        from server import db, migrate
-        from server.auth import Accounts
-        from server.store import EventStore
+        from server.accounts.auth import Accounts
+        from server.database import migrate
+        from server.database import tables as db
+        from server.eventlog.store import EventStore
 
         async def create() -> list[str]:
             engine = db.create_engine(self.db_url)

@@ -7,7 +7,7 @@ from typing import Any
 import msgspec
 
 from schema.projections import ProjectModel
-from server import modelstore
+from server.projections import modelstore
 from tests.support.inprocess import InProcessServer
 
 

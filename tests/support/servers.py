@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 from anyio.from_thread import BlockingPortal
 
-from server import modelstore
-from server.projector import new_holder, project_batch
-from server.rebuild import rebuild_user
-from server.restore import backup_sqlite, restore_sqlite
+from server.admin.restore import backup_sqlite, restore_sqlite
+from server.projections import modelstore
+from server.projections.projector import new_holder, project_batch
+from server.projections.rebuild import rebuild_user
 from tests.support.inprocess import InProcessServer
 from tests.support.process import ServerProcess, winledger_command
 from tests.support.wire import Rebase
@@ -32,7 +32,7 @@ BASE_URL = "http://winledger.test"
 
 
 def restore_by_hand(backup: Path, target: Path) -> None:
-    """What an admin does who copies a backup back without ``server.restore``: the epoch stays.
+    """What an admin does who copies a backup back without ``server.admin.restore``: the epoch stays.
 
     The projection leases the backup caught are dropped all the same, so that read models do not
     pause for up to a lease's 30 s, which a test cannot tell from a projector that is stuck.

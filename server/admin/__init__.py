@@ -1,0 +1,1 @@
+"""``winledger admin``: users and tokens, backup and restore, stats, erasure."""

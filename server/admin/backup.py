@@ -1,0 +1,207 @@
+"""``winledger admin backup`` and ``admin restore``: copies of a SQLite store, and the new epoch.
+
+A backup of SQLite goes through SQLite's online backup API: a consistent
+copy while a server keeps writing. PostgreSQL has its own tools (``pg_dump``,
+``pg_restore``); after restoring with them, ``admin restore --new-epoch-only``
+does the one step they cannot: a new epoch, and no projection leases.
+
+A restore replaces the store under a server's feet: a running server keeps
+its epoch in memory and would go on telling clients the old one, so none
+would notice that the log went back in time. So ``serve`` on SQLite holds a
+shared ``flock`` on ``<database>.lock`` for as long as it runs (the kernel
+drops it when the process dies, even by SIGKILL), and a restore takes the
+same lock exclusively or refuses. That lock is advisory: a server of an
+older winledger, or one on another machine sharing the file over a network
+file system, does not hold it. Stop the server first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.database import tables as db
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; the lock is skipped and the docs' "stop the server first" is all
+    fcntl = None  # type: ignore[assignment]
+
+
+class BackupError(Exception):
+    """A backup or restore that cannot be done as asked; the message says why."""
+
+
+_SERVING_LOCKS: list[IO[bytes]] = []
+"""Open lock files of this process's serving stores (kept open: closing one drops its lock)."""
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL; ``None`` for another database. Raises on an in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    if not parsed.database or parsed.database == ":memory:":
+        raise BackupError(f"{url!r} is an in-memory SQLite database; there is no file to back up or restore")
+    return Path(parsed.database)
+
+
+def lock_path(database: Path) -> Path:
+    return database.with_name(database.name + ".lock")
+
+
+def hold_serving_lock(url: str) -> None:
+    """Called by ``serve``: mark the SQLite store as in use for the life of this process."""
+    path = sqlite_path(url)
+    if path is None or fcntl is None:
+        return
+    handle = lock_path(path).open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise BackupError(
+            f"{path} is being restored right now; start the server when the restore is done"
+        ) from None
+    _SERVING_LOCKS.append(handle)
+
+
+@contextlib.contextmanager
+def no_server(database: Path) -> Iterator[None]:
+    """Hold the store's lock exclusively, or refuse because a server holds it."""
+    if fcntl is None:
+        yield
+        return
+    with lock_path(database).open("ab") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BackupError(
+                f"a winledger server is serving {database}; stop it, then restore (a running server "
+                "would keep telling clients the old epoch)"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True)
+class StoreFacts:
+    users: int
+    events: int
+    epoch: str | None
+
+
+def describe(path: Path) -> StoreFacts:
+    """Users, events and epoch of a winledger SQLite store; ``BackupError`` if it is not one."""
+    if not path.is_file():
+        raise BackupError(f"{path} does not exist or is not a file")
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"winledger_meta", "users", "events"} <= tables:
+                raise BackupError(f"{path} is not a winledger server store (no users and events tables)")
+            users = conn.execute("SELECT count(*) FROM users").fetchone()[0]
+            events = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+            row = conn.execute("SELECT value FROM winledger_meta WHERE key = 'epoch'").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path} is not a SQLite database ({exc})") from None
+    return StoreFacts(int(users), int(events), None if row is None else str(row[0]))
+
+
+def backup(url: str, to: Path) -> StoreFacts:
+    """Copy the live SQLite store of ``url`` to the new file ``to``; what the copy holds."""
+    source = sqlite_path(url)
+    if source is None:
+        raise BackupError(
+            "`admin backup` copies SQLite stores; back up PostgreSQL with its own tools: "
+            "pg_dump --format=custom --file=winledger.dump DATABASE (see docs/operations.md)"
+        )
+    describe(source)
+    if to.exists():
+        raise BackupError(f"{to} exists already; give the path of a new file")
+    if not to.parent.is_dir():
+        raise BackupError(f"the folder of {to} does not exist")
+    partial = to.with_name(to.name + ".partial")
+    try:
+        with (
+            contextlib.closing(sqlite3.connect(f"file:{source}?mode=ro", uri=True)) as live,
+            contextlib.closing(sqlite3.connect(partial)) as copy,
+        ):
+            live.backup(copy)  # one consistent snapshot, while servers keep writing
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+        os.replace(partial, to)
+    finally:
+        partial.unlink(missing_ok=True)
+    return describe(to)
+
+
+async def new_epoch(engine: AsyncEngine) -> str:
+    """Give the store a new epoch and drop every projection lease, in one transaction."""
+    epoch = str(uuid.uuid4())
+    async with engine.connect() as connection:
+        connection = await connection.execution_options(write=True)
+        async with connection.begin():
+            changed = await connection.execute(
+                update(db.meta).where(db.meta.c.key == "epoch").values(value=epoch)
+            )
+            if changed.rowcount == 0:
+                await connection.execute(db.meta.insert().values(key="epoch", value=epoch))
+            await connection.execute(delete(db.projection_leases))
+    return epoch
+
+
+async def counts(engine: AsyncEngine) -> tuple[int, int]:
+    async with engine.connect() as connection:
+        users = await connection.scalar(select(func.count()).select_from(db.users))
+        events = await connection.scalar(select(func.count()).select_from(db.events))
+    return int(users or 0), int(events or 0)
+
+
+async def restore(backup_file: Path, url: str) -> tuple[StoreFacts, str]:
+    """Put ``backup_file`` in place of the SQLite store of ``url`` under a new epoch.
+
+    Returns what the backup holds and the new epoch.
+
+    The store's lock is held from the copy to the new epoch, so no server can start in between and
+    serve the restored log under the backup's old epoch. A backup from an older winledger is brought
+    up to this version's schema before the epoch changes.
+    """
+    from server.database.migrate import upgrade
+
+    target = sqlite_path(url)
+    if target is None:
+        raise BackupError(
+            "`admin restore PATH` restores SQLite stores; on PostgreSQL restore with pg_restore, then "
+            "run `winledger admin restore --new-epoch-only --db URL` (see docs/operations.md)"
+        )
+    facts = describe(backup_file)
+    if target.exists() and backup_file.resolve() == target.resolve():
+        raise BackupError(f"{backup_file} is the store itself; give a backup made by `admin backup`")
+    if not target.parent.is_dir():
+        raise BackupError(f"the folder of {target} does not exist")
+    with no_server(target):
+        with (
+            contextlib.closing(sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)) as source,
+            contextlib.closing(sqlite3.connect(target)) as restored,
+        ):
+            # Through the backup API, into the target: its write-ahead log cannot resurrect newer pages.
+            source.backup(restored)
+        engine = db.create_engine(url)
+        try:
+            await upgrade(engine)
+            epoch = await new_epoch(engine)
+        finally:
+            await engine.dispose()
+    return facts, epoch

@@ -1,0 +1,1 @@
+"""The database: its tables, the engine, and the migrations that create and upgrade it."""

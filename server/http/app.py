@@ -1,0 +1,149 @@
+"""The composition root: ``create_app(settings)`` turns configuration into a running Starlette app."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import msgspec
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from server.accounts.auth import Accounts
+from server.database import migrate
+from server.database import tables as db
+from server.eventlog.store import EventStore, Overloaded
+from server.http import export, openapi, readmodels, routes, web
+from server.http.metrics import metrics
+from server.http.observe import Metrics, Observe
+from server.http.problems import SHED_RETRY_AFTER_S, Admission, ProblemError, problem_response
+from server.projections.projector import Projector
+from server.settings import Settings
+
+log = logging.getLogger("winledger.server")
+
+
+class State:
+    """What every request handler receives through ``request.app.state.winledger``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = db.create_engine(settings.db_url)
+        self.store = EventStore(self.engine, max_write_queue=settings.max_write_queue)
+        self.accounts = Accounts(self.store)
+        self.limiter = routes.RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+        self.projector = Projector(
+            self.store,
+            batch=settings.projector_batch,
+            poll_s=settings.projector_poll_s,
+            lease_s=settings.projector_lease_s,
+        )
+        self.store.on_commit.append(self.projector.notify)
+        self.epoch = ""
+        self.metrics = Metrics()
+        self.openapi = msgspec.json.encode(openapi.build(settings))
+
+    async def open(self) -> None:
+        settings = self.settings
+        try:
+            self.epoch = await migrate.open_store(self.engine, settings.db_url, migrate=settings.migrate)
+        except BaseException:
+            await self.engine.dispose()
+            raise
+        if settings.projector == "inline":
+            self.projector.start()
+
+    async def close(self) -> None:
+        await self.projector.stop()
+        self.store.close()
+        await self.engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    state = State(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await state.open()
+        try:
+            yield
+        finally:
+            await state.close()
+
+    def epoch_for(request: Request) -> str | None:
+        return state.epoch if request.url.path.startswith("/v1") and state.epoch else None
+
+    async def on_problem(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ProblemError)
+        return problem_response(exc, epoch_for(request))
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        error = ProblemError(
+            exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}", headers=exc.headers
+        )
+        return problem_response(error, epoch_for(request))
+
+    async def on_operational(request: Request, exc: Exception) -> Response:
+        # OperationalError: locked, disk I/O error, disk full; TimeoutError: no pooled connection in time.
+        # The failed transaction was rolled back; statement parameters never reach the log (hide_parameters).
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        error = ProblemError(
+            503, "unavailable", "The database is busy or unavailable; retry later", retry_after=1
+        )
+        return problem_response(error, epoch_for(request))
+
+    async def on_overloaded(request: Request, exc: Exception) -> Response:
+        error = ProblemError(
+            503, "unavailable", f"The server is busy ({exc}); retry later", retry_after=SHED_RETRY_AFTER_S
+        )
+        return problem_response(error, epoch_for(request))
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        error = ProblemError(
+            500, "internal_error", "The server failed on this request; nothing was changed by it"
+        )
+        return problem_response(error, epoch_for(request))
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", routes.healthz, methods=["GET"]),
+            Route("/openapi.json", routes.openapi_document, methods=["GET"]),
+            # For Prometheus, behind its own token; not part of the API (docs/operations.md).
+            Route("/metrics", metrics, methods=["GET"]),
+            Route("/v1/info", routes.info, methods=["GET"]),
+            Route("/v1/me", routes.me, methods=["GET"]),
+            Route("/v1/events", routes.events, methods=["GET", "POST"]),
+            Route("/v1/sync", routes.sync, methods=["POST"]),
+            *readmodels.ROUTES,
+            *export.ROUTES,
+            # The review pages (server/http/web): HTML behind a session cookie, outside /v1 and its API.
+            *web.ROUTES,
+        ],
+        exception_handlers={
+            ProblemError: on_problem,
+            HTTPException: on_http,
+            OperationalError: on_operational,
+            PoolTimeout: on_operational,
+            Overloaded: on_overloaded,
+            Exception: on_unexpected,
+        },
+        middleware=[
+            # Outermost, so that it also counts and logs what Admission sheds.
+            Middleware(Observe, metrics=state.metrics, log_json=settings.log_format == "json"),
+            Middleware(Admission, limit=settings.max_inflight, epoch=lambda: state.epoch),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.winledger = state
+    return app

@@ -1,0 +1,230 @@
+"""The routes of protocol v1. Order of checks in every /v1 route:
+authentication (before the body is read), Content-Type, Accept, body size and
+time, syntax, then each event on its own."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from schema import EVENT_TYPES, format_timestamp
+from schema.types import MAX_INT, MAX_LABEL, MAX_NAME, MAX_QUOTE, MAX_TAG, MAX_TAGS, MAX_TEXT
+from schema.wire import MAX_DEPTH, Account, MeResponse
+from server.accounts.auth import RefusalReason, Refused
+from server.eventlog.store import CursorAhead
+from server.http import protocol
+from server.http.problems import ProblemError, encode, read_body, request_format, response_format
+
+if TYPE_CHECKING:
+    from server.http.app import State
+
+PROTOCOL_VERSION = 1
+
+
+class RateLimiter:
+    """A token bucket per user; ``rate`` 0 turns it off."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[int, tuple[float, float]] = {}
+
+    def check(self, user_id: int) -> None:
+        if self.rate <= 0:
+            return
+        now = time.monotonic()
+        tokens, stamp = self._buckets.get(user_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - stamp) * self.rate)
+        if tokens < 1:
+            self._buckets[user_id] = (tokens, now)
+            raise ProblemError(
+                429,
+                "rate_limited",
+                "Too many requests for this user; retry later",
+                retry_after=(1 - tokens) / self.rate,
+            )
+        self._buckets[user_id] = (tokens - 1, now)
+
+
+def _state(request: Request) -> State:
+    return request.app.state.winledger  # type: ignore[no-any-return]
+
+
+async def _authenticate(request: Request) -> int:
+    state = _state(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized("An `Authorization: Bearer <token>` header is required")
+    outcome = await state.accounts.identify(token.strip())
+    if isinstance(outcome, Refused):
+        raise _unauthorized(_REFUSALS[outcome.reason], outcome.reason)
+    state.limiter.check(outcome)
+    request.scope["winledger.user_id"] = outcome  # for the access log (server/http/observe.py)
+    return outcome
+
+
+# The reason is told only to a caller whose secret matched (server/accounts/auth.py): it holds the token.
+_REFUSALS: dict[RefusalReason | None, str] = {
+    None: "The bearer token is unknown, malformed, revoked or expired",
+    "expired": "This token has expired; ask for a new one and sign in with it (`winledger login`)",
+    "revoked": "This token was revoked; ask for a new one and sign in with it (`winledger login`)",
+}
+
+
+def _unauthorized(detail: str, reason: RefusalReason | None = None) -> ProblemError:
+    return ProblemError(
+        401, "unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="winledger"'}, reason=reason
+    )
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def openapi_document(request: Request) -> Response:
+    """The OpenAPI description (``server/http/openapi.py``); public, like the protocol it describes."""
+    return Response(_state(request).openapi, media_type="application/json")
+
+
+async def _account(request: Request) -> Account:
+    """The account of the request's token: authenticated, then named."""
+    user_id = await _authenticate(request)
+    name = await _state(request).accounts.user_name(user_id)
+    if name is None:  # erased (`admin delete-user`) since its token was checked
+        raise _unauthorized(_REFUSALS[None])
+    return Account(user=name, user_id=user_id)
+
+
+async def me(request: Request) -> Response:
+    """``GET /v1/me``: whose the token is, so that a client keeps a journal to one account."""
+    account = await _account(request)
+    state = _state(request)
+    fmt = response_format(request, "json")
+    return encode(MeResponse(user=account.user, user_id=account.user_id, epoch=state.epoch), fmt, state.epoch)
+
+
+async def info(request: Request) -> Response:
+    account = await _account(request)
+    state = _state(request)
+    fmt = response_format(request, "json")
+    s = state.settings
+    body = {
+        "protocol": PROTOCOL_VERSION,
+        "epoch": state.epoch,
+        "server_time": format_timestamp(datetime.now(UTC)),
+        "limits": {
+            "max_batch": s.max_batch,
+            "max_body_bytes": s.max_body_bytes,
+            "body_timeout_seconds": s.body_timeout_s,
+            "default_page": s.default_page,
+            "max_page": s.max_page,
+            "max_name": MAX_NAME,
+            "max_label": MAX_LABEL,
+            "max_text": MAX_TEXT,
+            "max_quote": MAX_QUOTE,
+            "max_tags": MAX_TAGS,
+            "max_tag": MAX_TAG,
+            "max_integer": MAX_INT,
+            "max_depth": MAX_DEPTH,
+        },
+        "event_types": {name: sorted(versions) for name, versions in EVENT_TYPES.items()},
+        "account": account,
+    }
+    return encode(body, fmt, state.epoch)
+
+
+async def events(request: Request) -> Response:
+    """``/v1/events``: GET pulls, POST pushes. One route, so that a 405 lists both in ``Allow``."""
+    return await (push(request) if request.method == "POST" else pull(request))
+
+
+async def pull(request: Request) -> Response:
+    user_id = await _authenticate(request)
+    state = _state(request)
+    fmt = response_format(request, "json")
+    after = protocol.query_int(request.query_params.get("after"), "after", 0, 0)
+    limit = protocol.query_int(request.query_params.get("limit"), "limit", state.settings.default_page, 1)
+    page = await _pull(state, user_id, after, min(limit, state.settings.max_page), request)
+    body = {"events": protocol.page_events(page, fmt), **protocol.page_fields(page), "epoch": state.epoch}
+    return encode(body, fmt, state.epoch)
+
+
+async def push(request: Request) -> Response:
+    user_id = await _authenticate(request)
+    state = _state(request)
+    parsed, fmt, out = await _read_push(request, state)
+    if not parsed.events:
+        raise ProblemError(400, "invalid_parameter", "`events` must hold at least one event - at `$.events`")
+    outcomes, last_seq = await _push(request, state, user_id, protocol.decode_events(parsed, fmt))
+    body = {"results": protocol.results(outcomes), "cursor": last_seq, "epoch": state.epoch}
+    return encode(body, out, state.epoch)
+
+
+async def sync(request: Request) -> Response:
+    user_id = await _authenticate(request)
+    state = _state(request)
+    parsed, fmt, out = await _read_push(request, state)
+    after = protocol.body_int(parsed.after, "after", 0, 0)
+    limit = protocol.body_int(parsed.limit, "limit", state.settings.default_page, 1)
+    outcomes: list[Any] = []
+    if parsed.events:
+        try:
+            outcomes, _ = await _push(request, state, user_id, protocol.decode_events(parsed, fmt), after)
+        except CursorAhead as exc:
+            raise _cursor_ahead(exc) from None
+    page = await _pull(state, user_id, after, min(limit, state.settings.max_page), request)
+    body = {
+        "results": protocol.results(outcomes),
+        "events": protocol.page_events(page, out),
+        **protocol.page_fields(page),
+        "epoch": state.epoch,
+    }
+    return encode(body, out, state.epoch)
+
+
+async def _read_push(request: Request, state: State) -> tuple[Any, Any, Any]:
+    fmt = request_format(request)
+    out = response_format(request, fmt)
+    body = await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout_s)
+    parsed = protocol.decode_push_body(body, fmt)
+    if len(parsed.events) > state.settings.max_batch:
+        raise ProblemError(
+            413,
+            "batch_too_large",
+            f"The batch holds {len(parsed.events)} events; "
+            f"the limit is {state.settings.max_batch} per request",
+        )
+    return parsed, fmt, out
+
+
+async def _push(
+    request: Request, state: State, user_id: int, events: Any, after: int | None = None
+) -> tuple[list[Any], int]:
+    """The store's push, timed for ``winledger_push_commit_seconds``, its outcomes left for the access log."""
+    started = time.perf_counter()
+    outcomes, last_seq = await state.store.push(user_id, events, after=after)
+    state.metrics.commit.observe(time.perf_counter() - started)
+    request.scope["winledger.pushed"] = Counter(outcome.status for outcome in outcomes)
+    return outcomes, last_seq
+
+
+async def _pull(state: State, user_id: int, after: int, limit: int, request: Request) -> Any:
+    try:
+        page = await state.store.pull(user_id, after, limit)
+    except CursorAhead as exc:
+        raise _cursor_ahead(exc) from None
+    request.scope["winledger.pulled"] = page.count
+    return page
+
+
+def _cursor_ahead(exc: CursorAhead) -> ProblemError:
+    return ProblemError(
+        409,
+        "cursor_ahead",
+        f"{exc}; this store may have been restored: pull again from 0 and re-push what the server lacks",
+    )

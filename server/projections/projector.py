@@ -1,0 +1,342 @@
+"""The projector: keeps every user's read models up to date with their event log.
+
+A background task, woken after each push commit (for the pushed user), at
+startup and every ``poll_s`` seconds (every user: pushes taken by another
+process, a lease that was busy). After a wake-up it waits ``settle_s`` so
+that a burst of pushes is projected in one batch rather than one each.
+For each user whose newest seq is above their checkpoint it takes the user's
+lease (one projector per user, in any process; a write transaction), then runs
+batches of at most ``batch`` events. Each batch:
+
+1. reads, in one read snapshot, the events after the checkpoint, the affected
+   projects (the project of each new event; for a new retraction or redaction,
+   the project of its target if the target has arrived), and all events up to the batch's
+   end of each affected project plus the user's retractions;
+2. re-folds each affected project from those events (``build_project``),
+   outside any transaction;
+3. in one write transaction (``EventStore.write``): renews the lease, upserts
+   or deletes the affected projects' rows and moves the checkpoint to the
+   batch's end, compare-and-set against where step 1 found it.
+
+Rows and checkpoint commit together, so a restart resumes exactly where the
+last commit left off, and no event is applied twice. Steps 1 and 2 need no
+write lock because the log below its head never changes (but for a redaction's
+rewrite of its target, which commits with the redaction, whose seq then
+re-folds the target's project: ADR 0007); keeping them out of
+the write transaction means a push never waits for a fold, however large the
+projects it touches (measured in docs/decisions/0006-read-models.md). A
+project is re-folded rather than folded forward because events arrive late and
+out of canonical order (offline devices).
+
+A user whose stored projection version differs from the code's, or who is far
+behind (first start on an old log), is rebuilt in the background by
+``server.projections.rebuild`` while the old rows keep being served; the swap is one
+transaction. A failure is logged and the user retried later with backoff; it
+never reaches a push.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from typing import Any, Literal, NamedTuple
+
+from schema import projections
+from schema.projections import ProjectModel, build_project
+from server.eventlog.store import EventStore
+from server.projections import modelstore as ms
+
+log = logging.getLogger("winledger.projector")
+
+DEFAULT_BATCH = 2000
+DEFAULT_LEASE_S = 30.0
+DEFAULT_SETTLE_S = 0.02
+"""How long the projector lets pushes gather after a wake-up before it projects them."""
+MAX_WAIT_S = 5.0
+
+
+def code_version() -> int:
+    """The projection version of this code (read at call time, so that tests can change it)."""
+    return projections.PROJECTION_VERSION
+
+
+def new_holder(role: str) -> str:
+    return f"{role}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+REMOTE_POLL_S = 0.02
+"""How often a reader waiting for read models re-reads the checkpoint when another process projects."""
+
+
+class BatchResult(NamedTuple):
+    status: Literal["caught_up", "more", "busy", "rebuild"]
+    """``busy``: someone else holds the user's lease, or asked for it and was handed it."""
+    seq: int
+    """The checkpoint after the batch."""
+    events: int
+    """Events applied by the batch."""
+
+
+async def project_batch(
+    store: EventStore,
+    user_id: int,
+    holder: str,
+    *,
+    batch: int = DEFAULT_BATCH,
+    lease_s: float = DEFAULT_LEASE_S,
+    rebuild_gap: int | None = None,
+    keep_lease: bool = False,
+    leased: bool = False,
+) -> BatchResult:
+    """Apply the next batch of one user's events to their read models.
+
+    Takes the user's lease first unless ``leased`` (the caller's previous batch
+    renewed it); releases it once caught up unless ``keep_lease``. ``rebuild``
+    when the stored version is not the code's, or when the user is more than
+    ``rebuild_gap`` events behind: a full rebuild is cheaper than re-folding
+    the same projects batch after batch.
+    """
+    version = code_version()
+    if not leased:
+        async with store.write() as connection:
+            if not await ms.take_lease(connection, user_id, holder, lease_s):
+                return BatchResult("busy", -1, 0)
+    try:
+        # Read and fold outside the write transaction, so that a push never waits for a fold: the
+        # events up to the log's head never change, and the write below commits only if the lease
+        # is still ours and the checkpoint is still where this read found it.
+        async with ms.snapshot(store.engine) as connection:
+            head, checkpoint = await ms.standing(connection, user_id)
+            start = checkpoint or ms.Checkpoint(0, version)
+            too_far = rebuild_gap is not None and head - start.seq > rebuild_gap
+            if start.version != version or too_far:
+                if not keep_lease:
+                    await _release(store, user_id, holder)
+                return BatchResult("rebuild", start.seq, 0)
+            end = min(head, start.seq + batch)
+            rows = await ms.events_after(connection, user_id, start.seq, end) if end > start.seq else []
+            keys = {ms.key_of(project_id) for _, kind, project_id, _ in rows if kind not in ms.TARGETING}
+            targets = [
+                target
+                for _, kind, _, body in rows
+                if kind in ms.TARGETING and (target := ms.retraction_target(ms.decode_event(body)))
+            ]
+            keys |= await ms.keys_of_targets(connection, user_id, targets, end)
+            retracted = await ms.retractions(connection, user_id, end) if keys else []
+            events = await ms.project_events(connection, user_id, keys, end) if keys else {}
+        models = await asyncio.to_thread(_fold, events, retracted) if keys else {}
+        async with store.write() as connection:
+            if not await ms.take_lease(connection, user_id, holder, lease_s):
+                raise ms.CheckpointMoved(f"lost the lease of user {user_id} to another projector")
+            await ms.put_models(connection, user_id, models)
+            if end > start.seq or checkpoint is None:
+                await ms.write_checkpoint(connection, user_id, ms.Checkpoint(end, version), checkpoint)
+            caught_up = end == await ms.log_head(connection, user_id)
+            if not keep_lease and await ms.hand_over(connection, user_id, holder, lease_s):
+                return BatchResult("busy", end, len(rows))  # a rebuild asked for the user
+            if caught_up and not keep_lease:
+                await ms.release_lease(connection, user_id, holder)
+        return BatchResult("caught_up" if caught_up else "more", end, len(rows))
+    except BaseException:
+        if not keep_lease:
+            with contextlib.suppress(Exception):  # else the lease expires on its own
+                await _release(store, user_id, holder)
+        raise
+
+
+async def _release(store: EventStore, user_id: int, holder: str) -> None:
+    async with store.write() as connection:
+        await ms.release_lease(connection, user_id, holder)
+
+
+def _fold(
+    events: dict[str, list[dict[str, Any]]], retracted: list[dict[str, Any]]
+) -> dict[str, ProjectModel | None]:
+    return {
+        key: build_project(ms.project_of(key), [*items, *retracted]) if items else None
+        for key, items in events.items()
+    }
+
+
+class Projector:
+    """The background task of one server process (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        batch: int = DEFAULT_BATCH,
+        poll_s: float = 1.0,
+        lease_s: float = DEFAULT_LEASE_S,
+        rebuild_gap: int | None = None,
+        settle_s: float = DEFAULT_SETTLE_S,
+    ) -> None:
+        self.store = store
+        self.batch = batch
+        self.poll_s = poll_s
+        self.lease_s = lease_s
+        self.rebuild_gap = rebuild_gap if rebuild_gap is not None else 5 * batch
+        self.holder = new_holder("projector")
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._rebuilds: dict[int, asyncio.Task[Any]] = {}
+        self._retry_at: dict[int, tuple[float, int]] = {}
+        self._pending: set[int] = set()
+        """Users whose pushes (in this process) or readers asked for work since the last round."""
+        self.settle_s = settle_s
+
+    def start(self) -> None:
+        self._stopping = False
+        self._task = asyncio.create_task(self._run(), name="winledger-projector")
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        for task in list(self._rebuilds.values()):
+            task.cancel()
+        pending = [task for task in [self._task, *self._rebuilds.values()] if task is not None]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=10)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._task = None
+        with contextlib.suppress(Exception):
+            async with self.store.write() as connection:
+                await ms.release_all(connection, self.holder)
+
+    def notify(self, user_id: int, last_seq: int) -> None:
+        """Called after a push commits new events."""
+        self._pending.add(user_id)
+        self._wake.set()
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_scan = loop.time()  # every user at start, then every poll_s
+        while not self._stopping:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(max(0.0, next_scan - loop.time())):
+                    await self._wake.wait()
+            if self._stopping:
+                break
+            if self.settle_s:
+                # Let a burst of pushes gather: one batch then folds a project once for all of them.
+                await asyncio.sleep(self.settle_s)
+            self._wake.clear()
+            pending, self._pending = self._pending, set()
+            scan = loop.time() >= next_scan
+            if scan:
+                next_scan = loop.time() + self.poll_s
+            try:
+                await self.catch_up(loop.time(), None if scan else pending)
+            except Exception:
+                log.exception("the projector failed to list the users to project; retrying")
+
+    async def catch_up(self, now: float | None = None, only: set[int] | None = None) -> None:
+        """Bring every user who is behind (of ``only``, if given) up to date, or start their rebuild."""
+        loop = asyncio.get_running_loop()
+        now = loop.time() if now is None else now
+        if only is not None and not only:
+            return
+        async with self.store.engine.connect() as connection, connection.begin():
+            behind = await ms.behind_users(connection, code_version(), only)
+        for user_id, _, _ in behind:
+            if self._stopping:
+                return
+            retry = self._retry_at.get(user_id)
+            if user_id in self._rebuilds or (retry is not None and retry[0] > now):
+                continue
+            try:
+                await self._catch_up_user(user_id)
+            except Exception:
+                delay = self._backoff(user_id)
+                log.exception("projecting user %s failed; retrying in %.1f s", user_id, delay)
+            else:
+                if user_id not in self._rebuilds:
+                    self._retry_at.pop(user_id, None)
+
+    async def _catch_up_user(self, user_id: int) -> None:
+        leased = False
+        while not self._stopping:
+            result = await project_batch(
+                self.store,
+                user_id,
+                self.holder,
+                batch=self.batch,
+                lease_s=self.lease_s,
+                rebuild_gap=self.rebuild_gap,
+                leased=leased,
+            )
+            leased = result.status == "more"  # the batch renewed the lease and kept it
+            self._signal()
+            if result.status == "rebuild":
+                self._start_rebuild(user_id)
+                return
+            if result.status != "more":
+                return
+
+    def _start_rebuild(self, user_id: int) -> None:
+        from server.projections.rebuild import rebuild_user
+
+        async def run() -> None:
+            try:
+                await rebuild_user(
+                    self.store,
+                    user_id,
+                    f"{self.holder}/rebuild",
+                    lease_s=self.lease_s,
+                    lease_wait_s=5.0,
+                    fold_in_thread=True,
+                )
+            except Exception:
+                self._backoff(user_id)
+                log.exception("rebuilding the read models of user %s failed; retrying later", user_id)
+            finally:
+                self._rebuilds.pop(user_id, None)
+                self._signal()
+                self._wake.set()
+
+        self._rebuilds[user_id] = asyncio.create_task(run(), name=f"winledger-rebuild-{user_id}")
+
+    def _backoff(self, user_id: int) -> float:
+        failures = self._retry_at.get(user_id, (0.0, 0))[1] + 1
+        delay = min(60.0, self.poll_s * 2.0**failures)
+        self._retry_at[user_id] = (asyncio.get_running_loop().time() + delay, failures)
+        return delay
+
+    def _signal(self) -> None:
+        # Wake every waiter of `wait_for`: they re-read the checkpoint.
+        self._progress.set()
+        self._progress = asyncio.Event()
+
+    async def wait_for(self, user_id: int, min_seq: int, timeout: float = MAX_WAIT_S) -> None:
+        """Return once the user's checkpoint reaches ``min_seq``, or after ``timeout`` seconds.
+
+        Returns at once when ``min_seq`` is beyond the user's newest seq: it
+        cannot be reached by waiting.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            async with ms.snapshot(self.store.engine) as connection:
+                head, checkpoint = await ms.standing(connection, user_id)
+            if min_seq > head or (checkpoint is not None and checkpoint.seq >= min_seq) or min_seq <= 0:
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            self._pending.add(user_id)
+            self._wake.set()
+            progress = self._progress
+            # Also poll: another process (the projector process of `winledger serve`, an admin rebuild,
+            # a second server) may be the one projecting; then only polling sees its progress.
+            poll = 0.1 if self._task is not None else REMOTE_POLL_S
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(remaining, poll)):
+                    await progress.wait()
