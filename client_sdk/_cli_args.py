@@ -79,10 +79,29 @@ def open_client(
     passes ``create=False``: where there is none, it stops with an error and creates nothing, saying
     what would create it (``first``)."""
     path = store_path(args.store, create=create)
+    if create and store_source(args.store) != "the default journal":
+        _check_chosen(path, store_source(args.store))
     try:
         return Client(path, create=create, **options)
     except JournalNotFoundError:
         raise no_journal(args.store, path, first) from None
+
+
+def _check_chosen(path: Path, source: str) -> None:
+    """A journal path someone typed names a file in a folder that exists: a typo stops here rather than
+    creating folders (or opening a folder as a journal)."""
+    argument = "--store" if source == "--store" else None
+    if path.is_dir():
+        raise CommandError(
+            f"{path} (from {source}) is a folder; name the journal file in it, e.g. {path / 'journal.db'}",
+            argument,
+        )
+    if not path.parent.is_dir():
+        raise CommandError(
+            f"the folder {path.parent} of {path} (from {source}) does not exist, and nothing was created: "
+            "check the path, or create the folder first",
+            argument,
+        )
 
 
 def no_journal(flag: str | None, path: Path, first: str = _FIRST_CAPTURE) -> CommandError:
@@ -122,7 +141,10 @@ def when(text: str) -> datetime:
         )
     try:
         moment = _moment(text, value, now)
-    except (ValueError, OverflowError):
+    except (ValueError, OverflowError) as exc:
+        # A date in the right form that the calendar lacks (2026-02-30) is named as such.
+        if _DAY_FIRST.match(value) and ("day is out of range" in str(exc) or "must be in" in str(exc)):
+            raise argparse.ArgumentTypeError(f"{text!r} is no date of the calendar ({exc})") from None
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a time --at knows: it takes {_WHEN_FORMS}"
         ) from None
@@ -135,6 +157,7 @@ def when(text: str) -> datetime:
 
 
 _EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+_DAY_FIRST = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def _moment(text: str, value: str, now: datetime) -> datetime:

@@ -109,6 +109,8 @@ def resolve_event(query: str, events: Sequence[Event]) -> str:
     if not found:
         raise NotFoundError(f"No event of this journal has an id starting or ending with {query!r}.")
     listing = "\n".join(f"  {e.id}  {e.type}  {describe(e)}" for e in found[:10])
+    if len(found) > 10:
+        listing += f"\n  ... and {len(found) - 10} more"
     raise NotFoundError(f"{query!r} fits {len(found)} events:\n{listing}\nGive more of the id.")
 
 

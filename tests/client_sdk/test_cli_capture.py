@@ -720,3 +720,17 @@ def test_review_as_of_a_day_defaults_the_period_to_end_there(cli: Cli) -> None:
         cli("review", "--to", "2026-03-31", "--as-of", "2026-06-30", "--format", "json").out
     )
     assert (later["period_to"], later["as_of"]) == ("2026-03-31", "2026-06-30")
+
+
+def test_an_event_prefix_that_fits_many_says_how_many_are_not_listed(tmp_path: Path) -> None:
+    from client_sdk import Client, NotFoundError
+    from client_sdk._names import resolve_event
+
+    with Client(tmp_path / "j.db") as client:
+        ids = [client.capture(f"Win number {n}") for n in range(12)]
+        events = client.events()
+    with pytest.raises(NotFoundError) as refused:
+        resolve_event(ids[0][:4], events)  # a UUIDv7's first 4 digits change every 50 days
+    message = str(refused.value)
+    assert "fits 12 events" in message and message.count("win.captured") == 10
+    assert "... and 2 more" in message

@@ -164,6 +164,19 @@ def test_at_in_the_future_is_refused(journal: Journal, at: str) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("at", "why"),
+    [
+        ("2026-02-30", "day is out of range for month"),
+        ("2026-02-30 14:30", "day is out of range for month"),
+        ("2025-13-01", "month must be in 1..12"),
+    ],
+)
+def test_a_date_the_calendar_lacks_is_named_as_such(journal: Journal, at: str, why: str) -> None:
+    message = refused(journal, ["win", "Shipped the export", "--at", at])
+    assert message == f"argument --at: {at!r} is no date of the calendar ({why})"
+
+
 @pytest.mark.parametrize("at", ["tomorrow", "in 3 days", "3 days from now", "+2w"])
 def test_at_counting_forward_is_refused(journal: Journal, at: str) -> None:
     message = refused(journal, ["milestone", "Churn", "deployed", "--at", at])

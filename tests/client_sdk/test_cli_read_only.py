@@ -122,6 +122,21 @@ def test_a_capture_that_names_a_project_or_event_creates_no_journal(tmp_path: Pa
 
 
 def test_a_capture_that_names_nothing_still_creates_the_journal(tmp_path: Path) -> None:
-    store = tmp_path / "new" / "j.db"
+    store = tmp_path / "j.db"
     result = run(tmp_path, "win", "First win of the year", "--store", str(store))
     assert result.returncode == 0 and store.exists(), result.stderr
+
+
+def test_a_capture_on_a_store_in_a_missing_folder_creates_no_folder(tmp_path: Path) -> None:
+    """``winledger win x --store /nonexistent/dir/j.db`` used to create the folders of a typo."""
+    store = tmp_path / "tpyo" / "j.db"
+    result = run(tmp_path, "win", "First win of the year", "--store", str(store))
+    assert result.returncode == 1 and result.stdout == ""
+    assert f"argument --store: the folder {store.parent} of {store} (from --store) does not exist" in result.stderr
+    assert everything_under(tmp_path) == []
+
+
+def test_a_folder_given_as_the_store_is_named_as_one(tmp_path: Path) -> None:
+    result = run(tmp_path, "win", "First win of the year", "--store", str(tmp_path))
+    assert result.returncode == 1
+    assert f"argument --store: {tmp_path} (from --store) is a folder; name the journal file in it" in result.stderr

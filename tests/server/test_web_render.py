@@ -340,3 +340,28 @@ def test_an_empty_journal_renders_plain_pages() -> None:
     )
     assert "Nothing was recorded in this period." in page
     assert "No projects yet" in pages.projects_page([], nonce="n", csrf="c")
+
+
+def test_the_project_page_keeps_what_the_author_recorded_as_the_draft_does() -> None:
+    """A metric's note, a quote giver's team and whether a learning is a lesson or what comes next were in
+    the draft and missing from the page."""
+    device, project = Device(), new_id()
+    recorded = [
+        ("project.started", 1, {"name": "Fraud scorer", "kind": "model"}),
+        ("metric.observed", 2, {"key": "chargeback_rate", "value": 0.42, "unit": "%", "layer": "business",
+                                "baseline": 0.61, "direction": "lower_is_better", "note": "Q2 against Q1"}),
+        ("feedback.received", 1, {"quote": "We stopped the manual review", "source_name": "Dana",
+                                  "source_team": "Risk"}),
+        ("learning.noted", 1, {"text": "Label delays hide fraud for weeks", "kind": "learned"}),
+        ("learning.noted", 1, {"text": "Score refunds too", "kind": "next"}),
+    ]  # fmt: skip
+    events = [
+        device.event(kind, v=v, project_id=project, occurred_at=f"2026-04-0{n + 1}T09:00:00Z", data=data)
+        for n, (kind, v, data) in enumerate(recorded)
+    ]
+    model = build_models(events)[project]
+    page = pages.project_page(model, timeline_view(model, date(2026, 6, 1)), nonce="n", csrf="c")  # type: ignore[arg-type]
+    shown = " ".join(assert_only_text(page).text)
+    assert "How it was measured: Q2 against Q1" in shown
+    assert "— Dana, Risk" in shown
+    assert "Learned: Label delays hide fraud for weeks" in shown and "Next: Score refunds too" in shown

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from schema.projections import ProjectModel, ProjectSummary, ReviewDraft, TimelineView, stage_label
-from schema.projections.models import Claim, MetricChains
+from schema.projections.models import Claim, Feedback, Metric, MetricChains, Note
 from schema.projections.outline import outline
 from schema.projections.words import clause, lower, sentence
 from server.http.web.markup import Markup, escape, join, render
@@ -249,9 +249,7 @@ def _chains(chains: MetricChains) -> Markup:
             # The headline the draft and the API state, word for word.
             headline=metric.headline.text
             + ("" if metric.headline.claimable else f" (not claimed: {metric.headline.reason})"),
-            context=render('<br><span class="muted">{c}</span>', c=metric.headline.measured)
-            if metric.headline.measured
-            else Markup(""),
+            context=_context(metric),
             evidence=join((render("{e}", e=e) for e in evidence.get(metric.key, [])), "<br>"),
         )
         for metric in chains.metrics
@@ -262,6 +260,17 @@ def _chains(chains: MetricChains) -> Markup:
         drawn=drawn,
         rows=rows,
     )
+
+
+def _context(metric: Metric) -> Markup:
+    """What the headline leaves out, as the draft's evidence says it: the measured point and interval,
+    and how the number was measured (the note of the observation the headline states)."""
+    stated = next((o for o in metric.history if o.id == metric.headline.source_id), metric.latest)
+    lines = [
+        metric.headline.measured,
+        f"How it was measured: {clause(stated.note)}" if stated.note else None,
+    ]
+    return join(render('<br><span class="muted">{c}</span>', c=line) for line in lines if line)
 
 
 def breakable(key: str) -> Markup:
@@ -276,17 +285,32 @@ def _feedback(model: ProjectModel) -> Markup:
         render(
             '<li>“{quote}”{who}{decision} <span class="refs">{day}</span></li>',
             quote=item.quote,
-            who=f" — {item.source_name}" if item.source_name else "",
+            who=f" — {who}"
+            if (who := ", ".join(p for p in (item.source_name, item.source_team) if p))
+            else "",
             decision=f"; decided: {item.decision}" if item.decision else "",
             day=item.occurred_at[:10],
         )
         for item in model.feedback
     )
     notes = join(
-        render('<li>{text} <span class="refs">{day}</span></li>', text=note.text, day=note.occurred_at[:10])
+        render('<li>{text} <span class="refs">{day}</span></li>', text=_note(note), day=note.occurred_at[:10])
         for note in model.notes
     )
     return render("<h2>Feedback, wins and learnings</h2><ul>{quotes}{notes}</ul>", quotes=quotes, notes=notes)
+
+
+def _who(item: Feedback) -> str:
+    """The giver of a quote as the draft's evidence names them: name and team, whichever were recorded."""
+    who = ", ".join(part for part in (item.source_name, item.source_team) if part)
+    return f" — {who}" if who else ""
+
+
+def _note(note: Note) -> str:
+    """A learning says which kind it is, as in the draft ("Learned: ...", "Next: ..."); a win is its text."""
+    if note.type != "learning.noted":
+        return note.text
+    return f"{'Learned' if note.kind == 'learned' else 'Next'}: {note.text}"
 
 
 def _claims(claims: list[Claim], tag: str = "ul") -> Markup:
