@@ -305,6 +305,7 @@ def csrf_free_text(page: httpx.Response) -> str:
         ({"from": "2026-02-30", "to": "2026-03-01"}, "from must be a date written YYYY-MM-DD"),
         ({"from": "2026-03-01", "to": "2026-02-01"}, "starts (2026-03-01) after it ends (2026-02-01)"),
         ({"year": "2099"}, "after today"),
+        ({"year": "2026", "from": "2025-01-01", "to": "2025-12-31"}, "Give either year=YYYY or from and to"),
     ],
 )
 def test_a_bad_period_is_a_400_page_that_quotes_it(api: Api, params: dict[str, str], message: str) -> None:

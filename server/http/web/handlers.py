@@ -309,6 +309,12 @@ def _period(request: Request, session: Session) -> tuple[date, date, date]:
 def _asked(request: Request, session: Session) -> tuple[date, date]:
     params = request.query_params
     year = params.get("year")
+    if year is not None and ("from" in params or "to" in params):
+        raise PageError(
+            400,
+            "Give either year=YYYY or from and to (YYYY-MM-DD), not both: the page would have to ignore one",
+            session.csrf_token,
+        )
     if year is not None:
         if not (len(year) == 4 and year.isascii() and year.isdigit() and 1970 <= int(year) <= 2099):
             raise PageError(
