@@ -210,10 +210,19 @@ def metric_of(key: str, history: list[Observation]) -> Metric:
         history=history,
         latest=latest,
         baseline=latest.baseline,
-        delta=None if latest.baseline is None else tidy(latest.value - latest.baseline),
+        delta=_delta(latest),
         interval=interval,
         headline=headline(label, latest.unit, direction, latest, latest.measure),
     )
+
+
+def _delta(latest: Observation) -> float | None:
+    """The change the latest observation shows: a change recorded as such is its value (a baseline beside
+    it is the level it started from, not something to subtract); a level's is its distance from its
+    baseline, and none without one."""
+    if latest.measure == "change":
+        return latest.value
+    return None if latest.baseline is None else tidy(latest.value - latest.baseline)
 
 
 def build_chains(
@@ -229,7 +238,8 @@ def strongest(evidence: list[str]) -> str:
 
 
 def _paths(links: list[Link], layers: dict[str, str]) -> list[Chain]:
-    """Simple paths from model-layer metrics (and other roots) toward business-layer metrics.
+    """Simple paths from model-layer metrics (and other roots) toward business-layer metrics, as far as the
+    links go: through a business metric that moves another business metric too.
 
     A cycle is cut where it would revisit a metric.
     """
@@ -254,7 +264,7 @@ def _paths(links: list[Link], layers: dict[str, str]) -> list[Chain]:
             return
         node = path[-1]
         onward = [nxt for nxt in successors.get(node, []) if nxt not in path]
-        if layers.get(node) == "business" or not onward:
+        if not onward:  # a business metric that moves another (fewer chargebacks, losses saved) goes on
             chains.append(_chain(path, edges, layers))
             return
         for nxt in onward:

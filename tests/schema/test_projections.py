@@ -230,6 +230,36 @@ def test_a_cycle_in_the_links_is_cut_where_it_would_revisit_a_metric() -> None:
     assert [c.keys for c in chains] == [["a", "b"]]
 
 
+def test_a_chain_goes_on_through_a_business_metric_that_moves_another() -> None:
+    """pr_auc -> chargeback_rate -> fraud_loss_saved: the draft told the whole attribution while the chains
+    stopped at the first business metric."""
+    j = Journal()
+    fraud = j.project("Fraud scorer", "model")
+    j.metric(fraud, "pr_auc", "model", 0.71, baseline=0.62)
+    j.metric(fraud, "chargeback_rate", "business", 0.42, unit="%", baseline=0.61, direction="lower_is_better")
+    j.metric(fraud, "fraud_loss_saved", "business", 1.2, unit="MUSD", measure="change")
+    j.link(fraud, "pr_auc", "chargeback_rate", "ab_test")
+    j.link(fraud, "chargeback_rate", "fraud_loss_saved", "counterfactual")
+    chains = model_of(j.events, fraud).chains.chains
+    assert [(c.keys, c.complete) for c in chains] == [
+        (["pr_auc", "chargeback_rate", "fraud_loss_saved"], True)
+    ]
+    assert chains[0].evidence == ["ab_test", "counterfactual"]
+
+
+def test_a_change_recorded_beside_a_baseline_reports_the_change_as_its_delta() -> None:
+    """A change of +3 pp from a baseline of 5% showed delta -2 (value minus baseline) in the API beside the
+    headline "+3 pp"."""
+    j = Journal()
+    pricing = j.project("Pricing", "model")
+    j.metric(pricing, "conv_lift", "business", 3, unit="pp", baseline=5, measure="change")
+    j.metric(pricing, "margin", "business", 12, unit="%", baseline=10)
+    j.metric(pricing, "aov", "business", 52)
+    metrics = {m.key: m for m in model_of(j.events, pricing).chains.metrics}
+    assert (metrics["conv_lift"].delta, metrics["conv_lift"].headline.phrase) == (3, "+3 pp")
+    assert (metrics["margin"].delta, metrics["aov"].delta) == (2, None)
+
+
 def test_ongoing_value_counts_whole_months_in_production_as_of_the_period_end() -> None:
     j = Journal()
     churn = j.project("Churn model", "model")
