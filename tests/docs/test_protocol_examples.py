@@ -6,12 +6,16 @@ tests/docs/replay.py.
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from schema import EVENT_TYPES
 from tests.docs.replay import Exchange, parse, replay
+from tests.support.inprocess import InProcessServer
 
 DOCS = Path(__file__).parents[2] / "docs"
 PAGES = ["protocol.md", "protocol-examples.md"]
@@ -23,3 +27,36 @@ def test_every_http_example_is_what_the_server_answers(page: str, portal: Any, t
     examples = sum(isinstance(step, Exchange) for step in parse(text))
     assert examples > 0
     assert replay(text, portal, tmp_path) == examples
+
+
+def _event_examples(page: str) -> list[dict[str, Any]]:
+    """The events section 4 of the protocol shows, one per type and version, in normalized form."""
+    section = page.split("## 4. Event types and versions")[1].split("## 5. ")[0]
+    blocks = re.findall(r"^```json\n(.*?)\n```$", section, re.MULTILINE | re.DOTALL)
+    return [json.loads(block) for block in blocks]
+
+
+def test_the_event_examples_are_accepted_and_pulled_back_as_shown(portal: Any, tmp_path: Path) -> None:
+    events = _event_examples((DOCS / "protocol.md").read_text(encoding="utf-8"))
+    assert {(event["type"], event["v"]) for event in events} == {
+        (kind, version) for kind, versions in EVENT_TYPES.items() for version in versions
+    }
+    server = InProcessServer(tmp_path / "events.db", portal)
+    try:
+        auth = {"Authorization": f"Bearer {server.create_user('ada')}"}
+        pushed = server.http.post("/v1/events", json={"events": events}, headers=auth).json()
+        assert [result["status"] for result in pushed["results"]] == ["accepted"] * len(events), pushed
+        pulled = server.http.get("/v1/events", headers=auth).json()["events"]
+    finally:
+        server.close()
+    for shown, stored in zip(events, pulled, strict=True):
+        stored = {name: value for name, value in stored.items() if name not in ("seq", "received_at")}
+        assert _typed(stored) == _typed(shown), shown["id"]
+
+
+def _typed(value: Any) -> Any:
+    if isinstance(value, dict):
+        return [(key, _typed(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [_typed(item) for item in value]
+    return (type(value).__name__, value)
