@@ -21,6 +21,11 @@ DIGEST_ROW = re.compile(
 NUMBER_ROW = re.compile(
     r"^\| `(?P<bits>[0-9a-f]{16})` \| `(?P<double>[^`]+)` \| `(?P<jcs>[^`]+)` \|$", re.MULTILINE
 )
+CLOCK_ROW = re.compile(
+    r"^\| [^|]+ \| (?P<now>same|[0-9]{4}-[0-9T:.Z-]+)[^|]* "
+    r"\| (?P<shifted>[0-9]+) \| (?P<next>[0-9]+) \| \*\*(?P<clock>[0-9]+)\*\*",
+    re.MULTILINE,
+)
 TIMESTAMP_ROW = re.compile(r"^\| `(?P<sent>[^`]+)` \| (?P<result>`[^`]+`(?:: .+)?) \|$", re.MULTILINE)
 
 
@@ -97,3 +102,14 @@ def test_the_timestamp_table_is_the_data_files() -> None:
         else:
             shown.append({"sent": row["sent"], "normalized": result.strip("`")})
     assert shown == DATA["timestamps"]
+
+
+def test_the_clock_table_is_the_data_files() -> None:
+    section = _page("protocol.md").split("### 3.3 ")[1].split("### 3.4")[0]
+    shown, now = [], ""
+    for row in CLOCK_ROW.finditer(section):
+        now = now if row["now"] == "same" else row["now"]
+        shown.append((now, int(row["shifted"]), int(row["next"]), int(row["clock"])))
+    assert shown == [
+        (row["now"], row["now_ms"] << 10, row["last_clock"] + 1, row["clock"]) for row in DATA["clocks"]
+    ]

@@ -31,7 +31,9 @@ from schema import (
     digest_of,
     es_number,
     event_hash,
+    next_clock,
     normalize_timestamp,
+    parse_timestamp,
 )
 
 VECTORS_FILE = Path(__file__).parents[2] / "docs" / "protocol-vectors.json"
@@ -44,6 +46,8 @@ DIGEST_VECTORS: list[dict[str, Any]] = _DATA["digests"]
 """Sets of the events above (by id) with the sum of their hashes and their digest."""
 JCS_NUMBERS: list[tuple[str, str]] = [(row["bits"], row["jcs"]) for row in _DATA["jcs_numbers"]]
 """Doubles (IEEE 754 bits as hex) and how RFC 8785 (ECMAScript Number.prototype.toString) writes them."""
+CLOCKS: list[dict[str, Any]] = _DATA["clocks"]
+"""Appends: the wall clock, the largest clock seen, and the clock of the new event."""
 TIMESTAMPS: list[dict[str, str]] = _DATA["timestamps"]
 """``occurred_at`` as sent, with its normalized form or the ``invalid_event`` message."""
 
@@ -154,3 +158,10 @@ def test_schema_normalizes_timestamps_as_the_vectors_say(vector: dict[str, str])
 
 def test_the_empty_digest_is_32_zeros() -> None:
     assert EMPTY_DIGEST == DIGEST_VECTORS[0]["digest"] == "0" * 32
+
+
+@pytest.mark.parametrize("vector", CLOCKS, ids=[str(v["clock"]) for v in CLOCKS])
+def test_the_clock_vectors_hold(vector: dict[str, Any]) -> None:
+    assert int(parse_timestamp(vector["now"]).timestamp() * 1000) == vector["now_ms"]
+    assert max(vector["now_ms"] * 1024, vector["last_clock"] + 1) == vector["clock"]
+    assert next_clock(vector["now_ms"], vector["last_clock"]) == vector["clock"]
