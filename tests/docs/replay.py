@@ -84,40 +84,43 @@ def _message(line: int, text: str) -> Message:
     return Message(line, start, headers, body)
 
 
+def _kind(lang: str, first_line: str) -> str | None:
+    """``request``, ``response``, or None for a block that is no part of an example."""
+    if lang != "http":
+        return None
+    if REQUEST_LINE.match(first_line):
+        return "request"
+    if STATUS_LINE.match(first_line):
+        return "response"
+    raise ValueError(f"an ```http block is a request or a response, not {first_line!r}")
+
+
 def parse(page: str) -> list[Step]:
-    """The page's directives and request/response pairs, in page order."""
+    """The page's directives and request/response pairs, in page order; line numbers are the fences'."""
     steps: list[Step] = []
     pending: Message | None = None
     lines = page.split("\n")
     index = 0
     while index < len(lines):
-        directive = DIRECTIVE.match(lines[index])
-        fence = FENCE.match(lines[index])
-        if directive:
+        if directive := DIRECTIVE.match(lines[index]):
             steps.append(Directive(index + 1, directive["action"], directive["args"].split()))
-        elif fence:
+        elif fence := FENCE.match(lines[index]):
             end = lines.index("```", index + 1)
-            block, text = index + 1, "\n".join(lines[index + 1 : end])
-            index = end
-            if fence["lang"] != "http":
-                if pending is not None:
-                    raise ValueError(f"line {pending.line}: a request with no ```http response after it")
-                index += 1
-                continue
-            if REQUEST_LINE.match(text.split("\n")[0]):
-                if pending is not None:
-                    raise ValueError(f"line {pending.line}: a request with no ```http response after it")
-                pending = _message(block, text)
-            elif STATUS_LINE.match(text.split("\n")[0]):
-                if pending is None:
-                    raise ValueError(f"line {block}: a response with no request before it")
-                steps.append(Exchange(pending, _message(block, text)))
+            message = _message(index + 1, "\n".join(lines[index + 1 : end]))
+            kind = _kind(fence["lang"], message.start)
+            if kind == "response" and pending is not None:
+                steps.append(Exchange(pending, message))
                 pending = None
-            else:
-                raise ValueError(f"line {block}: an ```http block is a request or a response")
+            elif pending is not None:
+                raise ValueError(f"line {pending.line}: a request with no ```http response right after it")
+            elif kind == "response":
+                raise ValueError(f"line {message.line}: a response with no request before it")
+            elif kind == "request":
+                pending = message
+            index = end
         index += 1
     if pending is not None:
-        raise ValueError(f"line {pending.line}: a request with no ```http response after it")
+        raise ValueError(f"line {pending.line}: a request with no ```http response right after it")
     return steps
 
 
@@ -201,7 +204,6 @@ class Run:
         self.folder = folder
         self.stores = 0
         self.server: InProcessServer | None = None
-        self.closed: list[InProcessServer] = []
         self.settings: dict[str, Any] = {}
         self.tokens: dict[str, str] = {}
         self.bindings = Bindings()
@@ -220,29 +222,26 @@ class Run:
 
     def apply(self, directive: Directive) -> None:
         settings = dict(_setting(arg) for arg in directive.args)
+        if directive.action == "fresh":
+            self.fresh(settings)
+            return
         server = self._current()
-        backup = self.folder / f"store-{self.stores}.backup.db"
+        database, backup = Path(server.db_path), self.folder / f"store-{self.stores}.backup.db"
         match directive.action:
-            case "fresh":
-                self.fresh(settings)
             case "restart":
-                self._serve(server.db_path, settings)  # type: ignore[arg-type]
+                self._serve(database, settings)
             case "backup":
-                with (
-                    closing(sqlite3.connect(server.db_path)) as source,
-                    closing(sqlite3.connect(backup)) as copy,
-                ):
+                with closing(sqlite3.connect(database)) as source, closing(sqlite3.connect(backup)) as copy:
                     source.backup(copy)
-            case "restore":
+            case "restore":  # by hand, as an operator copying a file back would: the epoch stays
                 server.close()
                 self.server = None
-                shutil.copyfile(backup, server.db_path)
+                shutil.copyfile(backup, database)
                 for suffix in ("-wal", "-shm"):
-                    Path(f"{server.db_path}{suffix}").unlink(missing_ok=True)
-                self._serve(server.db_path, self.settings)  # type: ignore[arg-type]
+                    Path(f"{database}{suffix}").unlink(missing_ok=True)
+                self._serve(database, self.settings)
             case "revoke":
-                token = self.token(directive.args[0])
-                server.revoke_token(token.split("_")[1])
+                server.revoke_token(self.token(directive.args[0]).split("_")[1])
             case _:
                 raise ValueError(f"line {directive.line}: unknown replay action {directive.action!r}")
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from schema import EVENT_TYPES
-from tests.docs.replay import Exchange, parse, replay
+from tests.docs.replay import Bindings, Exchange, compare, parse, replay
 from tests.support.inprocess import InProcessServer
 
 DOCS = Path(__file__).parents[2] / "docs"
@@ -51,12 +51,34 @@ def test_the_event_examples_are_accepted_and_pulled_back_as_shown(portal: Any, t
         server.close()
     for shown, stored in zip(events, pulled, strict=True):
         stored = {name: value for name, value in stored.items() if name not in ("seq", "received_at")}
-        assert _typed(stored) == _typed(shown), shown["id"]
+        compare(shown, stored, Bindings(), shown["id"])
 
 
-def _typed(value: Any) -> Any:
-    if isinstance(value, dict):
-        return [(key, _typed(item)) for key, item in value.items()]
-    if isinstance(value, list):
-        return [_typed(item) for item in value]
-    return (type(value).__name__, value)
+def _events_answered(page: str) -> dict[str, dict[str, Any]]:
+    """Every event a JSON answer of the page holds (as pulled, without ``seq`` and ``received_at``), by id."""
+    found: dict[str, dict[str, Any]] = {}
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if "device_seq" in value and "received_at" in value:
+                found[value["id"]] = {k: v for k, v in value.items() if k not in ("seq", "received_at")}
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    for step in parse(page):
+        if isinstance(step, Exchange) and step.response.header("Content-Type") == "application/json":
+            walk(json.loads(step.response.body))
+    return found
+
+
+def test_the_event_examples_are_the_events_the_worked_examples_pull() -> None:
+    answered = _events_answered((DOCS / "protocol-examples.md").read_text(encoding="utf-8"))
+    shown = [
+        e for e in _event_examples((DOCS / "protocol.md").read_text(encoding="utf-8")) if e["id"] in answered
+    ]
+    assert len(shown) >= 9
+    for event in shown:
+        compare(event, answered[event["id"]], Bindings(), event["id"])
