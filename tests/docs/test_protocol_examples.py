@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from schema import EVENT_TYPES
@@ -82,3 +83,15 @@ def test_the_event_examples_are_the_events_the_worked_examples_pull() -> None:
     assert len(shown) >= 10
     for event in shown:
         compare(event, answered[event["id"]], Bindings(), event["id"])
+
+
+def test_the_json_beside_the_messagepack_answer_is_that_answer() -> None:
+    page = (DOCS / "protocol-examples.md").read_text(encoding="utf-8")
+    shown = re.search(
+        r"^Content-Type: application/msgpack\n.*?\n\n(?P<hex>[0-9a-f \n]+)\n```\n\n"
+        r"[^`]*```json\n(?P<json>.*?)\n```$",
+        page,
+        re.MULTILINE | re.DOTALL,
+    )
+    assert shown is not None
+    compare(json.loads(shown["json"]), msgspec.msgpack.decode(bytes.fromhex(shown["hex"])), Bindings())
