@@ -132,11 +132,17 @@ def test_a_capture_on_a_store_in_a_missing_folder_creates_no_folder(tmp_path: Pa
     store = tmp_path / "tpyo" / "j.db"
     result = run(tmp_path, "win", "First win of the year", "--store", str(store))
     assert result.returncode == 1 and result.stdout == ""
-    assert f"argument --store: the folder {store.parent} of {store} (from --store) does not exist" in result.stderr
+    assert (
+        f"argument --store: the folder {store.parent} of {store} (from --store) does not exist"
+        in result.stderr
+    )
     assert everything_under(tmp_path) == []
 
 
 def test_a_folder_given_as_the_store_is_named_as_one(tmp_path: Path) -> None:
     result = run(tmp_path, "win", "First win of the year", "--store", str(tmp_path))
     assert result.returncode == 1
-    assert f"argument --store: {tmp_path} (from --store) is a folder; name the journal file in it" in result.stderr
+    assert (
+        f"argument --store: {tmp_path} (from --store) is a folder; name the journal file in it"
+        in result.stderr
+    )
