@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.admin.parser import add_admin, add_db
-from server.settings import Settings, SettingsError
+
+if TYPE_CHECKING:
+    from server.settings import Settings
 
 DEPENDENCIES = ("starlette", "uvicorn", "sqlalchemy", "aiosqlite", "alembic", "rich")
 """What the server's commands import of the ``server`` extra (pyproject.toml)."""
@@ -109,6 +111,8 @@ def _add_serve(commands: Any) -> None:
 def serve_settings(args: argparse.Namespace) -> Settings:
     """What ``winledger serve`` serves: its flags, else ``$WINLEDGER_*``, else the defaults, with a
     projector process of its own unless asked otherwise (server/projections/process.py)."""
+    from server.settings import Settings
+
     return Settings.from_env(
         base=Settings(projector="process"),
         db_url=args.db,
@@ -122,6 +126,8 @@ def serve_settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from server.settings import SettingsError
+
     try:
         settings = serve_settings(args)
     except SettingsError as exc:

@@ -150,6 +150,20 @@ class Settings:
             raise SettingsError(f"port must be 0-65535, got {self.port!r}", "port")
 
 
+PROJECTOR_PARENT = ENV_PREFIX + "PROJECTOR_PARENT"
+"""The variable through which ``serve`` tells its projector process its own pid (not a setting: a
+process's, set by ``server.projections.process.Supervisor``)."""
+
+
+def projector_parent(environ: Mapping[str, str] | None = None) -> int | None:
+    """The pid in ``$WINLEDGER_PROJECTOR_PARENT``; None when it is not set."""
+    environ = os.environ if environ is None else environ
+    if PROJECTOR_PARENT not in environ:
+        return None
+    pid: int = _cast(PROJECTOR_PARENT, environ[PROJECTOR_PARENT], int)
+    return pid
+
+
 def env_key(name: str) -> str:
     """The ``WINLEDGER_*`` variable of the setting ``name`` (``WINLEDGER_DB`` for ``db_url``)."""
     return ENV_PREFIX + ("DB" if name == "db_url" else name.upper())

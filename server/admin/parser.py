@@ -11,9 +11,26 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from server.settings import DEFAULT_DB_URL, Settings
-
 Run = Callable[[argparse.Namespace], int]
+
+MODULES = {
+    "create-user": "users",
+    "create-token": "users",
+    "list-tokens": "users",
+    "revoke-token": "users",
+    "migrate": "migrate",
+    "rebuild": "rebuild",
+    "backup": "backup",
+    "restore": "backup",
+    "stats": "stats",
+    "delete-user": "erase",
+}
+"""Each action's module in ``server.admin``, whose ``<action>_command`` runs it."""
+
+
+SHOWN_DEFAULT_DB_URL = "sqlite+aiosqlite:///./winledger.db"
+"""``server.settings.DEFAULT_DB_URL``, written out: the settings import the protocol's schema, which every
+``winledger`` command would then load, a capture included, for its help text."""
 
 
 def add_db(parser: argparse.ArgumentParser) -> None:
@@ -21,12 +38,14 @@ def add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         metavar="URL",
-        help=f"SQLAlchemy async database URL (default: $WINLEDGER_DB, else {DEFAULT_DB_URL})",
+        help=f"SQLAlchemy async database URL (default: $WINLEDGER_DB, else {SHOWN_DEFAULT_DB_URL})",
     )
 
 
 def database(args: argparse.Namespace) -> str:
     """Where ``args.db`` came from, after filling it in: ``--db``, ``$WINLEDGER_DB`` or the default."""
+    from server.settings import DEFAULT_DB_URL, Settings
+
     if args.db is not None:
         return "--db"
     args.db = Settings.env_value("db_url")
@@ -88,10 +107,10 @@ def _add_expires(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add(actions: Any, name: str, module: str, *, creates: bool = False, **options: Any) -> Any:
-    """The parser of ``admin NAME``, whose command is in ``server.admin.<module>``."""
+def _add(actions: Any, name: str, *, creates: bool = False, **options: Any) -> Any:
+    """The parser of ``admin NAME``, whose command is in ``server.admin.<MODULES[name]>``."""
     parser = actions.add_parser(name, **options)
-    parser.set_defaults(run=_action(module, creates=creates))
+    parser.set_defaults(run=_action(MODULES[name], creates=creates))
     return parser
 
 
@@ -118,7 +137,6 @@ def _add_users(actions: Any) -> None:
     create_user = _add(
         actions,
         "create-user",
-        "users",
         creates=True,
         help="create a user; prints a new token once, alone on the last line",
     )
@@ -131,7 +149,6 @@ def _add_users(actions: Any) -> None:
     create_token = _add(
         actions,
         "create-token",
-        "users",
         help="create another token for a user; prints it once, alone on the last line",
     )
     create_token.add_argument("name")
@@ -139,13 +156,11 @@ def _add_users(actions: Any) -> None:
     _add_expires(create_token)
     add_db(create_token)
 
-    list_tokens = _add(actions, "list-tokens", "users", help="list a user's tokens (never their secrets)")
+    list_tokens = _add(actions, "list-tokens", help="list a user's tokens (never their secrets)")
     list_tokens.add_argument("name")
     add_db(list_tokens)
 
-    revoke = _add(
-        actions, "revoke-token", "users", help="revoke a token by its id; other tokens keep working"
-    )
+    revoke = _add(actions, "revoke-token", help="revoke a token by its id; other tokens keep working")
     revoke.add_argument("token_id")
     add_db(revoke)
 
@@ -153,7 +168,6 @@ def _add_users(actions: Any) -> None:
 def _add_migrate(actions: Any) -> None:
     migrate = _add(
         actions,
-        "migrate",
         "migrate",
         creates=True,
         help="create or upgrade the database's schema to this version (run once, before the servers)",
@@ -173,7 +187,6 @@ def _add_migrate(actions: Any) -> None:
 def _add_rebuild(actions: Any) -> None:
     rebuild = _add(
         actions,
-        "rebuild",
         "rebuild",
         help="rebuild the read models from the event log while a server keeps serving",
         description=(
@@ -208,7 +221,6 @@ def _add_backup(actions: Any) -> None:
     backup = _add(
         actions,
         "backup",
-        "backup",
         help="copy a live SQLite store to a new file while the server keeps serving",
         description=(
             "A consistent copy of the SQLite store through SQLite's online backup API; the server "
@@ -221,7 +233,6 @@ def _add_backup(actions: Any) -> None:
     restore = _add(
         actions,
         "restore",
-        "backup",
         creates=True,
         help="put a backup in place under a new epoch (stop the server first)",
         description=(
@@ -245,7 +256,6 @@ def _add_stats(actions: Any) -> None:
     stats = _add(
         actions,
         "stats",
-        "stats",
         help="the store's size, users, events, tokens and projector lag",
         description=(
             "Print the store's size on disk (SQLite file and WAL, or pg_database_size), its users, "
@@ -260,7 +270,6 @@ def _add_erase(actions: Any) -> None:
     delete_user = _add(
         actions,
         "delete-user",
-        "erase",
         help="erase a user: their events, read models, sessions and tokens, for good",
         description=(
             "Delete the user and everything the server holds of them (events, read models, checkpoints, "
