@@ -6,8 +6,8 @@ client SDK is installed, offline against the local journal. Other commands
 (the server's ``serve`` and ``admin ...``) are plug-ins: functions named by the
 ``winledger.commands`` entry-point group (``COMMANDS_GROUP``) of the installed
 distributions, each given the subcommands to add its own to. The client knows
-nothing of them; a plug-in imports its heavy dependencies only when its command
-runs, so ``winledger --help`` and the client's commands stay quick.
+nothing of them. A client command does not look for them, and a plug-in imports
+its heavy dependencies only when its command runs, so a capture stays quick.
 
 Every error goes to standard error with exit status 1 and names the bad
 argument, usage errors included.
@@ -19,7 +19,6 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -70,7 +69,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(1, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command, or, for an ``argv`` that names one of the client's own commands, the command
+    without its plug-ins: finding them (``importlib.metadata``) would slow every capture down."""
     parser = _Parser(
         prog="winledger",
         description="Capture wins offline and sync them through a winledger server.",
@@ -81,14 +82,17 @@ def build_parser() -> argparse.ArgumentParser:
     _capture.add_commands(commands, store_options(), when_options())
     _account.add_commands(commands, store_options())
     _export.add_commands(commands, store_options())
-    _add_plugins(commands)
-    _add_schema(commands)
-    _add_demo(commands)
+    if not argv or (argv[0] not in commands.choices and argv[0] not in _LAST):
+        _add_plugins(commands)
+    for add in _LAST.values():
+        add(commands)
     return parser
 
 
 def _add_plugins(commands: Any) -> None:
     """The commands of every function registered in ``COMMANDS_GROUP``, by the entry point's name."""
+    from importlib.metadata import entry_points
+
     for entry_point in sorted(entry_points(group=COMMANDS_GROUP), key=lambda point: point.name):
         entry_point.load()(commands)
 
@@ -113,6 +117,10 @@ def _add_demo(commands: Any) -> None:
     demo.set_defaults(run=_demo)
 
 
+_LAST = {"schema": _add_schema, "demo": _add_demo}
+"""The client's commands listed after the plug-ins' (``winledger --help``)."""
+
+
 def _reader_gone() -> int:
     """The reader of standard output stopped reading (``winledger export | head -1``): end quietly, with
     the status of a process ended by SIGPIPE, as ``cat`` would, and with nothing left to flush."""
@@ -123,7 +131,8 @@ def _reader_gone() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> Any:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv).parse_args(argv)
     try:
         code = args.run(args)
         sys.stdout.flush()  # here, where a reader gone is caught, not at exit
