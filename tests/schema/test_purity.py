@@ -129,3 +129,13 @@ def test_all_is_sorted_and_complete() -> None:
         value = getattr(schema, name)
         if inspect.isclass(value) or inspect.isfunction(value):
             assert value.__module__.startswith("schema."), f"{name} comes from {value.__module__}"
+
+
+def test_the_winledger_command_lists_the_server_s_commands_without_importing_its_dependencies() -> None:
+    """``server.cli.register``, found through the entry point, adds ``serve`` and ``admin`` with argparse
+    alone: a client-only install lists what it can, and a capture does not pay for the server."""
+    code = "from client_sdk.cli import build_parser\nassert 'serve' in build_parser().format_help()"
+    loaded = _modules_after(code)
+    assert "server" in loaded
+    dependencies = {"starlette", "sqlalchemy", "aiosqlite", "uvicorn", "alembic", "rich", "asyncpg"}
+    assert sorted(set(loaded) & dependencies) == []
