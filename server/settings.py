@@ -20,7 +20,12 @@ ENV_PREFIX = "WINLEDGER_"
 
 
 class SettingsError(ValueError):
-    """A configuration value that cannot be used; the message names the key."""
+    """A configuration value that cannot be used; the message names the key (``field``: the field's name,
+    when one value is at fault)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -56,32 +61,55 @@ class Settings:
     """``text``: uvicorn's access log; ``json``: one JSON line per request and per log record."""
     metrics_token: str = ""
     """The bearer token ``GET /metrics`` asks for; empty turns ``/metrics`` off (404)."""
+    workers: int = 1
+    """Server processes on one port (``winledger serve``; PostgreSQL only, SQLite runs one)."""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read ``WINLEDGER_<FIELD>`` (``WINLEDGER_DB`` for the URL), then apply overrides."""
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, *, base: Settings | None = None, **overrides: Any
+    ) -> Settings:
+        """``base`` (the defaults above unless given), then ``WINLEDGER_<FIELD>`` (``WINLEDGER_DB`` for
+        the URL), then the overrides that are not None (command-line flags). A value that cannot be
+        used is a ``SettingsError`` that names where it came from: the variable, or the field."""
         environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        from_environment: dict[str, Any] = {}
         for field in fields(cls):
-            names = [ENV_PREFIX + field.name.upper()]
-            if field.name == "db_url":
-                names.insert(0, ENV_PREFIX + "DB")
-            for key in names:
-                if key in environ:
-                    values[field.name] = _cast(key, environ[key], type(getattr(cls(), field.name)))
-                    break
-        values.update({key: value for key, value in overrides.items() if value is not None})
-        settings = replace(cls(), **values)
-        settings.check()
+            value = cls.env_value(field.name, environ)
+            if value is not None:
+                from_environment[field.name] = value
+        given = {key: value for key, value in overrides.items() if value is not None}
+        settings = replace(base or cls(), **{**from_environment, **given})
+        try:
+            settings.check()
+        except SettingsError as exc:
+            if exc.field in from_environment and exc.field not in given:
+                raise SettingsError(f"${env_key(exc.field)}: {exc}", exc.field) from None
+            raise
         return settings
+
+    @classmethod
+    def env_value(cls, name: str, environ: Mapping[str, str] | None = None) -> Any:
+        """The setting ``name`` as its ``WINLEDGER_*`` variable gives it, cast to the field's type;
+        None when the variable is not set. Reads that one variable only, so that a command that needs
+        one setting (an admin command's database) does not trip over another."""
+        environ = os.environ if environ is None else environ
+        key = env_key(name)
+        if key not in environ:
+            return None
+        return _cast(key, environ[key], type(getattr(cls(), name)), port=name == "port")
+
+    @classmethod
+    def is_set(cls, name: str, environ: Mapping[str, str] | None = None) -> bool:
+        """Whether ``WINLEDGER_*`` sets ``name`` (a default that depends on the process, such as the
+        projector process's poll, applies only where it does not)."""
+        return env_key(name) in (os.environ if environ is None else environ)
 
     def to_env(self) -> dict[str, str]:
         """These settings as ``WINLEDGER_*`` variables, which ``from_env`` reads back unchanged."""
         env = {}
         for field in fields(self):
             value = getattr(self, field.name)
-            name = "DB" if field.name == "db_url" else field.name.upper()
-            env[ENV_PREFIX + name] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+            env[env_key(field.name)] = ("1" if value else "0") if isinstance(value, bool) else str(value)
         return env
 
     def check(self) -> None:
@@ -97,36 +125,71 @@ class Settings:
         )
         for name in positive:
             if getattr(self, name) <= 0:
-                raise SettingsError(f"{name} must be positive, got {getattr(self, name)!r}")
+                raise SettingsError(f"{name} must be positive, got {getattr(self, name)!r}", name)
         if self.default_page > self.max_page:
-            raise SettingsError(f"default_page ({self.default_page}) exceeds max_page ({self.max_page})")
+            raise SettingsError(
+                f"default_page ({self.default_page}) exceeds max_page ({self.max_page})", "default_page"
+            )
         if self.rate_limit_per_s < 0 or self.rate_limit_burst < 1:
-            raise SettingsError("rate_limit_per_s must be >= 0 and rate_limit_burst >= 1")
+            at_fault = "rate_limit_per_s" if self.rate_limit_per_s < 0 else "rate_limit_burst"
+            raise SettingsError("rate_limit_per_s must be >= 0 and rate_limit_burst >= 1", at_fault)
         for name in ("max_inflight", "max_write_queue"):
             if getattr(self, name) < 0:
-                raise SettingsError(f"{name} must be >= 0 (0 turns it off), got {getattr(self, name)!r}")
+                raise SettingsError(
+                    f"{name} must be >= 0 (0 turns it off), got {getattr(self, name)!r}", name
+                )
         if self.projector not in ("inline", "process"):
-            raise SettingsError(f"projector must be inline or process, got {self.projector!r}")
+            raise SettingsError(f"projector must be inline or process, got {self.projector!r}", "projector")
         if self.log_format not in ("text", "json"):
-            raise SettingsError(f"log_format must be text or json, got {self.log_format!r}")
+            raise SettingsError(f"log_format must be text or json, got {self.log_format!r}", "log_format")
         if self.metrics_token and len(self.metrics_token) < 16:
-            raise SettingsError("metrics_token must be at least 16 characters (or empty: /metrics off)")
+            raise SettingsError(
+                "metrics_token must be at least 16 characters (or empty: /metrics off)", "metrics_token"
+            )
         if not 0 <= self.port <= 65535:
-            raise SettingsError(f"port must be 0-65535, got {self.port!r}")
+            raise SettingsError(f"port must be 0-65535, got {self.port!r}", "port")
 
 
-def _cast(key: str, raw: str, kind: type) -> Any:
+PROJECTOR_PARENT = ENV_PREFIX + "PROJECTOR_PARENT"
+"""The variable through which ``serve`` tells its projector process its own pid (not a setting: a
+process's, set by ``server.projections.process.Supervisor``)."""
+
+
+def projector_parent(environ: Mapping[str, str] | None = None) -> int | None:
+    """The pid in ``$WINLEDGER_PROJECTOR_PARENT``; None when it is not set."""
+    environ = os.environ if environ is None else environ
+    if PROJECTOR_PARENT not in environ:
+        return None
+    pid: int = _cast(PROJECTOR_PARENT, environ[PROJECTOR_PARENT], int)
+    return pid
+
+
+def env_key(name: str) -> str:
+    """The ``WINLEDGER_*`` variable of the setting ``name`` (``WINLEDGER_DB`` for ``db_url``)."""
+    return ENV_PREFIX + ("DB" if name == "db_url" else name.upper())
+
+
+def _cast(key: str, raw: str, kind: type, *, port: bool = False) -> Any:
+    """``raw`` as a ``kind``, or a ``SettingsError`` that names ``key`` and says what it takes."""
+    text = raw.strip()
     if kind is bool:
-        if raw.strip().lower() in ("1", "true", "yes", "on"):
+        if text.lower() in ("1", "true", "yes", "on"):
             return True
-        if raw.strip().lower() in ("0", "false", "no", "off", ""):
+        if text.lower() in ("0", "false", "no", "off", ""):
             return False
-        raise SettingsError(f"{key} must be true or false, got {raw!r}")
-    try:
-        if kind is int:
-            return int(raw)
-        if kind is float:
-            return float(raw)
-    except ValueError:
-        raise SettingsError(f"{key} must be a {kind.__name__}, got {raw!r}") from None
+        raise SettingsError(f"${key}: {raw!r} is not true or false (1, 0, yes, no, on, off)")
+    if kind is int:
+        if port:
+            if not text.isdigit() or not 1 <= int(text) <= 65535:
+                raise SettingsError(f"${key}: {raw!r} is not a port number (1-65535)")
+            return int(text)
+        try:
+            return int(text)
+        except ValueError:
+            raise SettingsError(f"${key}: {raw!r} is not a whole number") from None
+    if kind is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise SettingsError(f"${key}: {raw!r} is not a number") from None
     return raw

@@ -1,5 +1,13 @@
 """``winledger admin backup`` and ``admin restore``: copies of a SQLite store, and the new epoch.
 
+A restored store goes back in time. Events acknowledged after the backup are
+gone, and the seqs after the backup's newest will be given again to other
+events. A new epoch is what tells every client so: on seeing it, a client pulls
+from 0 and pushes back every event the store lacks (docs/protocol.md, section 9;
+ADR 0005). Projection leases are dropped with it: the processes that held them
+in the backup are not running, and the restored server's projector would
+otherwise wait for them to expire before it projects anyone.
+
 A backup of SQLite goes through SQLite's online backup API: a consistent
 copy while a server keeps writing. PostgreSQL has its own tools (``pg_dump``,
 ``pg_restore``); after restoring with them, ``admin restore --new-epoch-only``
@@ -17,6 +25,8 @@ file system, does not hold it. Stop the server first.
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import contextlib
 import os
 import sqlite3
@@ -30,7 +40,9 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.admin.store import fail
 from server.database import tables as db
+from server.database.migrate import SchemaOutOfDate, SchemaTooNew, open_store, upgrade
 
 try:
     import fcntl
@@ -178,8 +190,6 @@ async def restore(backup_file: Path, url: str) -> tuple[StoreFacts, str]:
     serve the restored log under the backup's old epoch. A backup from an older winledger is brought
     up to this version's schema before the epoch changes.
     """
-    from server.database.migrate import upgrade
-
     target = sqlite_path(url)
     if target is None:
         raise BackupError(
@@ -205,3 +215,66 @@ async def restore(backup_file: Path, url: str) -> tuple[StoreFacts, str]:
         finally:
             await engine.dispose()
     return facts, epoch
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'s' * (count != 1)}"
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    """``winledger admin backup PATH``."""
+    try:
+        facts = backup(args.db, Path(args.path))
+    except BackupError as exc:
+        return fail(str(exc))
+    print(
+        f"Backed up {_plural(facts.users, 'user')} and {_plural(facts.events, 'event')} "
+        f"(epoch {facts.epoch}) to {args.path}"
+    )
+    return 0
+
+
+def restore_command(args: argparse.Namespace) -> int:
+    """``winledger admin restore PATH``, or ``--new-epoch-only`` after pg_restore."""
+    if args.new_epoch_only:
+        if args.path is not None:
+            return fail("give either a backup PATH or --new-epoch-only, not both")
+        return _new_epoch_only(args.db)
+    if args.path is None:
+        return fail("argument PATH: give the backup file to restore (or --new-epoch-only after pg_restore)")
+    try:
+        facts, epoch = asyncio.run(restore(Path(args.path), args.db))
+    except BackupError as exc:
+        return fail(str(exc))
+    print(
+        f"Restored {_plural(facts.users, 'user')} and {_plural(facts.events, 'event')} from {args.path}. "
+        f"New epoch {epoch}: on their next sync, devices pull everything again and push back what "
+        "this backup lacks."
+    )
+    return 0
+
+
+def _new_epoch_only(url: str) -> int:
+    async def run() -> tuple[str, tuple[int, int]]:
+        engine = db.create_engine(url)
+        try:
+            try:
+                await open_store(engine, url)
+            except (SchemaOutOfDate, SchemaTooNew) as exc:
+                raise BackupError(str(exc)) from None
+            return await new_epoch(engine), await counts(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        path = sqlite_path(url)
+        with no_server(path) if path is not None else contextlib.nullcontext():
+            epoch, (users, events) = asyncio.run(run())
+    except BackupError as exc:
+        return fail(str(exc))
+    print(
+        f"The store ({_plural(users, 'user')}, {_plural(events, 'event')}) has a new epoch {epoch}; "
+        "projection leases are cleared. Start the servers: devices will pull everything again and "
+        "push back what the store lacks."
+    )
+    return 0

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from server.accounts.auth import AdminError
-from server.admin.store import admin_store
+from server.admin.store import admin_store, fail
 from server.database import tables as db
 from server.eventlog.store import EventStore
 from server.http.web import sessions as _sessions  # noqa: F401 (registers web_sessions in db.metadata)
@@ -79,7 +78,7 @@ def _shown(table: str, count: int) -> str:
     return f"{count:,} {singular if count == 1 else plural}"
 
 
-def run(args: argparse.Namespace) -> int:
+def delete_user_command(args: argparse.Namespace) -> int:
     async def go() -> dict[str, int]:
         async with admin_store(args.db) as store:
             return await delete_user(store, args.name)
@@ -87,8 +86,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         removed = asyncio.run(go())
     except (AdminError, LeaseBusy) as exc:
-        print(f"winledger: {exc}", file=sys.stderr)
-        return 1
+        return fail(str(exc))
     parts = [_shown(table, count) for table, count in removed.items() if table not in _UNSHOWN]
     print(f"Deleted user {args.name!r} for good: {', '.join(parts)}.")
     print("Backups made before now still hold them; their devices keep their own copies.")

@@ -1,6 +1,6 @@
 """What the database says about the store: its size, users, events, tokens, projector lag and a running
-rebuild. Shared by ``GET /metrics`` and ``winledger admin stats``; every figure is the whole server's,
-whichever process computes it.
+rebuild. Shared by ``GET /metrics`` and ``winledger admin stats`` (``stats_command``, which prints it
+for a person); every figure is the whole server's, whichever process computes it.
 
 Projector lag is counted against the read models of the running code's
 projection version: a user whose checkpoint was folded by another version is
@@ -10,6 +10,7 @@ Seconds behind is the age of the oldest event not yet in the read models.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -23,10 +24,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schema import parse_timestamp
+from server.accounts.auth import AdminError
+from server.admin.store import admin_store, fail
 from server.database import tables as db
 from server.eventlog.store import EventStore, utc_now
 from server.projections.projector import code_version
 
+TOP = 5
+"""How many of the users furthest behind ``admin stats`` names."""
 REBUILD_KEY = "rebuild_progress"
 REBUILD_REPORT_S = 2.0
 """How often a running ``admin rebuild`` records its progress where ``/metrics`` reads it."""
@@ -179,3 +184,58 @@ def human_size(size: int | None) -> str:
             return f"{value:,.0f} {unit}" if unit == "bytes" else f"{value:,.1f} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
+
+
+def stats_command(args: argparse.Namespace) -> int:
+    """``winledger admin stats``: the store's size, users, events, tokens and projector lag, for a person."""
+
+    async def run() -> Facts:
+        async with admin_store(args.db) as store:
+            return await facts(store.engine, args.db, top=TOP)
+
+    try:
+        found = asyncio.run(run())
+    except AdminError as exc:
+        return fail(str(exc))
+    print("\n".join(report(found)))
+    return 0
+
+
+def report(facts: Facts) -> list[str]:
+    tokens = facts.tokens
+    lines = [
+        f"Store size:  {human_size(facts.size_bytes)}",
+        f"Users:       {facts.users:,}",
+        f"Events:      {facts.events:,}",
+        f"Tokens:      {tokens['active']:,} active, {tokens['revoked']:,} revoked, "
+        f"{tokens['expired']:,} expired",
+    ]
+    if facts.events_behind == 0:
+        lines.append(f"Projector:   up to date (projection version {facts.projection_version})")
+    else:
+        lines.append(
+            f"Projector:   {facts.events_behind:,} events behind for {facts.users_behind:,} "
+            f"user{'s' * (facts.users_behind != 1)}, the oldest {_duration(facts.seconds_behind)} old "
+            f"(projection version {facts.projection_version})"
+        )
+        lines += [
+            f"  {lag.user}: {lag.events:,} events, {_duration(lag.seconds)} behind"
+            for lag in facts.most_behind
+        ]
+        if facts.users_behind > len(facts.most_behind):
+            lines.append(f"  ... and {facts.users_behind - len(facts.most_behind):,} more")
+    if facts.rebuild is not None:
+        rebuild = facts.rebuild
+        lines.append(
+            f"Rebuild:     {rebuild.done:,} of {rebuild.total:,} events, started {rebuild.started_at}, "
+            f"last report {_duration(seconds_since(rebuild.updated_at))} ago"
+        )
+    return lines
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

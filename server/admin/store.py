@@ -82,3 +82,9 @@ def name_database(url: str, *, create: bool, creates: bool, source: str) -> str:
 
 def announce(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
+
+
+def fail(message: str) -> int:
+    """An admin command that cannot do what was asked: ``message`` on standard error, exit status 1."""
+    print(f"winledger: {message}", file=sys.stderr)
+    return 1

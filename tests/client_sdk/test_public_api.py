@@ -3,6 +3,7 @@ from __future__ import annotations
 import inspect
 import subprocess
 import sys
+from pathlib import Path
 
 import client_sdk
 from client_sdk import errors
@@ -28,8 +29,15 @@ def test_every_error_is_exported_and_under_one_root() -> None:
 
 
 def test_importing_the_sdk_pulls_in_no_server_dependency() -> None:
+    """Every module of the SDK: the command line (``client_sdk.cli``), the demo and the private ones."""
+    package = Path(client_sdk.__file__).parent
+    modules = sorted(
+        ".".join(("client_sdk", *path.relative_to(package).with_suffix("").parts))
+        for path in package.rglob("*.py")
+    )
+    assert {"client_sdk.cli", "client_sdk._capture", "client_sdk._account", "client_sdk.demo"} <= set(modules)
     code = (
-        "import sys, client_sdk; "
+        f"import sys, {', '.join(modules)}; "
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
         "('server', 'starlette', 'sqlalchemy', 'aiosqlite', 'uvicorn')); "
         "print(','.join(bad))"

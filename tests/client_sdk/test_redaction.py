@@ -13,10 +13,10 @@ import pytest
 
 from client_sdk import Client, ValidationError, _merge
 from schema.redaction import REDACTED
-from server.admin.restore import restore_sqlite
 from tests.client_sdk.conftest import FaultyTransport, MakeClient
 from tests.client_sdk.test_sync import contents, server_events
 from tests.support.inprocess import InProcessServer
+from tests.support.servers import restore
 
 SECRET = "Dana at Acme says the churn list saved the Q3 renewal"
 
@@ -109,7 +109,7 @@ def test_after_a_restore_from_before_the_redaction_the_text_goes_again(
     laptop.close()
 
     target = tmp_path / "restored.db"
-    restore_sqlite(backup, target)  # what `winledger admin restore` does: the backup under a new epoch
+    restore(backup, target)  # what `winledger admin restore` does: the backup under a new epoch
     restored = server_factory(db_path=target)
     laptop = make_client("laptop", server=restored)
     report = laptop.sync()
@@ -181,7 +181,7 @@ def test_a_recovering_device_takes_the_servers_redacted_copy_without_calling_it_
     backup, target = tmp_path / "after.db", tmp_path / "restored.db"
     with sqlite3.connect(server.db_path) as live, sqlite3.connect(backup) as copy:
         live.backup(copy)
-    restore_sqlite(backup, target)
+    restore(backup, target)
     restored = server_factory(db_path=target)
     phone = make_client("phone", server=restored, page_size=1)
     report = phone.sync()

@@ -22,7 +22,6 @@ from anyio.from_thread import start_blocking_portal
 
 from client_sdk import Client, SyncError, SyncReport, UnrecordedMetricWarning, ValidationError
 from client_sdk._ids import uuid7
-from server.admin.restore import backup_sqlite
 from tests.convergence import checks
 from tests.convergence.checks import Ledger, ServerView
 from tests.convergence.harness import HOUR_MS, Device, DeviceClock, WorldTime
@@ -48,7 +47,7 @@ from tests.convergence.specs import (
     Start,
     Update,
 )
-from tests.support.servers import Admin, InProcessAdmin
+from tests.support.servers import Admin, InProcessAdmin, copy_sqlite
 from tests.support.wire import Fault, Interleaver
 
 # A RAM disk where there is one: every SQLite commit of the stores is an fsync, which dominates otherwise.
@@ -122,7 +121,7 @@ class Fleet:
         self._names += 1
         path = self.tmp / f"{user}-{self._names}{'-copy' if copy_of else ''}.db"
         if copy_of is not None:
-            backup_sqlite(copy_of.path, path)  # SQLite's backup API: a consistent copy
+            copy_sqlite(copy_of.path, path)  # SQLite's backup API: a consistent copy
         device = Device(
             name=f"{user}/{self._names}",
             user=user,

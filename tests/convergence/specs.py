@@ -218,7 +218,7 @@ class Backup:
 class Restore:
     which: int
     new_epoch: bool = True
-    """False: copied back by hand, not by ``server.admin.restore``: cursor_ahead or the digest tell."""
+    """False: copied back by hand, not by ``winledger admin restore``: cursor_ahead or the digest tell."""
 
 
 server_troubles = st.one_of(

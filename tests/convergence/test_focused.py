@@ -235,7 +235,7 @@ def test_a_deleted_store_loses_its_unsynced_events_and_nothing_else() -> None:
 
 
 def test_a_restore_gives_a_new_epoch_and_drops_the_leases_the_backup_caught() -> None:
-    """A backup taken while a projector held a user's lease: restored by ``server.admin.restore``, the
+    """A backup taken while a projector held a user's lease: restored by ``winledger admin restore``, the
     restored server's projector does not wait for that lease of a process that is gone."""
     with Fleet(users=("ada",)) as fleet:
         laptop = fleet.add_device("ada")

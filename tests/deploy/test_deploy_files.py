@@ -19,6 +19,7 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from client_sdk.cli import build_parser
+from server.cli import serve_settings
 from server.settings import Settings
 
 ROOT = Path(__file__).parents[2]
@@ -37,11 +38,22 @@ def known_variables(monkeypatch: pytest.MonkeyPatch) -> set[str]:
 
 
 def _serve(argv: list[str]) -> argparse.Namespace:
-    """`winledger ARGV` parsed as the command parses it; an unknown option or value fails the test."""
+    """`winledger ARGV` parsed as the command parses it; an unknown option or value fails the test. For
+    `serve`, with the database, host, port and workers it serves: its flags, else $WINLEDGER_*, else
+    the defaults."""
     try:
-        return build_parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
     except SystemExit as exc:
         raise AssertionError(f"`winledger {shlex.join(argv)}` does not parse") from exc
+    if args.command == "serve":
+        settings = serve_settings(args)
+        args.db, args.host, args.port, args.workers = (
+            settings.db_url,
+            settings.host,
+            settings.port,
+            settings.workers,
+        )
+    return args
 
 
 def _settings(environ: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -96,11 +97,73 @@ def test_schema_export_writes_json_schema_for_events_and_messages(tmp_path: Path
     assert metric["properties"]["measure"]["enum"] == ["change", "level"]
 
 
-def test_server_commands_name_the_extra_where_the_server_is_not_installed() -> None:
+def without_the_server(*argv: str) -> subprocess.CompletedProcess[str]:
+    """``winledger ARGV`` where the server's dependencies cannot be imported (a client-only install)."""
     blocked = (
         "import sys; sys.modules['starlette'] = None; sys.modules['sqlalchemy'] = None; "
-        "from client_sdk.cli import main; sys.exit(main(['admin', 'list-tokens', 'x']))"
+        f"from client_sdk.cli import main; sys.exit(main({list(argv)!r}))"
     )
-    result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=60)
+
+
+def test_server_commands_name_the_extra_where_the_server_is_not_installed() -> None:
+    result = without_the_server("admin", "list-tokens", "x")
     assert result.returncode != 0
     assert "pip install '.[server]'" in result.stderr
+
+
+SERVER_COMMANDS = re.compile(r"^ {4}(serve|admin) ", re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["serve"], ["serve", "--port", "8751"], ["serve", "--help"], ["admin"], ["admin", "stats", "--db", "x"]],
+    ids=" ".join,
+)
+def test_without_the_server_its_commands_are_unlisted_and_say_which_extra_adds_them(
+    argv: list[str],
+) -> None:
+    listed = without_the_server("--help")
+    assert listed.returncode == 0 and "    win " in listed.stdout
+    assert SERVER_COMMANDS.findall(listed.stdout) == []
+    assert SERVER_COMMANDS.findall(run_cli("--help").stdout) == ["serve", "admin"]  # installed here
+    result = without_the_server(*argv)
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "winledger: this command runs the server, whose dependencies are not installed here (missing "
+        "module 'starlette'). Install them from a clone of the repository with: pip install '.[server]'\n"
+    )
+
+
+def test_a_server_setting_the_client_cannot_use_is_none_of_its_business(tmp_path: Path) -> None:
+    """Server settings are read when a server command runs, and only the ones it uses."""
+    unusable = {"WINLEDGER_PORT": "abc", "WINLEDGER_WORKERS": "many", "WINLEDGER_MIGRATE": "perhaps"}
+    for argv in (["--help"], ["win", "--help"], ["serve", "--help"], ["admin", "stats", "--help"]):
+        assert run_cli(*argv, env=unusable).stdout.startswith("usage: winledger")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'server.db'}"
+    run_cli("admin", "migrate", "--db", url, "--create", env=unusable)
+    assert "Users:       0" in run_cli("admin", "stats", env={**unusable, "WINLEDGER_DB": url}).stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("WINLEDGER_PORT", "abc", "'abc' is not a port number (1-65535)"),
+        ("WINLEDGER_PORT", "65536", "'65536' is not a port number (1-65535)"),
+        ("WINLEDGER_WORKERS", "many", "'many' is not a whole number"),
+        ("WINLEDGER_MAX_BATCH", "1e3", "'1e3' is not a whole number"),
+        ("WINLEDGER_BODY_TIMEOUT_S", "soon", "'soon' is not a number"),
+        ("WINLEDGER_MIGRATE", "perhaps", "'perhaps' is not true or false (1, 0, yes, no, on, off)"),
+        ("WINLEDGER_PROJECTOR", "thread", "projector must be inline or process, got 'thread'"),
+        ("WINLEDGER_LOG_FORMAT", "xml", "log_format must be text or json, got 'xml'"),
+        ("WINLEDGER_MAX_PAGE", "0", "max_page must be positive, got 0"),
+    ],
+)
+def test_serve_refuses_a_setting_it_cannot_use_and_names_its_variable(
+    tmp_path: Path, variable: str, value: str, says: str
+) -> None:
+    db = tmp_path / "server.db"
+    result = run_cli("serve", "--db", f"sqlite+aiosqlite:///{db}", check=False, env={variable: value})
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"winledger serve: error: ${variable}: {says}\n"
+    assert not db.exists()

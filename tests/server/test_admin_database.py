@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from server.accounts.auth import AdminError
+from server.admin.parser import MODULES, SHOWN_DEFAULT_DB_URL, command
 from server.admin.store import name_database, shown
+from server.settings import DEFAULT_DB_URL
 from tests.support.process import run_cli
 
 pytestmark = pytest.mark.backends
@@ -59,3 +61,11 @@ def test_a_missing_sqlite_file_is_refused_and_not_created(tmp_path: Path) -> Non
     with pytest.raises(AdminError):
         name_database(url, create=False, creates=True, source="--db")
     assert name_database(url, create=True, creates=True, source="--db").endswith("(new)")
+
+
+def test_every_admin_action_runs_a_command_of_its_concern_s_module() -> None:
+    assert set(MODULES.values()) == {"users", "migrate", "rebuild", "backup", "stats", "erase"}
+    for action, module in MODULES.items():
+        run = command(action, module)
+        assert callable(run) and run.__module__ == f"server.admin.{module}", action
+    assert SHOWN_DEFAULT_DB_URL == DEFAULT_DB_URL  # the default --help shows is the one used

@@ -28,7 +28,7 @@ FIXED = {
     "Largest integer": types.MAX_INT,
     "Wait of `min_seq` on the read-model routes (seconds)": projector.MAX_WAIT_S,
 }
-OTHER = {"db_url", "host", "port", "migrate", "log_format", "metrics_token", "projector"}
+OTHER = {"db_url", "host", "port", "migrate", "log_format", "metrics_token", "projector", "workers"}
 
 
 def _rows() -> dict[str, tuple[str, str]]:

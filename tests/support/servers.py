@@ -9,6 +9,7 @@ Two kinds with one interface, so that one test drives either: ``InProcessAdmin``
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import subprocess
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 from anyio.from_thread import BlockingPortal
 
-from server.admin.restore import backup_sqlite, restore_sqlite
+from server.admin import backup as backup_and_restore
 from server.projections import modelstore
 from server.projections.projector import new_holder, project_batch
 from server.projections.rebuild import rebuild_user
@@ -31,13 +32,32 @@ BASE_URL = "http://winledger.test"
 """The URL clients are given; the transport decides which server answers."""
 
 
+def copy_sqlite(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite file, over ``target`` (SQLite's online backup API)."""
+    with (
+        contextlib.closing(sqlite3.connect(source)) as live,
+        contextlib.closing(sqlite3.connect(target)) as copy,
+    ):
+        live.backup(copy)
+
+
+def back_up(store: Path, to: Path) -> None:
+    """What ``winledger admin backup`` does: a consistent copy of the live store."""
+    backup_and_restore.backup(f"sqlite+aiosqlite:///{store}", to)
+
+
+def restore(backup: Path, target: Path) -> None:
+    """What ``winledger admin restore`` does: the backup in place, under a new epoch, with no leases."""
+    asyncio.run(backup_and_restore.restore(backup, f"sqlite+aiosqlite:///{target}"))
+
+
 def restore_by_hand(backup: Path, target: Path) -> None:
-    """What an admin does who copies a backup back without ``server.admin.restore``: the epoch stays.
+    """What an admin does who copies a backup back without ``winledger admin restore``: the epoch stays.
 
     The projection leases the backup caught are dropped all the same, so that read models do not
     pause for up to a lease's 30 s, which a test cannot tell from a projector that is stuck.
     """
-    backup_sqlite(backup, target)
+    copy_sqlite(backup, target)
     with contextlib.closing(sqlite3.connect(target)) as db, db:
         db.execute("DELETE FROM projection_leases")
 
@@ -72,12 +92,12 @@ class InProcessAdmin:
         self._reopen()
 
     def backup(self, to: Path) -> None:
-        backup_sqlite(self.db_path, to)
+        back_up(self.db_path, to)
 
     def restore(self, backup: Path, *, new_epoch: bool = True) -> None:
         """Stop, put ``backup`` in place (with a new epoch unless restored by hand), start again."""
         self.server.close()
-        (restore_sqlite if new_epoch else restore_by_hand)(backup, self.db_path)
+        (restore if new_epoch else restore_by_hand)(backup, self.db_path)
         self._reopen()
 
     def rebuild_during(self, action: Callable[[], None]) -> None:
@@ -162,11 +182,11 @@ class ProcessAdmin:
         self._start()
 
     def backup(self, to: Path) -> None:
-        backup_sqlite(self.db_path, to)
+        back_up(self.db_path, to)
 
     def restore(self, backup: Path, *, new_epoch: bool = True) -> None:
         self.process.stop()
-        (restore_sqlite if new_epoch else restore_by_hand)(backup, self.db_path)
+        (restore if new_epoch else restore_by_hand)(backup, self.db_path)
         self._start()
 
     def rebuild_during(self, action: Callable[[], None]) -> None:
