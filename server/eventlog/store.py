@@ -21,7 +21,7 @@ from schema import Rejection, ValidEvent
 from server.database import tables as db
 from server.eventlog.direct import DirectReads
 from server.eventlog.groupcommit import GroupCommit
-from server.eventlog.recorder import Append, Page, Recorder, served_event, served_page, utc_now
+from server.eventlog.recorder import Append, Page, Recorder, utc_now
 from server.eventlog.rules import CursorAhead, Outcome
 
 __all__ = [
@@ -30,8 +30,6 @@ __all__ = [
     "Outcome",
     "Overloaded",
     "Page",
-    "served_event",
-    "served_page",
     "utc_now",
 ]
 
@@ -49,16 +47,16 @@ class EventStore:
         self.engine = recorder.engine
         self.direct: DirectReads | None = recorder.reads
         """One-hop reads (SQLite files) that other reads share: see ``server.eventlog.direct``."""
-        # SQLite has one writer: queue this process's writers here rather than on its busy timeout.
-        # PostgreSQL takes writers in parallel (a push locks only its user's row), up to the pool's size.
-        self._write_lock: asyncio.Lock | asyncio.Semaphore = (
-            asyncio.Lock() if recorder.single_writer else asyncio.Semaphore(db.WRITERS)
-        )
-        self._group = (
-            GroupCommit(lambda pushes: self.recorder.append_group(pushes), self._write_lock)
-            if isinstance(self._write_lock, asyncio.Lock)
-            else None
-        )
+        # SQLite has one writer: queue this process's writers here rather than on its busy timeout, and
+        # let concurrent pushes share commits. PostgreSQL takes writers in parallel (a push locks only
+        # its user's row), up to the pool's size.
+        self._write_lock: asyncio.Lock | asyncio.Semaphore
+        self._group: GroupCommit | None = None
+        if recorder.single_writer:
+            lock = self._write_lock = asyncio.Lock()
+            self._group = GroupCommit(lambda pushes: self.recorder.append_group(pushes), lock)
+        else:
+            self._write_lock = asyncio.Semaphore(db.WRITERS)
         self.max_write_queue = max_write_queue
         """Most callers of ``write(shed=True)`` that may wait for the lock at once; 0: no limit."""
         self._waiting_writes = 0
