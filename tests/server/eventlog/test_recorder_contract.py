@@ -26,6 +26,7 @@ from server.eventlog.recorder import Append, Appended, Recorder
 from server.eventlog.rules import CursorAhead
 from server.eventlog.sqlalchemy import SQLAlchemyRecorder
 from server.eventlog.sqlite import SQLiteRecorder
+from server.eventlog.store import EventStore
 from tests.factories import Device, an_event
 from tests.server.eventlog.support import valid, validated
 from tests.support.databases import PostgresDatabases, sqlite_url
@@ -267,3 +268,26 @@ def test_event_store_picks_the_sqlite_recorder_for_a_file_and_the_engine_for_mem
                 await engine.dispose()
 
     asyncio.run(check())
+
+
+def test_concurrent_pushes_through_the_store_get_gap_free_seqs_per_user(
+    recorded: Callable[[Scenario], None],
+) -> None:
+    """Through the event store, as the server pushes: group commits on SQLite, parallel transactions on
+    PostgreSQL. Each user's seqs are 1..n without a gap or a repeat, whatever the interleaving."""
+
+    async def scenario(recorder: Recorder) -> None:
+        store = EventStore(recorder)
+        users = [ADA, GRACE] * 8
+        answers = await asyncio.gather(*(store.push(user, validated(Device().events(3))) for user in users))
+        for user_id in (ADA, GRACE):
+            seqs = [
+                outcome.seq
+                for user, (outcomes, _) in zip(users, answers, strict=True)
+                if user == user_id
+                for outcome in outcomes
+            ]
+            assert sorted(seqs) == list(range(1, 25))  # type: ignore[type-var]
+            assert [event["seq"] for event in await everything(recorder, user_id)] == list(range(1, 25))
+
+    recorded(scenario)
