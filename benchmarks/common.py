@@ -274,13 +274,13 @@ def create_users(db_url: str, names: list[str], *, migrate: bool = False) -> lis
     from server.accounts.auth import Accounts
     from server.database import migrate as migrations
     from server.database import tables as db
-    from server.eventlog.store import EventStore
+    from server.eventlog import event_store
 
     async def create() -> list[str]:
         engine = db.create_engine(db_url)
         try:
             await migrations.open_store(engine, db_url, migrate=migrate)
-            accounts = Accounts(EventStore(engine))
+            accounts = Accounts(event_store(engine))
             return [await accounts.create_user(name) for name in names]
         finally:
             await engine.dispose()

@@ -30,7 +30,7 @@ from schema import ValidEvent, validate_fields
 from server.accounts.auth import Accounts
 from server.database import migrate
 from server.database import tables as db
-from server.eventlog.store import EventStore
+from server.eventlog import EventStore, event_store
 from server.projections.projector import new_holder, project_batch
 from server.projections.rebuild import rebuild_user
 
@@ -108,7 +108,7 @@ def _event(
 async def _setup(path: Path) -> tuple[EventStore, int]:
     engine = db.create_engine(f"sqlite+aiosqlite:///{path}")
     await migrate.upgrade(engine)
-    store = EventStore(engine)
+    store = event_store(engine)
     await Accounts(store).create_user("bench")
     return store, 1
 

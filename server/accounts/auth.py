@@ -19,15 +19,17 @@ import re
 import secrets
 import sqlite3
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schema import EMPTY_DIGEST, format_timestamp, parse_timestamp
 from server.database import tables as db
+from server.eventlog.direct import DirectReads
 from server.eventlog.store import EventStore, Overloaded, utc_now
 
 TOKEN_PATTERN = re.compile(r"^wl_([0-9a-f]{16})_([0-9a-f]{64})$")
@@ -36,6 +38,8 @@ LAST_USED_RESOLUTION_S = 60  # last use is recorded at most once a minute per to
 _DURATION = re.compile(r"^(\d{1,6})([hdw])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 RefusalReason = Literal["expired", "revoked"]
+_TokenRow = tuple[int, str, str | None, str | None, str | None]
+"""A token's user id, secret hash, revoked_at, expires_at and last_used_at."""
 
 
 class AdminError(Exception):
@@ -97,9 +101,61 @@ def new_token() -> tuple[str, str, str]:
     return token_id, secret, f"wl_{token_id}_{secret}"
 
 
+class AccountReads(ABC):
+    """The reads on every request (its token, its user's name), on the backend's fastest path."""
+
+    @abstractmethod
+    async def token(self, token_id: str) -> _TokenRow | None:
+        """The token's user id, secret hash, revoked_at, expires_at and last_used_at."""
+
+    @abstractmethod
+    async def user_name(self, user_id: int) -> str | None: ...
+
+
+class EngineAccountReads(AccountReads):
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def token(self, token_id: str) -> _TokenRow | None:
+        t = db.tokens.c
+        async with self.engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(t.user_id, t.secret_hash, t.revoked_at, t.expires_at, t.last_used_at).where(
+                        t.id == token_id
+                    )
+                )
+            ).one_or_none()
+        return None if row is None else tuple(row)
+
+    async def user_name(self, user_id: int) -> str | None:
+        async with self.engine.connect() as connection:
+            name = await connection.scalar(select(db.users.c.name).where(db.users.c.id == user_id))
+        return None if name is None else str(name)
+
+
+class SQLiteAccountReads(AccountReads):
+    """One hop to the event store's reader threads (SQLite files; see ``server.eventlog.direct``)."""
+
+    def __init__(self, reads: DirectReads) -> None:
+        self.reads = reads
+
+    async def token(self, token_id: str) -> _TokenRow | None:
+        return await self.reads.run(_token_direct, token_id)
+
+    async def user_name(self, user_id: int) -> str | None:
+        return await self.reads.run(_user_name_direct, user_id)
+
+
+def account_reads(store: EventStore) -> AccountReads:
+    """The reads of the store's backend: its reader threads where it has them, else its engine."""
+    return EngineAccountReads(store.engine) if store.direct is None else SQLiteAccountReads(store.direct)
+
+
 class Accounts:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, reads: AccountReads | None = None) -> None:
         self.store = store
+        self.reads = account_reads(store) if reads is None else reads
         self._recorded: dict[str, float] = {}  # token id -> when this process last recorded its use
 
     async def create_user(self, name: str, label: str | None = None, expires_at: str | None = None) -> str:
@@ -162,12 +218,7 @@ class Accounts:
 
     async def user_name(self, user_id: int) -> str | None:
         """The name of a user (``GET /v1/me``, ``account`` in ``GET /v1/info``); ``None`` once erased."""
-        if self.store.direct is not None:
-            name = await self.store.direct.run(_user_name_direct, user_id)
-        else:
-            async with self.store.engine.connect() as connection:
-                name = await connection.scalar(select(db.users.c.name).where(db.users.c.id == user_id))
-        return None if name is None else str(name)
+        return await self.reads.user_name(user_id)
 
     async def authenticate(self, token: str) -> int | None:
         """The user id a token belongs to, or ``None`` (malformed, unknown, revoked or expired)."""
@@ -180,19 +231,7 @@ class Accounts:
         if match is None:
             return Refused()
         token_id, secret = match.groups()
-        t = db.tokens.c
-        row: Any
-        if self.store.direct is not None:
-            row = await self.store.direct.run(_token_direct, token_id)
-        else:
-            async with self.store.engine.connect() as connection:
-                row = (
-                    await connection.execute(
-                        select(t.user_id, t.secret_hash, t.revoked_at, t.expires_at, t.last_used_at).where(
-                            t.id == token_id
-                        )
-                    )
-                ).one_or_none()
+        row = await self.reads.token(token_id)
         if row is None:
             # Spend the same work as a real comparison so timing does not reveal which ids exist.
             hmac.compare_digest(_hash(secret), "0" * 64)
@@ -226,9 +265,9 @@ class Accounts:
             del self._recorded[token_id]
 
 
-def _token_direct(connection: sqlite3.Connection, token_id: str) -> Any:
-    """The token's row, as one read in a reader thread (SQLite; see ``server.eventlog.direct``)."""
-    return connection.execute(
+def _token_direct(connection: sqlite3.Connection, token_id: str) -> _TokenRow | None:
+    """The token's row, as one read in a reader thread."""
+    return connection.execute(  # type: ignore[no-any-return]
         "SELECT user_id, secret_hash, revoked_at, expires_at, last_used_at FROM tokens WHERE id = ?",
         (token_id,),
     ).fetchone()

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from server.accounts.auth import AdminError
 from server.database import tables as db
 from server.database.migrate import SchemaOutOfDate, SchemaTooNew, open_store
+from server.eventlog import event_store
 from server.eventlog.store import EventStore
 
 
@@ -23,7 +24,7 @@ async def admin_store(url: str) -> AsyncIterator[EventStore]:
     is an ``AdminError`` whose message names the command to run.
     """
     engine = db.create_engine(url)
-    store = EventStore(engine)
+    store = event_store(engine)
     try:
         try:
             await open_store(engine, url)

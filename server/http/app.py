@@ -19,7 +19,8 @@ from starlette.routing import Route
 from server.accounts.auth import Accounts
 from server.database import migrate
 from server.database import tables as db
-from server.eventlog.store import EventStore, Overloaded
+from server.eventlog import event_store
+from server.eventlog.store import Overloaded
 from server.http import export, openapi, readmodels, routes, web
 from server.http.metrics import metrics
 from server.http.observe import Metrics, Observe
@@ -36,7 +37,8 @@ class State:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = db.create_engine(settings.db_url)
-        self.store = EventStore(self.engine, max_write_queue=settings.max_write_queue)
+        # The one place the server picks its backend's recorder (server/eventlog/__init__.py).
+        self.store = event_store(self.engine, max_write_queue=settings.max_write_queue)
         self.accounts = Accounts(self.store)
         self.limiter = routes.RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
         self.projector = Projector(
@@ -66,6 +68,51 @@ class State:
         await self.engine.dispose()
 
 
+def _epoch_for(request: Request) -> str | None:
+    """The epoch a problem carries: on the API (``/v1``), once the store is open."""
+    epoch: str = request.app.state.winledger.epoch
+    return epoch if request.url.path.startswith("/v1") and epoch else None
+
+
+async def _on_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ProblemError)
+    return problem_response(exc, _epoch_for(request))
+
+
+async def _on_http(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    error = ProblemError(
+        exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}", headers=exc.headers
+    )
+    return problem_response(error, _epoch_for(request))
+
+
+async def _on_operational(request: Request, exc: Exception) -> Response:
+    # OperationalError: locked, disk I/O error, disk full; TimeoutError: no pooled connection in time.
+    # The failed transaction was rolled back; statement parameters never reach the log (hide_parameters).
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    error = ProblemError(
+        503, "unavailable", "The database is busy or unavailable; retry later", retry_after=1
+    )
+    return problem_response(error, _epoch_for(request))
+
+
+async def _on_overloaded(request: Request, exc: Exception) -> Response:
+    error = ProblemError(
+        503, "unavailable", f"The server is busy ({exc}); retry later", retry_after=SHED_RETRY_AFTER_S
+    )
+    return problem_response(error, _epoch_for(request))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    error = ProblemError(
+        500, "internal_error", "The server failed on this request; nothing was changed by it"
+    )
+    return problem_response(error, _epoch_for(request))
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings.from_env()
     state = State(settings)
@@ -77,43 +124,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             yield
         finally:
             await state.close()
-
-    def epoch_for(request: Request) -> str | None:
-        return state.epoch if request.url.path.startswith("/v1") and state.epoch else None
-
-    async def on_problem(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ProblemError)
-        return problem_response(exc, epoch_for(request))
-
-    async def on_http(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        error = ProblemError(
-            exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}", headers=exc.headers
-        )
-        return problem_response(error, epoch_for(request))
-
-    async def on_operational(request: Request, exc: Exception) -> Response:
-        # OperationalError: locked, disk I/O error, disk full; TimeoutError: no pooled connection in time.
-        # The failed transaction was rolled back; statement parameters never reach the log (hide_parameters).
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-        error = ProblemError(
-            503, "unavailable", "The database is busy or unavailable; retry later", retry_after=1
-        )
-        return problem_response(error, epoch_for(request))
-
-    async def on_overloaded(request: Request, exc: Exception) -> Response:
-        error = ProblemError(
-            503, "unavailable", f"The server is busy ({exc}); retry later", retry_after=SHED_RETRY_AFTER_S
-        )
-        return problem_response(error, epoch_for(request))
-
-    async def on_unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        error = ProblemError(
-            500, "internal_error", "The server failed on this request; nothing was changed by it"
-        )
-        return problem_response(error, epoch_for(request))
 
     app = Starlette(
         routes=[
@@ -131,12 +141,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *web.ROUTES,
         ],
         exception_handlers={
-            ProblemError: on_problem,
-            HTTPException: on_http,
-            OperationalError: on_operational,
-            PoolTimeout: on_operational,
-            Overloaded: on_overloaded,
-            Exception: on_unexpected,
+            ProblemError: _on_problem,
+            HTTPException: _on_http,
+            OperationalError: _on_operational,
+            PoolTimeout: _on_operational,
+            Overloaded: _on_overloaded,
+            Exception: _on_unexpected,
         },
         middleware=[
             # Outermost, so that it also counts and logs what Admission sheds.

@@ -41,12 +41,12 @@ RESTART_DELAY_S = 1.0
 async def run(settings: Settings, parent: int) -> None:
     from server.admin.backup import hold_serving_lock
     from server.database import tables as db
-    from server.eventlog.store import EventStore
+    from server.eventlog import event_store
     from server.projections.projector import Projector
 
     hold_serving_lock(settings.db_url)  # as the server does: `admin restore` waits for this process too
     engine = db.create_engine(settings.db_url)
-    store = EventStore(engine)
+    store = event_store(engine)
     projector = Projector(
         store,
         batch=settings.projector_batch,

@@ -27,7 +27,9 @@ import schema.projections
 from client_sdk import _merge, _sync
 from schema.events import EventRetracted
 from schema.projections import fold
-from server.eventlog import store as server_store
+from server.eventlog import sqlalchemy as sqlalchemy_recorder
+from server.eventlog import sqlite as sqlite_recorder
+from server.eventlog.rules import Existing
 from server.projections import projector
 from tests import strategies
 from tests.convergence import checks
@@ -116,11 +118,11 @@ def arrival_order_models(events: Any) -> dict[str | None, Any]:
 def test_once_bites_a_server_that_stores_a_retried_push_twice(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def forgetful(*args: Any) -> tuple[dict[str, Any], dict[Any, str], set[str]]:
-        return {}, {}, set()
+    async def forgetful(*args: Any) -> Existing:
+        return Existing()
 
-    monkeypatch.setattr(server_store, "_existing", forgetful)
-    monkeypatch.setattr(server_store, "_existing_direct", lambda *args: ({}, {}, set()))  # SQLite's writer
+    monkeypatch.setattr(sqlalchemy_recorder, "_existing", forgetful)
+    monkeypatch.setattr(sqlite_recorder, "_existing", lambda *args: Existing())  # SQLite's writer
     with closing(sqlite3.connect(fleet.admin.db_path)) as db:
         db.executescript("DROP INDEX ix_events_user_event; DROP INDEX ix_events_user_device;")
     laptop = fleet.add_device("ada")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from server.eventlog.sqlite import SQLiteRecorder
 from tests.factories import Device, an_event
 from tests.server.conftest import Api, assert_problem, decode, independent_digest
 from tests.support.faults import Faults
@@ -94,8 +95,9 @@ def test_a_really_full_disk_is_503_and_the_store_takes_writes_again_when_space_r
 
     async def cap_the_writer() -> None:
         # The push writer's own connection (SQLite), which the engine's checkout never sees.
-        if state.store.writer is not None:
-            await state.store.writer.run(lambda c: c.execute(f"PRAGMA max_page_count = {pages['cap']}"))
+        recorder = state.store.recorder
+        if isinstance(recorder, SQLiteRecorder):
+            await recorder.writer.run(lambda c: c.execute(f"PRAGMA max_page_count = {pages['cap']}"))
 
     big = [an_event(data={"text": "x" * 8000, "source": "text"}) for _ in range(40)]
     pages["cap"] = api.server.portal.call(page_count)

@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from schema.redaction import REDACTED
+from server.eventlog.sqlalchemy import SQLAlchemyRecorder
+from server.eventlog.sqlite import SQLiteRecorder
 from server.projections.projector import new_holder
 from server.projections.rebuild import verify_user
 from tests.factories import Device, an_event, client_fields, new_id
@@ -39,12 +41,23 @@ def redaction_server(
 
 def choose_path(server: InProcessServer, path: str) -> None:
     store = server.state.store
-    if path == "writer" and store.writer is None:
+    if path == "writer" and not isinstance(store.recorder, SQLiteRecorder):
         pytest.skip("this backend has no writer thread: every push takes the engine's path")
-    writer = store.writer
-    if path == "engine" and writer is not None:
-        server.portal.call(asyncio.to_thread, writer.close)
-        store.writer = None  # as on an in-memory SQLite: group commits through the engine's connection
+    if path == "engine" and isinstance(store.recorder, SQLiteRecorder):
+        server.portal.call(asyncio.to_thread, store.recorder.writer.close)
+        store.recorder = EngineWrites(store.recorder)
+
+
+class EngineWrites(SQLAlchemyRecorder):
+    """As on an in-memory SQLite: group commits through the engine's connection. Closing it closes the
+    SQLite recorder it replaced (the reader threads that token lookups still use)."""
+
+    def __init__(self, replaced: SQLiteRecorder) -> None:
+        super().__init__(replaced.engine)
+        self.replaced = replaced
+
+    def close(self) -> None:
+        self.replaced.close()
 
 
 _names = iter(range(1, 1_000_000))

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import event
 
+from server.eventlog.sqlite import SQLiteRecorder
+
 
 class Faults:
     """Raises ``error(message)`` before each statement that starts with ``prefix``, as SQLite does when
@@ -21,8 +23,8 @@ class Faults:
         self.raised = 0
         self.commits = 0
         event.listen(state.engine.sync_engine, "before_cursor_execute", self._before)
-        writer = state.store.writer
-        if writer is not None:
+        recorder = state.store.recorder
+        if isinstance(recorder, SQLiteRecorder):
             faults = self
 
             class Faulty(sqlite3.Connection):
@@ -34,7 +36,7 @@ class Faults:
                     faults.check(sql)
                     return super().executemany(sql, *args)
 
-            writer.factory = Faulty
+            recorder.writer.factory = Faulty
 
     def fail(self, message: str, prefix: str) -> None:
         self.message, self.prefix = message, prefix.upper()

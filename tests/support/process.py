@@ -123,13 +123,13 @@ class ServerProcess:
         from server.accounts.auth import Accounts
         from server.database import migrate
         from server.database import tables as db
-        from server.eventlog.store import EventStore
+        from server.eventlog import event_store
 
         async def create() -> list[str]:
             engine = db.create_engine(self.db_url)
             try:
                 await migrate.upgrade(engine)
-                accounts = Accounts(EventStore(engine))
+                accounts = Accounts(event_store(engine))
                 return [await accounts.create_user(name) for name in names]
             finally:
                 await engine.dispose()
