@@ -91,7 +91,7 @@ def _add_create(parser: argparse.ArgumentParser) -> None:
 def _schema_export(args: argparse.Namespace) -> int:
     import msgspec
 
-    from schema.jsonschema import schemas
+    from schema.protocol.jsonschema import schemas
 
     directory = Path(args.dir)
     directory.mkdir(parents=True, exist_ok=True)

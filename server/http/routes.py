@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from schema import EVENT_TYPES, format_timestamp
+from schema.protocol import JSON, MAX_DEPTH, PROTOCOL_VERSION, Account, InfoResponse, Limits, MeResponse
 from schema.types import MAX_INT, MAX_LABEL, MAX_NAME, MAX_QUOTE, MAX_TAG, MAX_TAGS, MAX_TEXT
-from schema.wire import MAX_DEPTH, Account, MeResponse
 from server.accounts.auth import RefusalReason, Refused
 from server.eventlog.store import CursorAhead
 from server.http import protocol
@@ -22,8 +22,7 @@ from server.http.problems import ProblemError, encode, read_body, request_format
 
 if TYPE_CHECKING:
     from server.http.app import State
-
-PROTOCOL_VERSION = 1
+    from server.settings import Settings
 
 
 class RateLimiter:
@@ -88,7 +87,7 @@ async def healthz(request: Request) -> Response:
 
 async def openapi_document(request: Request) -> Response:
     """The OpenAPI description (``server/http/openapi.py``); public, like the protocol it describes."""
-    return Response(_state(request).openapi, media_type="application/json")
+    return Response(_state(request).openapi, media_type=JSON)
 
 
 async def _account(request: Request) -> Account:
@@ -112,30 +111,33 @@ async def info(request: Request) -> Response:
     account = await _account(request)
     state = _state(request)
     fmt = response_format(request, "json")
-    s = state.settings
-    body = {
-        "protocol": PROTOCOL_VERSION,
-        "epoch": state.epoch,
-        "server_time": format_timestamp(datetime.now(UTC)),
-        "limits": {
-            "max_batch": s.max_batch,
-            "max_body_bytes": s.max_body_bytes,
-            "body_timeout_seconds": s.body_timeout_s,
-            "default_page": s.default_page,
-            "max_page": s.max_page,
-            "max_name": MAX_NAME,
-            "max_label": MAX_LABEL,
-            "max_text": MAX_TEXT,
-            "max_quote": MAX_QUOTE,
-            "max_tags": MAX_TAGS,
-            "max_tag": MAX_TAG,
-            "max_integer": MAX_INT,
-            "max_depth": MAX_DEPTH,
-        },
-        "event_types": {name: sorted(versions) for name, versions in EVENT_TYPES.items()},
-        "account": account,
-    }
+    body = InfoResponse(
+        protocol=PROTOCOL_VERSION,
+        epoch=state.epoch,
+        server_time=format_timestamp(datetime.now(UTC)),
+        limits=_limits(state.settings),
+        event_types={name: sorted(versions) for name, versions in EVENT_TYPES.items()},
+        account=account,
+    )
     return encode(body, fmt, state.epoch)
+
+
+def _limits(s: Settings) -> Limits:
+    return Limits(
+        max_batch=s.max_batch,
+        max_body_bytes=s.max_body_bytes,
+        body_timeout_seconds=s.body_timeout_s,
+        default_page=s.default_page,
+        max_page=s.max_page,
+        max_name=MAX_NAME,
+        max_label=MAX_LABEL,
+        max_text=MAX_TEXT,
+        max_quote=MAX_QUOTE,
+        max_tags=MAX_TAGS,
+        max_tag=MAX_TAG,
+        max_integer=MAX_INT,
+        max_depth=MAX_DEPTH,
+    )
 
 
 async def events(request: Request) -> Response:
@@ -150,8 +152,7 @@ async def pull(request: Request) -> Response:
     after = protocol.query_int(request.query_params.get("after"), "after", 0, 0)
     limit = protocol.query_int(request.query_params.get("limit"), "limit", state.settings.default_page, 1)
     page = await _pull(state, user_id, after, min(limit, state.settings.max_page), request)
-    body = {"events": protocol.page_events(page, fmt), **protocol.page_fields(page), "epoch": state.epoch}
-    return encode(body, fmt, state.epoch)
+    return encode(protocol.pull_response(page, fmt, state.epoch), fmt, state.epoch)
 
 
 async def push(request: Request) -> Response:
@@ -161,8 +162,7 @@ async def push(request: Request) -> Response:
     if not parsed.events:
         raise ProblemError(400, "invalid_parameter", "`events` must hold at least one event - at `$.events`")
     outcomes, last_seq = await _push(request, state, user_id, protocol.decode_events(parsed, fmt))
-    body = {"results": protocol.results(outcomes), "cursor": last_seq, "epoch": state.epoch}
-    return encode(body, out, state.epoch)
+    return encode(protocol.push_response(outcomes, last_seq, state.epoch), out, state.epoch)
 
 
 async def sync(request: Request) -> Response:
@@ -178,13 +178,7 @@ async def sync(request: Request) -> Response:
         except CursorAhead as exc:
             raise _cursor_ahead(exc) from None
     page = await _pull(state, user_id, after, min(limit, state.settings.max_page), request)
-    body = {
-        "results": protocol.results(outcomes),
-        "events": protocol.page_events(page, out),
-        **protocol.page_fields(page),
-        "epoch": state.epoch,
-    }
-    return encode(body, out, state.epoch)
+    return encode(protocol.sync_response(outcomes, page, out, state.epoch), out, state.epoch)
 
 
 async def _read_push(request: Request, state: State) -> tuple[Any, Any, Any]:

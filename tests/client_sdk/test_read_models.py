@@ -53,9 +53,7 @@ def test_the_client_and_a_direct_fold_of_the_servers_events_agree(
     laptop.retract(laptop.capture("typo win", occurred_at="2026-04-02T00:00:00Z"))
     laptop.sync()
     token = laptop._token  # the token the fixture gave this client
-    pulled = server.http.get("/v1/events", headers={"Authorization": f"Bearer {token}"}).json()[
-        "events"
-    ]
+    pulled = server.http.get("/v1/events", headers={"Authorization": f"Bearer {token}"}).json()["events"]
     events = [{k: v for k, v in e.items() if k not in ("seq", "received_at")} for e in pulled]
     # The client draws the year like the server: as of its end or today, whichever is earlier.
     period = resolve_period(date(2026, 1, 1), date(2026, 12, 31), None, datetime.now(UTC).date())
@@ -96,7 +94,7 @@ def _churn(client: Client) -> str:
 def test_the_offline_draft_is_the_servers_in_every_format(
     make_client: MakeClient, server: InProcessServer
 ) -> None:
-    from schema.wire import ReviewDraftResponse
+    from schema.protocol.readmodels import ReviewDraftResponse
 
     laptop = make_client("laptop")
     _churn(laptop)

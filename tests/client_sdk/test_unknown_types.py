@@ -186,9 +186,7 @@ def test_a_server_that_knows_only_metric_v1_refuses_v2_as_unsupported_and_takes_
         "metric.observed", v=2, data={"key": "lift", "layer": "business", "value": 3.1, "measure": "change"}
     )
     with server_knows_only_metric_v1():
-        answer = server.http.post(
-            "/v1/events", json={"events": [v1, v2]}, headers=bearer(token)
-        ).json()
+        answer = server.http.post("/v1/events", json={"events": [v1, v2]}, headers=bearer(token)).json()
         info = server.http.get("/v1/info", headers=bearer(token)).json()
     assert info["event_types"]["metric.observed"] == [1]
     accepted, refused = answer["results"]
