@@ -13,12 +13,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from schema import EVENT_TYPES, format_timestamp
-from schema.protocol import JSON, MAX_DEPTH, PROTOCOL_VERSION, Account, InfoResponse, Limits, MeResponse
+from schema.protocol import (
+    JSON,
+    MAX_DEPTH,
+    PROTOCOL_VERSION,
+    Account,
+    InfoResponse,
+    Limits,
+    MeResponse,
+    RawPushBody,
+)
 from schema.types import MAX_INT, MAX_LABEL, MAX_NAME, MAX_QUOTE, MAX_TAG, MAX_TAGS, MAX_TEXT
 from server.accounts.auth import RefusalReason, Refused
-from server.eventlog.store import CursorAhead
+from server.eventlog.store import CursorAhead, Outcome, Page
 from server.http import protocol
-from server.http.problems import ProblemError, encode, read_body, request_format, response_format
+from server.http.problems import Format, ProblemError, encode, read_body, request_format, response_format
 
 if TYPE_CHECKING:
     from server.http.app import State
@@ -171,7 +180,7 @@ async def sync(request: Request) -> Response:
     parsed, fmt, out = await _read_push(request, state)
     after = protocol.body_int(parsed.after, "after", 0, 0)
     limit = protocol.body_int(parsed.limit, "limit", state.settings.default_page, 1)
-    outcomes: list[Any] = []
+    outcomes: list[Outcome] = []
     if parsed.events:
         try:
             outcomes, _ = await _push(request, state, user_id, protocol.decode_events(parsed, fmt), after)
@@ -181,7 +190,7 @@ async def sync(request: Request) -> Response:
     return encode(protocol.sync_response(outcomes, page, out, state.epoch), out, state.epoch)
 
 
-async def _read_push(request: Request, state: State) -> tuple[Any, Any, Any]:
+async def _read_push(request: Request, state: State) -> tuple[RawPushBody, Format, Format]:
     fmt = request_format(request)
     out = response_format(request, fmt)
     body = await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout_s)
@@ -198,7 +207,7 @@ async def _read_push(request: Request, state: State) -> tuple[Any, Any, Any]:
 
 async def _push(
     request: Request, state: State, user_id: int, events: Any, after: int | None = None
-) -> tuple[list[Any], int]:
+) -> tuple[list[Outcome], int]:
     """The store's push, timed for ``winledger_push_commit_seconds``, its outcomes left for the access log."""
     started = time.perf_counter()
     outcomes, last_seq = await state.store.push(user_id, events, after=after)
@@ -207,7 +216,7 @@ async def _push(
     return outcomes, last_seq
 
 
-async def _pull(state: State, user_id: int, after: int, limit: int, request: Request) -> Any:
+async def _pull(state: State, user_id: int, after: int, limit: int, request: Request) -> Page:
     try:
         page = await state.store.pull(user_id, after, limit)
     except CursorAhead as exc:
