@@ -239,7 +239,7 @@ async def _pull_all(url: str, token: str, limit: int) -> tuple[float, int]:
 
 
 def pull_catchup(sizes: Sizes, folder: Path, backend: Backend, log: Log) -> Result:
-    from schema.wire import MAX_PAGE
+    from schema.protocol import MAX_PAGE
 
     ours: list[float] = []
     raw: list[float] = []

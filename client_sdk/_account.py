@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import os
 import re
 import sys
@@ -32,7 +31,7 @@ from client_sdk.errors import (
 )
 
 if TYPE_CHECKING:
-    from schema.wire import MeResponse
+    from schema.protocol import MeResponse
 
 TRANSPORT: Any = None
 """An ``httpx.BaseTransport`` for ``login`` and ``sync`` to use instead of the network (tests set it)."""
@@ -42,7 +41,7 @@ _TOKEN = re.compile(r"wl_[0-9a-f]{16}_[0-9a-f]{64}")  # sync protocol v1, sectio
 
 
 def login(args: argparse.Namespace) -> int:
-    from schema.wire import MeResponse  # here: a capture never pays for the wire types
+    from schema.protocol import MeResponse  # here: a capture never pays for the wire types
 
     server = _server(args.server)
     token, source = _token_input(server)
@@ -156,7 +155,10 @@ def _check(server: str, token: str) -> MeResponse | str:
     refusal."""
     import httpx
 
-    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    from client_sdk._transport import refusal
+    from schema.protocol import JSON
+
+    headers = {"Authorization": f"Bearer {token}", "Accept": JSON}
     try:
         with httpx.Client(transport=TRANSPORT, timeout=_CHECK_TIMEOUT_S) as http:
             response = http.get(f"{server}/v1/me", headers=headers)
@@ -164,7 +166,7 @@ def _check(server: str, token: str) -> MeResponse | str:
         return str(exc) or type(exc).__name__
     if response.status_code == 401:
         ended = {"expired": "this token has expired", "revoked": "this token was revoked"}.get(
-            _reason(response.content), ""
+            refusal(response).reason or "", ""
         )
         if ended:
             raise CommandError(f"{server}: {ended}; ask for a new one. Nothing was saved.")
@@ -185,19 +187,10 @@ def _check(server: str, token: str) -> MeResponse | str:
     return me
 
 
-def _reason(body: bytes) -> str:
-    """The ``reason`` of a 401 problem (``expired``, ``revoked``), else ``""``."""
-    try:
-        problem = json.loads(body)
-    except ValueError:
-        return ""
-    return str(problem.get("reason") or "") if isinstance(problem, dict) else ""
-
-
 def _account_of(body: bytes) -> MeResponse | None:
     import msgspec
 
-    from schema.wire import MeResponse
+    from schema.protocol import MeResponse
 
     try:
         return msgspec.json.decode(body, type=MeResponse)

@@ -436,12 +436,10 @@ class Client:
     def projects(self) -> list[ProjectSummary]:
         """Every project this store knows, by last activity (newest first)."""
         from schema.projections import summary_of
+        from schema.protocol.readmodels import by_recent_activity
 
-        summaries = [summary_of(m) for key, m in self._models().items() if key is not None]
         # The server's order, to the byte: newest activity first, ties by id ascending.
-        summaries.sort(key=lambda s: s.id)
-        summaries.sort(key=lambda s: s.last_activity or "", reverse=True)
-        return summaries
+        return by_recent_activity(summary_of(m) for key, m in self._models().items() if key is not None)
 
     def timeline(self, project: str, as_of: date | str | None = None) -> TimelineView:
         """A project's timeline as of the end of ``as_of`` (default: today in UTC), from the events held here.

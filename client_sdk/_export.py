@@ -1,4 +1,4 @@
-"""``winledger export``: the local journal as the NDJSON of ``GET /v1/export`` (``schema.export``), offline.
+"""``winledger export``: the local journal as the NDJSON of ``GET /v1/export`` (``schema.protocol``), offline.
 
 Every event the store holds (synced ones by seq, then the rest in canonical
 order, with their ``status``), then the read models folded on this device,
@@ -19,7 +19,14 @@ import msgspec
 import schema
 from client_sdk._cli_args import CommandError, add_command, open_client
 from client_sdk._store import Store, utc_now
-from schema.export import EXPORT_FORMAT, ExportedEvent, ExportedModel, ExportEnd, ExportHeader, export_line
+from schema.protocol.export import (
+    EXPORT_FORMAT,
+    ExportedEvent,
+    ExportedModel,
+    ExportEnd,
+    ExportHeader,
+    export_line,
+)
 
 
 def export_lines(store: Store) -> Iterator[bytes]:

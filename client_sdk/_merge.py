@@ -28,23 +28,13 @@ from client_sdk._store import (
     settle_redactions,
     utc_now,
 )
-from client_sdk._transport import Page
 from client_sdk.errors import ProtocolError
+from schema.protocol import StoredEvent, SyncResponse
 from schema.redaction import redacted_body
 
 _decode = msgspec.json.Decoder(dict[str, Any]).decode
 _INSERT = f"INSERT INTO events ({EVENT_COLUMNS}, state, seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _DEFERRED = frozenset({schema.UNKNOWN_TYPE, schema.UNSUPPORTED_VERSION})
-_TARGETING = ("event.retracted", "event.redacted")
-_ENVELOPE_TYPES: dict[str, type | tuple[type, ...]] = {
-    "id": str,
-    "device_id": str,
-    "device_seq": int,
-    "clock": int,
-    "type": str,
-    "v": int,
-    "project_id": (str, type(None)),
-}
 
 
 @dataclass
@@ -105,7 +95,7 @@ def reject(
 
 def apply_page(
     conn: sqlite3.Connection,
-    page: Page,
+    page: SyncResponse,
     sent: list[tuple[str, str]],
     after: int,
     deferred: set[str],
@@ -166,24 +156,20 @@ def apply_page(
     set_meta(conn, cursor=page.cursor)
     if page.more:
         return False
-    if page.count is not None and page.digest is not None:
+    if page.count is not msgspec.UNSET and page.digest is not msgspec.UNSET:
         set_meta(conn, server_count=page.count, server_digest=page.digest, server_cursor=page.cursor)
     # A full pull since the reset has confirmed everything the server still holds; the rest it lost.
     tally.requeued += conn.execute("UPDATE events SET state = 'pending' WHERE state = 'unconfirmed'").rowcount
     return True
 
 
-def _merge_pulled(conn: sqlite3.Connection, events: list[dict[str, Any]], tally: Tally) -> None:
+def _merge_pulled(conn: sqlite3.Connection, events: list[StoredEvent], tally: Tally) -> None:
     largest_clock = int(_meta(conn, "clock") or 0)
     written: list[dict[str, Any]] = []
-    for raw in events:
-        seq = raw.get("seq")
-        fields = {name: raw.get(name) for name in schema.CLIENT_FIELDS}
-        for name, kind in _ENVELOPE_TYPES.items():
-            if not isinstance(fields[name], kind) or isinstance(fields[name], bool):
-                raise ProtocolError(f"A pulled event has no valid `{name}`: got {fields[name]!r}.")
-        if not isinstance(seq, int) or isinstance(seq, bool):
-            raise ProtocolError(f"Pulled event {fields['id']!r} has no valid `seq`: got {seq!r}.")
+    for pulled in events:
+        # Decoding checked the envelope's types (client_sdk._transport): what is left is normalizing.
+        seq = pulled.seq
+        fields = {name: getattr(pulled, name) for name in schema.CLIENT_FIELDS}
         event = normalize(fields)
         held = conn.execute("SELECT hash, body FROM events WHERE id = ?", (event.fields["id"],)).fetchone()
         redacted = held is not None and event.readable and held[0] != event.hash and _redacted(held[1], event)
@@ -260,8 +246,9 @@ def remint(conn: sqlite3.Connection, now: Callable[[], int] = now_ms) -> int:
         conn.execute("INSERT OR REPLACE INTO aliases VALUES (?, ?)", (old_id, new_ids[old_id]))
     clock = int(_meta(conn, "clock") or 0)
     stale = conn.execute(
-        "SELECT body FROM events WHERE type IN ('event.retracted', 'event.redacted') AND state != 'pending' "
-        "ORDER BY clock"
+        f"SELECT body FROM events WHERE type IN ({', '.join('?' * len(schema.TARGETING))}) "
+        "AND state != 'pending' ORDER BY clock",
+        schema.TARGETING,
     ).fetchall()
     for (body,) in stale:
         fields = _decode(body)
@@ -278,7 +265,7 @@ def remint(conn: sqlite3.Connection, now: Callable[[], int] = now_ms) -> int:
 def _retarget(fields: dict[str, Any], new_ids: dict[str, str]) -> bool:
     """Point a retraction or redaction at the new id of its target; whether it needed it."""
     data = fields.get("data")
-    if fields.get("type") not in _TARGETING or not isinstance(data, dict):
+    if fields.get("type") not in schema.TARGETING or not isinstance(data, dict):
         return False
     if data.get("target") not in new_ids:
         return False

@@ -8,11 +8,14 @@ complete and nothing is left to push but what the server deferred.
 
 from __future__ import annotations
 
+from msgspec import UNSET
+
 from client_sdk import _merge, _owner
 from client_sdk._store import Store, set_meta, utc_now
-from client_sdk._transport import Info, Transport
+from client_sdk._transport import Transport
 from client_sdk._types import Account, SyncReport
 from client_sdk.errors import PayloadTooLargeError, ProtocolError, ServerError
+from schema.protocol import InfoResponse, SyncRequest, spliced
 
 Batch = list[tuple[str, str, bytes]]  # (id, device_id, normalized body) of each pending event
 
@@ -22,7 +25,7 @@ _REQUEST_OVERHEAD = 64  # '{"events":[', '],"after":N,"limit":M}' with room for 
 def run_sync(store: Store, http: Transport, *, batch_size: int, page_size: int) -> SyncReport:
     tally = _merge.Tally()
     info = http.info()
-    if info.account is None:
+    if info.account is UNSET:
         raise ProtocolError(
             f"The server at {http.server} does not say whose this token is (no `account` in GET "
             "/v1/info): it is older than this client, which syncs a journal only with the account it "
@@ -40,9 +43,10 @@ def run_sync(store: Store, http: Transport, *, batch_size: int, page_size: int) 
     while True:
         batch = next_batch(store, deferred, batch_limit, info.limits.max_body_bytes)
         after = store.cursor
-        events = b",".join(body for _, _, body in batch)
+        # The pending bodies are the normalized events, written into the request as they are.
+        request = SyncRequest(events=[spliced(body) for _, _, body in batch], after=after, limit=page_size)
         try:
-            page = http.sync(b'{"events":[%b],"after":%d,"limit":%d}' % (events, after, page_size))
+            page = http.sync(request)
         except PayloadTooLargeError as exc:
             batch_limit, info = _shrink(store, http, exc, batch, info, tally)
             continue
@@ -60,7 +64,7 @@ def run_sync(store: Store, http: Transport, *, batch_size: int, page_size: int) 
             sent = [(event_id, device_id) for event_id, device_id, _ in batch]
             complete = _merge.apply_page(conn, page, sent, after, deferred, tally, store.now_ms)
             done = complete and not next_batch(store, deferred, 1, info.limits.max_body_bytes)
-            if done and not recovered and page.digest is not None and not matches_server(store):
+            if done and not recovered and page.digest is not UNSET and not matches_server(store):
                 # The sets differ although the pull is complete: the server's store was restored by
                 # hand (same epoch) and others pushed past our cursor, or this store was damaged.
                 # Recover as from a new epoch, once; verify() reports a difference that remains.
@@ -93,8 +97,13 @@ def next_batch(store: Store, deferred: set[str], limit: int, max_bytes: int) -> 
 
 
 def _shrink(
-    store: Store, http: Transport, exc: PayloadTooLargeError, batch: Batch, info: Info, tally: _merge.Tally
-) -> tuple[int, Info]:
+    store: Store,
+    http: Transport,
+    exc: PayloadTooLargeError,
+    batch: Batch,
+    info: InfoResponse,
+    tally: _merge.Tally,
+) -> tuple[int, InfoResponse]:
     """After a 413: the next batch limit (and the server's fresh limits after ``batch_too_large``)."""
     if exc.code == "batch_too_large" and len(batch) > 1:
         info = http.info()

@@ -1,7 +1,8 @@
 """HTTP for sync protocol v1: one httpx client, retries with backoff, errors mapped to ``client_sdk.errors``.
 
-Retrying a push is safe because the protocol is idempotent: an event the
-server committed before the answer got lost comes back as ``duplicate``.
+Answers are decoded with the server's own message types (``schema.protocol``). Retrying a push is
+safe because the protocol is idempotent: an event the server committed before the answer got lost
+comes back as ``duplicate``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 import msgspec
@@ -27,62 +28,38 @@ from client_sdk.errors import (
     TokenExpiredError,
     TokenRevokedError,
 )
-from schema.wire import Account as WireAccount
+from schema.protocol import EPOCH_HEADER, JSON, InfoResponse, Problem, SyncRequest, SyncResponse
 
 T = TypeVar("T")
 _TOKEN_ENDED: dict[str | None, tuple[type[AuthError], str]] = {
     "expired": (TokenExpiredError, "has expired"),
     "revoked": (TokenRevokedError, "was revoked"),
 }
-EPOCH_HEADER = "Winledger-Epoch"
 USER_AGENT = "winledger-client-sdk/0.1"
 
-
-class Result(msgspec.Struct, frozen=True, kw_only=True):
-    id: str | None = None
-    status: str
-    seq: int | None = None
-    code: str | None = None
-    message: str | None = None
+_info_decoder = msgspec.json.Decoder(InfoResponse)
+_sync_decoder = msgspec.json.Decoder(SyncResponse)
+_problem_decoder = msgspec.json.Decoder(Problem)
+_encoder = msgspec.json.Encoder()
 
 
-class Page(msgspec.Struct, frozen=True, kw_only=True):
-    """The answer to ``POST /v1/sync``; events are kept as plain data so unknown types survive."""
+class Refusal(NamedTuple):
+    """What an error answer says: a problem of the protocol's, or a proxy's page read as ``detail``."""
 
-    results: list[Result] = []
-    events: list[dict[str, Any]] = []
-    cursor: int
-    more: bool
-    epoch: str | None = None
-    count: int | None = None
-    digest: str | None = None
+    code: str | None
+    detail: str | None
+    epoch: str | None
+    reason: str | None
 
 
-class Limits(msgspec.Struct, frozen=True, kw_only=True):
-    max_batch: int = 1000
-    max_body_bytes: int = 4 * 1024 * 1024
-    max_page: int = 5000
+def refusal(response: httpx.Response) -> Refusal:
+    """The problem an error answer carries; a body that is no problem of this protocol is its detail."""
+    try:
+        problem = _problem_decoder.decode(response.content)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return Refusal(None, response.text[:200] or None, None, None)
+    return Refusal(problem.code, problem.detail, problem.epoch or None, problem.reason or None)
 
-
-class Info(msgspec.Struct, frozen=True, kw_only=True):
-    epoch: str | None = None
-    limits: Limits = Limits()
-    event_types: dict[str, list[int]] = {}
-    account: WireAccount | None = None
-    """Whose the token is; ``None`` from a server older than ``GET /v1/me`` (protocol section 6.6)."""
-
-
-class _Problem(msgspec.Struct, frozen=True, kw_only=True):
-    code: str | None = None
-    title: str | None = None
-    detail: str | None = None
-    epoch: str | None = None
-    reason: str | None = None
-
-
-_page_decoder = msgspec.json.Decoder(Page)
-_info_decoder = msgspec.json.Decoder(Info)
-_problem_decoder = msgspec.json.Decoder(_Problem)
 
 # Worth another try: the server may be restarting, overloaded or briefly unreachable.
 _RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -132,7 +109,7 @@ class Transport:
                 headers={
                     "Authorization": f"Bearer {token}",
                     "User-Agent": USER_AGENT,
-                    "Accept": "application/json",
+                    "Accept": JSON,
                 },
             )
         except (httpx.InvalidURL, ValueError) as exc:
@@ -147,17 +124,11 @@ class Transport:
     def close(self) -> None:
         self._http.close()
 
-    def info(self) -> Info:
-        response = self.request("GET", "/v1/info")
-        info = self._decode(_info_decoder, response)
-        return info if info.epoch else msgspec.structs.replace(info, epoch=response.headers.get(EPOCH_HEADER))
+    def info(self) -> InfoResponse:
+        return self._decode(_info_decoder, self.request("GET", "/v1/info"))
 
-    def sync(self, body: bytes) -> Page:
-        response = self.request("POST", "/v1/sync", body)
-        page = self._decode(_page_decoder, response)
-        if page.epoch is None:
-            page = msgspec.structs.replace(page, epoch=response.headers.get(EPOCH_HEADER))
-        return page
+    def sync(self, message: SyncRequest) -> SyncResponse:
+        return self._decode(_sync_decoder, self.request("POST", "/v1/sync", _encoder.encode(message)))
 
     def _decode(self, decoder: msgspec.json.Decoder[T], response: httpx.Response) -> T:
         try:
@@ -173,7 +144,7 @@ class Transport:
         return capped * random.uniform(0.5, 1.0)
 
     def request(self, method: str, path: str, body: bytes | None = None) -> httpx.Response:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers = {"Content-Type": JSON} if body is not None else {}
         attempt = 0
         while True:
             attempt += 1
@@ -204,10 +175,7 @@ class Transport:
         self, response: httpx.Response, *, attempts: int = 1, retry_after: float | None = None
     ) -> ServerError:
         status = response.status_code
-        try:
-            problem = _problem_decoder.decode(response.content)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            problem = _Problem(detail=response.text[:200] or None)
+        problem = refusal(response)
         request = f"{response.request.method} {response.request.url.path}"
         said = f" ({problem.code})" if problem.code else ""
         detail = f": {problem.detail}" if problem.detail else ""

@@ -33,7 +33,7 @@ COMMANDS_GROUP = "winledger.commands"
 def _schema_export(args: argparse.Namespace) -> int:
     import msgspec
 
-    from schema.jsonschema import schemas
+    from schema.protocol.jsonschema import schemas
 
     directory = Path(args.dir)
     directory.mkdir(parents=True, exist_ok=True)

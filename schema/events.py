@@ -219,6 +219,10 @@ class EventRedacted(Envelope, tag="event.redacted", frozen=True):
     project_optional: ClassVar[bool] = True
 
 
+TARGETING = ("event.retracted", "event.redacted")
+"""The types whose ``data.target`` names another event: a retraction hides it, a redaction erases its text."""
+
+
 # -- events at an older version: accepted, stored as they are, read through an upcaster ------
 
 

@@ -1,9 +1,9 @@
-"""JSON Schema for the envelope, every event type, every wire message and every read-model response
-(for code generation).
+"""JSON Schema for the envelope and every event type, at every version (for code generation).
 
 Every known version of every event type has its document (``event.<type>.v<n>.json``), with ``type``
 and ``v`` pinned. A push or sync request may carry any of them: its ``events`` are described by
-``versioned_events``, which ``server.http.openapi`` uses too.
+``versioned_events``, which the protocol's documents (``schema.protocol.jsonschema``) and
+``server.http.openapi`` use.
 """
 
 from __future__ import annotations
@@ -13,47 +13,10 @@ from typing import Any
 import msgspec
 
 from schema.events import EVENT_TYPES, Envelope
-from schema.wire import (
-    EventResult,
-    InfoResponse,
-    MeResponse,
-    MetricChainsResponse,
-    Problem,
-    ProjectsResponse,
-    PullResponse,
-    PushRequest,
-    PushResponse,
-    ReviewDraftResponse,
-    StoredEvent,
-    SyncRequest,
-    SyncResponse,
-    TimelineResponse,
-)
 
-WIRE_MESSAGES: tuple[type[msgspec.Struct], ...] = (
-    PushRequest,
-    PushResponse,
-    SyncRequest,
-    SyncResponse,
-    PullResponse,
-    EventResult,
-    StoredEvent,
-    InfoResponse,
-    MeResponse,
-    Problem,
-)
-
-READ_MODEL_RESPONSES: tuple[type[msgspec.Struct], ...] = (
-    ProjectsResponse,
-    TimelineResponse,
-    MetricChainsResponse,
-    ReviewDraftResponse,
-)
-"""Responses of the read-model routes (docs/protocol.md, section 12)."""
-
-
-PUSHED_EVENTS: tuple[type[msgspec.Struct], ...] = (PushRequest, SyncRequest)
-"""The messages whose ``events`` may be of any known type at any known version."""
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+REF_TEMPLATE = "#/$defs/{name}"
+"""Where a standalone document keeps the schemas it refers to."""
 
 
 def _pin_version(event: dict[str, Any], version: int) -> None:
@@ -95,21 +58,18 @@ def versioned_events(components: dict[str, Any], ref_template: str) -> dict[str,
     return {"anyOf": branches, "discriminator": {"propertyName": "type", "mapping": mapping}}
 
 
-def schemas() -> dict[str, dict[str, Any]]:
-    """File name -> JSON Schema document."""
-    documents: dict[str, dict[str, Any]] = {}
+def document(name: str, struct: Any) -> dict[str, Any]:
+    """The standalone document of one type, titled ``name``, with what it refers to under ``$defs``."""
+    (schema,), components = msgspec.json.schema_components([struct], ref_template=REF_TEMPLATE)
+    found = {"$schema": DRAFT, "title": name, **schema}
+    if components:
+        found["$defs"] = components
+    return found
 
-    def add(name: str, struct: Any) -> None:
-        (schema,), components = msgspec.json.schema_components([struct], ref_template="#/$defs/{name}")
-        document = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": name, **schema}
-        if components:
-            document["$defs"] = components
-        if struct in PUSHED_EVENTS:
-            events = components[struct.__name__]["properties"]["events"]
-            events["items"] = versioned_events(components, "#/$defs/{name}")
-        documents[f"{name}.json"] = document
 
-    add("envelope", Envelope)
+def event_schemas() -> dict[str, dict[str, Any]]:
+    """File name -> JSON Schema document, for the envelope and each version of each event type."""
+    documents = {"envelope.json": document("envelope", Envelope)}
     # Envelope is only a base class: its generated `type` tag is its class name and it has no
     # `data`. The envelope every event shares has one of the real tags and a payload object.
     envelope = documents["envelope.json"]["$defs"]["Envelope"]
@@ -118,8 +78,7 @@ def schemas() -> dict[str, dict[str, Any]]:
     envelope["required"] = [*envelope["required"], "data"]
     for event_type, versions in EVENT_TYPES.items():
         for version, struct in versions.items():
-            add(f"event.{event_type}.v{version}", struct)
-            _pin_version(documents[f"event.{event_type}.v{version}.json"]["$defs"][struct.__name__], version)
-    for message in (*WIRE_MESSAGES, *READ_MODEL_RESPONSES):
-        add(message.__name__, message)
+            found = document(f"event.{event_type}.v{version}", struct)
+            _pin_version(found["$defs"][struct.__name__], version)
+            documents[f"event.{event_type}.v{version}.json"] = found
     return documents

@@ -56,7 +56,7 @@ Tags = Annotated[list[Tag], Meta(max_length=MAX_TAGS)]
 
 ProjectKind = Literal["model", "experiment", "analysis", "infrastructure", "research", "other"]
 Source = Literal["text", "voice"]
-Milestone = Literal[
+Stage = Literal[
     "trained",
     "evaluated",
     "experiment_launched",
@@ -64,10 +64,11 @@ Milestone = Literal[
     "shadow_deployed",
     "deployed",
     "adopted",
-    "rolled_back",
-    "retired",
-    "abandoned",
 ]
+"""The milestones on the way to production, in the order a project passes them."""
+Ending = Literal["rolled_back", "retired", "abandoned"]
+"""The milestones that end a project's time in production, or the project."""
+Milestone = Literal[Stage, Ending]
 Layer = Literal["model", "production", "business"]
 Direction = Literal["higher_is_better", "lower_is_better"]
 """Which way a metric is better, as ``metric.observed`` version 1 says it."""

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from schema.wire import (
+from schema.protocol import (
     DEFAULT_BODY_TIMEOUT_S,
     DEFAULT_MAX_BATCH,
     DEFAULT_MAX_BODY_BYTES,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping
 from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, get_args
 
 from schema.canonical import parse_timestamp
 from schema.events import (
@@ -47,6 +47,7 @@ from schema.projections.models import (
     TimelineEntry,
 )
 from schema.redaction import apply_redactions
+from schema.types import Stage
 from schema.upcast import read_event
 
 
@@ -57,15 +58,7 @@ class _HasDate(Protocol):
 
 _Dated = TypeVar("_Dated", bound=_HasDate)
 
-STAGE_ORDER = (
-    "trained",
-    "evaluated",
-    "experiment_launched",
-    "experiment_concluded",
-    "shadow_deployed",
-    "deployed",
-    "adopted",
-)
+STAGE_ORDER: tuple[str, ...] = get_args(Stage)
 _STAGE_RANK = {name: rank for rank, name in enumerate(STAGE_ORDER)}
 _SUMMARY_CHARS = 140
 

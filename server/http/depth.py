@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from itertools import accumulate
 
-from schema.wire import MAX_DEPTH
+from schema.protocol import MAX_DEPTH
 
 # JSON: escapes cannot hide a quote once escaped backslashes are gone; between the remaining quotes,
 # every other piece is outside a string. What remains is brackets, which count +1 and -1.

@@ -1,4 +1,4 @@
-"""``GET /v1/export``: all of the user's events, then their read models, as NDJSON (``schema.export``).
+"""``GET /v1/export``: all of the user's events, then their read models, as NDJSON (``schema.protocol``).
 
 Memory stays constant in the size of the log: events are read a page at a
 time, each page in its own short read transaction, and written out before the
@@ -24,8 +24,10 @@ from starlette.routing import Route
 
 from schema import add_hash
 from schema.canonical import EMPTY_DIGEST
-from schema.export import (
+from schema.protocol import (
+    EPOCH_HEADER,
     EXPORT_FORMAT,
+    JSON,
     NDJSON,
     ExportedEvent,
     ExportedModel,
@@ -35,7 +37,7 @@ from schema.export import (
 )
 from server.database import tables as db
 from server.eventlog.store import utc_now
-from server.http.problems import EPOCH_HEADER, negotiate
+from server.http.problems import negotiate
 from server.http.routes import _authenticate
 from server.projections import modelstore as ms
 from server.projections.projector import MAX_WAIT_S, code_version
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
     from server.http.app import State
 
 PAGE = 500
-_OFFERS = {NDJSON: "ndjson", "application/json": "ndjson"}
+_OFFERS = {NDJSON: "ndjson", JSON: "ndjson"}
 
 
 def _state(request: Request) -> State:

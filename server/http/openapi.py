@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the whole HTTP API, served at ``GET /openapi.json``.
 
 Bodies come from the msgspec types the server speaks (``msgspec.json.schema_components``;
-pushed events at every version ``schema.EVENT_TYPES`` knows, from ``schema.jsonschema``), so the
+pushed events at every version ``schema.EVENT_TYPES`` knows, from ``schema.protocol.jsonschema``), so the
 document cannot drift from the code; paths, parameters, the security
 scheme and the problem responses are written here. The limits in it are the
 running server's settings. ``tests/e2e/test_fuzz.py`` runs schemathesis against it.
@@ -13,29 +13,31 @@ from typing import Any
 
 import msgspec
 
-from schema.export import NDJSON
-from schema.jsonschema import versioned_events
-from schema.types import MAX_INT
-from schema.wire import (
+from schema.protocol import (
+    EPOCH_HEADER,
     JSON,
     MARKDOWN,
     MSGPACK,
+    NDJSON,
     PROBLEM_JSON,
     TEXT,
     InfoResponse,
     MeResponse,
-    MetricChainsResponse,
     Problem,
-    ProjectsResponse,
     PullResponse,
     PushRequest,
     PushResponse,
-    ReviewDraftResponse,
     SyncRequest,
     SyncResponse,
+)
+from schema.protocol.jsonschema import message_components
+from schema.protocol.readmodels import (
+    MetricChainsResponse,
+    ProjectsResponse,
+    ReviewDraftResponse,
     TimelineResponse,
 )
-from server.http.problems import EPOCH_HEADER
+from schema.types import MAX_INT
 from server.settings import Settings
 
 BODIES: tuple[type[msgspec.Struct], ...] = (
@@ -152,18 +154,80 @@ _PROJECT_ID = {
 _PUSH = (400, 408, 413, 415)
 
 
+_REVIEW_PARAMETERS = [
+    _query("from", _DATE, "First day of the period", required=True),
+    _query(
+        "to",
+        _DATE,
+        "Last day of the period (not before `from`). Past a defaulted `as_of` (the year in "
+        "progress), the period is drawn to `as_of`",
+        required=True,
+    ),
+    _query(
+        "as_of",
+        _DATE,
+        "The point in time: only events that occurred by the end of this day (UTC) count. "
+        "Default: `to` or today (UTC), whichever is earlier. An explicit `as_of` before `to` "
+        "or after today is a 400",
+    ),
+    _query(
+        "format",
+        {"enum": ["md", "text", "json", "markdown"]},
+        "Overrides `Accept`: md (text/markdown), text (text/plain, ready to paste into a "
+        "review form: no Markdown syntax) or json; markdown is md",
+    ),
+    _query("short", _BOOLEAN, "true: the summary and the top accomplishments alone (default false)"),
+    _query(
+        "cite",
+        _BOOLEAN,
+        "false: md and text without the event citations (default true); JSON always keeps its event ids",
+    ),
+    _MIN_SEQ,
+]
+
+
 def build(settings: Settings) -> dict[str, Any]:
     """The document for a server running with ``settings``."""
-    ref_template = "#/components/schemas/{name}"
-    _, components = msgspec.json.schema_components(BODIES, ref_template=ref_template)
-    # A push may carry every version of every type this server knows, not only the current ones.
-    items = versioned_events(components, ref_template)
-    for body in ("PushRequest", "SyncRequest"):
-        components[body]["properties"]["events"]["items"] = items
+    paths = {**_sync_paths(settings), **_read_model_paths(), **_export_path(), **_public_paths()}
+    # A fuzzer (and a reader) finds real project ids in the list.
+    project = {"project_id": "$response.body#/projects/0/id"}
+    paths["/v1/projects"]["get"]["responses"]["200"]["links"] = {
+        "timeline": {"operationId": "timeline", "parameters": project},
+        "metricChains": {"operationId": "metricChains", "parameters": project},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "winledger sync protocol",
+            "version": "1",
+            "description": "Sync protocol v1 and the read models; docs/protocol.md is the full reference.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(settings),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "wl_<16 hex digits>_<64 hex digits>",
+                }
+            },
+        },
+        "security": [{"bearer": []}],
+    }
+
+
+def _schemas(settings: Settings) -> dict[str, Any]:
+    """Every body's schema; a push may carry every version of every type this server knows."""
+    _, components = message_components(BODIES, "#/components/schemas/{name}")
     # What the settings bound, so that a fuzzer's well-formed request is one the server takes.
     events = components["PushRequest"]["properties"]["events"]
     events |= {"minItems": 1, "maxItems": settings.max_batch}
     components["SyncRequest"]["properties"]["events"]["maxItems"] = settings.max_batch
+    return components
+
+
+def _sync_paths(settings: Settings) -> dict[str, Any]:
     paging = [
         _query("after", _integer(0), "Return events with a seq above this (default 0)"),
         _query(
@@ -173,7 +237,7 @@ def build(settings: Settings) -> dict[str, Any]:
             f"above {settings.max_page} treated as {settings.max_page})",
         ),
     ]
-    paths: dict[str, Any] = {
+    return {
         "/v1/events": {
             "get": _operation(
                 "pull",
@@ -216,6 +280,12 @@ def build(settings: Settings) -> dict[str, Any]:
                 (),
             )
         },
+    }
+
+
+def _read_model_paths() -> dict[str, Any]:
+    as_of = _query("as_of", _DATE, _AS_OF_DAY)
+    return {
         "/v1/projects": {
             "get": _operation(
                 "listProjects",
@@ -231,7 +301,7 @@ def build(settings: Settings) -> dict[str, Any]:
                 "A project's timeline",
                 _ok("TimelineResponse", "The timeline as of a date"),
                 (400, 404),
-                parameters=[_PROJECT_ID, _query("as_of", _DATE, _AS_OF_DAY), _MIN_SEQ],
+                parameters=[_PROJECT_ID, as_of, _MIN_SEQ],
             )
         },
         "/v1/projects/{project_id}/metric-chains": {
@@ -240,7 +310,7 @@ def build(settings: Settings) -> dict[str, Any]:
                 "A project's metrics, links and chains as of a day",
                 _ok("MetricChainsResponse", "The metric chains"),
                 (400, 404),
-                parameters=[_PROJECT_ID, _query("as_of", _DATE, _AS_OF_DAY), _MIN_SEQ],
+                parameters=[_PROJECT_ID, as_of, _MIN_SEQ],
             )
         },
         "/v1/review-draft": {
@@ -249,59 +319,29 @@ def build(settings: Settings) -> dict[str, Any]:
                 "The review draft of a period as of a day, as JSON, Markdown or plain text",
                 _ok("ReviewDraftResponse", "The draft", markdown=True),
                 (400,),
-                parameters=[
-                    _query("from", _DATE, "First day of the period", required=True),
-                    _query(
-                        "to",
-                        _DATE,
-                        "Last day of the period (not before `from`). Past a defaulted `as_of` (the year in "
-                        "progress), the period is drawn to `as_of`",
-                        required=True,
-                    ),
-                    _query(
-                        "as_of",
-                        _DATE,
-                        "The point in time: only events that occurred by the end of this day (UTC) count. "
-                        "Default: `to` or today (UTC), whichever is earlier. An explicit `as_of` before `to` "
-                        "or after today is a 400",
-                    ),
-                    _query(
-                        "format",
-                        {"enum": ["md", "text", "json", "markdown"]},
-                        "Overrides `Accept`: md (text/markdown), text (text/plain, ready to paste into a "
-                        "review form: no Markdown syntax) or json; markdown is md",
-                    ),
-                    _query(
-                        "short",
-                        _BOOLEAN,
-                        "true: the summary and the top accomplishments alone (default false)",
-                    ),
-                    _query(
-                        "cite",
-                        _BOOLEAN,
-                        "false: md and text without the event citations (default true); JSON always "
-                        "keeps its event ids",
-                    ),
-                    _MIN_SEQ,
-                ],
+                parameters=_REVIEW_PARAMETERS,
             )
         },
-        "/v1/export": {
-            "get": _operation(
-                "export",
-                "All of your events in seq order, then your read models, as NDJSON (protocol section 13)",
-                {
-                    "description": (
-                        "One JSON object per line, told apart by `kind`: one `export` header, one `event` "
-                        "line per event, one `read_model` line per project, and an `end` line with the "
-                        "count and digest of the events (a stream without it was cut short)"
-                    ),
-                    "headers": _epoch(),
-                    "content": {NDJSON: {"schema": {"type": "string"}}},
-                },
-                (),
-            )
-        },
+    }
+
+
+def _export_path() -> dict[str, Any]:
+    lines = {
+        "description": (
+            "One JSON object per line, told apart by `kind`: one `export` header, one `event` "
+            "line per event, one `read_model` line per project, and an `end` line with the "
+            "count and digest of the events (a stream without it was cut short)"
+        ),
+        "headers": _epoch(),
+        "content": {NDJSON: {"schema": {"type": "string"}}},
+    }
+    summary = "All of your events in seq order, then your read models, as NDJSON (protocol section 13)"
+    return {"/v1/export": {"get": _operation("export", summary, lines, ())}}
+
+
+def _public_paths() -> dict[str, Any]:
+    """The two routes without a token."""
+    return {
         "/healthz": {
             "get": {
                 "operationId": "health",
@@ -318,30 +358,4 @@ def build(settings: Settings) -> dict[str, Any]:
                 "responses": {"200": {"description": "OpenAPI 3.1", "content": {JSON: {"schema": {}}}}},
             }
         },
-    }
-    # A fuzzer (and a reader) finds real project ids in the list.
-    project = {"project_id": "$response.body#/projects/0/id"}
-    paths["/v1/projects"]["get"]["responses"]["200"]["links"] = {
-        "timeline": {"operationId": "timeline", "parameters": project},
-        "metricChains": {"operationId": "metricChains", "parameters": project},
-    }
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "winledger sync protocol",
-            "version": "1",
-            "description": "Sync protocol v1 and the read models; docs/protocol.md is the full reference.",
-        },
-        "paths": paths,
-        "components": {
-            "schemas": components,
-            "securitySchemes": {
-                "bearer": {
-                    "type": "http",
-                    "scheme": "bearer",
-                    "bearerFormat": "wl_<16 hex digits>_<64 hex digits>",
-                }
-            },
-        },
-        "security": [{"bearer": []}],
     }

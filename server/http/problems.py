@@ -5,18 +5,17 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from schema.wire import JSON, MSGPACK, PROBLEM_JSON, Problem
+from schema.protocol import EPOCH_HEADER, JSON, MSGPACK, MSGPACK_ALIAS, PROBLEM_JSON, Problem
 
 Format = Literal["json", "msgpack"]
 T = TypeVar("T")
-EPOCH_HEADER = "Winledger-Epoch"
 
 _TITLES = {
     400: "Bad Request",
@@ -108,7 +107,8 @@ class Admission:
             self.active -= 1
 
 
-def encode(value: Any, fmt: Format, epoch: str) -> Response:
+def encode(value: msgspec.Struct, fmt: Format, epoch: str) -> Response:
+    """A message of the protocol as the body of a 200, with the epoch in its header too."""
     if fmt == "msgpack":
         return Response(_msgpack_encoder.encode(value), headers={EPOCH_HEADER: epoch}, media_type=MSGPACK)
     return Response(_json_encoder.encode(value), headers={EPOCH_HEADER: epoch}, media_type=JSON)
@@ -126,7 +126,7 @@ def request_format(request: Request) -> Format:
     media = raw.split(";", 1)[0].strip().lower()
     if media == JSON:
         return "json"
-    if media in (MSGPACK, "application/x-msgpack"):
+    if media in (MSGPACK, MSGPACK_ALIAS):
         return "msgpack"
     raise ProblemError(
         415,
@@ -140,7 +140,7 @@ def response_format(request: Request, default: Format) -> Format:
     return negotiate(request, _FORMATS, default)
 
 
-_FORMATS: dict[str, Format] = {JSON: "json", MSGPACK: "msgpack", "application/x-msgpack": "msgpack"}
+_FORMATS: dict[str, Format] = {JSON: "json", MSGPACK: "msgpack", MSGPACK_ALIAS: "msgpack"}
 
 
 def negotiate(request: Request, offers: Mapping[str, T], default: T) -> T:
@@ -172,7 +172,7 @@ def negotiate(request: Request, offers: Mapping[str, T], default: T) -> T:
         if best is None or quality > best[0]:
             best = (quality, position, offer)
     if best is None:
-        named = ", ".join(media for media in offers if media != "application/x-msgpack")
+        named = ", ".join(media for media in offers if media != MSGPACK_ALIAS)
         raise ProblemError(
             406, "not_acceptable", f"Accept {raw!r} names no format this server speaks: {named}"
         )

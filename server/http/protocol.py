@@ -1,16 +1,26 @@
-"""Decoding request bodies and parameters of protocol v1, and encoding pulled pages."""
+"""Decoding request bodies and parameters of protocol v1, and the messages that answer a push or a pull."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 from msgspec import UNSET, Raw
 
 from schema import Rejection, ValidEvent, decode_event
+from schema.protocol import (
+    MAX_DEPTH,
+    EventResult,
+    PullResponse,
+    PushResponse,
+    RawPushBody,
+    Status,
+    StoredEvent,
+    SyncResponse,
+    spliced,
+)
 from schema.types import MAX_INT
-from schema.wire import MAX_DEPTH, RawPushBody
 from server.eventlog.store import Outcome, Page
 from server.http.depth import json_depth, msgpack_depth
 from server.http.problems import Format, ProblemError
@@ -160,26 +170,49 @@ def body_int(value: Any, name: str, default: int, minimum: int) -> int:
     return value
 
 
-def results(outcomes: list[Outcome]) -> list[dict[str, Any]]:
+def push_response(outcomes: list[Outcome], cursor: int, epoch: str) -> PushResponse:
+    return PushResponse(results=_results(outcomes), cursor=cursor, epoch=epoch)
+
+
+def pull_response(page: Page, fmt: Format, epoch: str) -> PullResponse:
+    """A page of a pull; ``count`` and ``digest`` only on the last page."""
+    last = not page.more
+    return PullResponse(
+        events=_page_events(page, fmt),
+        cursor=page.cursor,
+        more=page.more,
+        count=page.last_seq if last else UNSET,
+        digest=page.digest if last else UNSET,
+        epoch=epoch,
+    )
+
+
+def sync_response(outcomes: list[Outcome], page: Page, fmt: Format, epoch: str) -> SyncResponse:
+    pulled = pull_response(page, fmt, epoch)
+    return SyncResponse(
+        results=_results(outcomes),
+        events=pulled.events,
+        cursor=pulled.cursor,
+        more=pulled.more,
+        count=pulled.count,
+        digest=pulled.digest,
+        epoch=epoch,
+    )
+
+
+def _results(outcomes: list[Outcome]) -> list[EventResult]:
+    # The store's outcomes hold one of the three statuses.
     return [
-        {"id": o.id, "status": o.status, "seq": o.seq, "code": o.code, "message": o.message} for o in outcomes
+        EventResult(id=o.id, status=cast(Status, o.status), seq=o.seq, code=o.code, message=o.message)
+        for o in outcomes
     ]
 
 
-def page_events(page: Page, fmt: Format) -> Any:
+def _page_events(page: Page, fmt: Format) -> list[StoredEvent]:
     """The page's events with ``seq`` and ``received_at`` added.
 
-    JSON splices the stored normalized bodies (they are served exactly as stored);
+    JSON splices the stored normalized bodies (they are served exactly as stored, never re-encoded);
     MessagePack re-encodes them, keeping float fields as doubles.
     """
-    if fmt == "json":
-        return Raw(page.events)
-    return msgspec.json.decode(page.events)
-
-
-def page_fields(page: Page) -> dict[str, Any]:
-    fields: dict[str, Any] = {"cursor": page.cursor, "more": page.more}
-    if not page.more:
-        fields["count"] = page.last_seq
-        fields["digest"] = page.digest
-    return fields
+    events: list[StoredEvent] = spliced(page.events) if fmt == "json" else msgspec.json.decode(page.events)
+    return events

@@ -31,18 +31,25 @@ from schema.projections import (
     shorten,
     timeline_view,
 )
-from schema.types import MAX_INT
-from schema.wire import (
+from schema.protocol import (
+    AS_OF_SEQ_HEADER,
+    EPOCH_HEADER,
     JSON,
     MARKDOWN,
     MSGPACK,
+    MSGPACK_ALIAS,
+    PROJECTION_VERSION_HEADER,
     TEXT,
+)
+from schema.protocol.readmodels import (
     MetricChainsResponse,
     ProjectsResponse,
     ReviewDraftResponse,
     TimelineResponse,
+    by_recent_activity,
 )
-from server.http.problems import EPOCH_HEADER, ProblemError, encode, negotiate, response_format
+from schema.types import MAX_INT
+from server.http.problems import ProblemError, encode, negotiate, response_format
 from server.http.routes import _authenticate
 from server.projections import modelstore as ms
 from server.projections.projector import MAX_WAIT_S, code_version
@@ -52,14 +59,12 @@ if TYPE_CHECKING:
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-AS_OF_SEQ_HEADER = "Winledger-As-Of-Seq"
-PROJECTION_VERSION_HEADER = "Winledger-Projection-Version"
 
 DraftFormat = Literal["json", "msgpack", "md", "text"]
 _DRAFT_FORMATS: dict[str, DraftFormat] = {
     JSON: "json",
     MSGPACK: "msgpack",
-    "application/x-msgpack": "msgpack",
+    MSGPACK_ALIAS: "msgpack",
     MARKDOWN: "md",
     TEXT: "text",
 }
@@ -224,9 +229,7 @@ async def load_projects(state: State, user_id: int) -> tuple[list[ProjectSummary
     async with ms.snapshot(state.engine) as connection:
         seq, version = await _standing(connection, user_id)
         summaries = await ms.load_summaries(connection, user_id)
-    summaries.sort(key=lambda summary: summary.id)
-    summaries.sort(key=lambda summary: summary.last_activity or "", reverse=True)
-    return summaries, seq, version
+    return by_recent_activity(summaries), seq, version
 
 
 async def load_project(state: State, user_id: int, project_id: str) -> tuple[ProjectModel | None, int, int]:

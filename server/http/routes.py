@@ -13,17 +13,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from schema import EVENT_TYPES, format_timestamp
+from schema.protocol import (
+    JSON,
+    MAX_DEPTH,
+    PROTOCOL_VERSION,
+    Account,
+    InfoResponse,
+    Limits,
+    MeResponse,
+    RawPushBody,
+)
 from schema.types import MAX_INT, MAX_LABEL, MAX_NAME, MAX_QUOTE, MAX_TAG, MAX_TAGS, MAX_TEXT
-from schema.wire import MAX_DEPTH, Account, MeResponse
 from server.accounts.auth import RefusalReason, Refused
-from server.eventlog.store import CursorAhead
+from server.eventlog.store import CursorAhead, Outcome, Page
 from server.http import protocol
-from server.http.problems import ProblemError, encode, read_body, request_format, response_format
+from server.http.problems import Format, ProblemError, encode, read_body, request_format, response_format
 
 if TYPE_CHECKING:
     from server.http.app import State
-
-PROTOCOL_VERSION = 1
+    from server.settings import Settings
 
 
 class RateLimiter:
@@ -88,7 +96,7 @@ async def healthz(request: Request) -> Response:
 
 async def openapi_document(request: Request) -> Response:
     """The OpenAPI description (``server/http/openapi.py``); public, like the protocol it describes."""
-    return Response(_state(request).openapi, media_type="application/json")
+    return Response(_state(request).openapi, media_type=JSON)
 
 
 async def _account(request: Request) -> Account:
@@ -112,30 +120,33 @@ async def info(request: Request) -> Response:
     account = await _account(request)
     state = _state(request)
     fmt = response_format(request, "json")
-    s = state.settings
-    body = {
-        "protocol": PROTOCOL_VERSION,
-        "epoch": state.epoch,
-        "server_time": format_timestamp(datetime.now(UTC)),
-        "limits": {
-            "max_batch": s.max_batch,
-            "max_body_bytes": s.max_body_bytes,
-            "body_timeout_seconds": s.body_timeout_s,
-            "default_page": s.default_page,
-            "max_page": s.max_page,
-            "max_name": MAX_NAME,
-            "max_label": MAX_LABEL,
-            "max_text": MAX_TEXT,
-            "max_quote": MAX_QUOTE,
-            "max_tags": MAX_TAGS,
-            "max_tag": MAX_TAG,
-            "max_integer": MAX_INT,
-            "max_depth": MAX_DEPTH,
-        },
-        "event_types": {name: sorted(versions) for name, versions in EVENT_TYPES.items()},
-        "account": account,
-    }
+    body = InfoResponse(
+        protocol=PROTOCOL_VERSION,
+        epoch=state.epoch,
+        server_time=format_timestamp(datetime.now(UTC)),
+        limits=_limits(state.settings),
+        event_types={name: sorted(versions) for name, versions in EVENT_TYPES.items()},
+        account=account,
+    )
     return encode(body, fmt, state.epoch)
+
+
+def _limits(s: Settings) -> Limits:
+    return Limits(
+        max_batch=s.max_batch,
+        max_body_bytes=s.max_body_bytes,
+        body_timeout_seconds=s.body_timeout_s,
+        default_page=s.default_page,
+        max_page=s.max_page,
+        max_name=MAX_NAME,
+        max_label=MAX_LABEL,
+        max_text=MAX_TEXT,
+        max_quote=MAX_QUOTE,
+        max_tags=MAX_TAGS,
+        max_tag=MAX_TAG,
+        max_integer=MAX_INT,
+        max_depth=MAX_DEPTH,
+    )
 
 
 async def events(request: Request) -> Response:
@@ -150,8 +161,7 @@ async def pull(request: Request) -> Response:
     after = protocol.query_int(request.query_params.get("after"), "after", 0, 0)
     limit = protocol.query_int(request.query_params.get("limit"), "limit", state.settings.default_page, 1)
     page = await _pull(state, user_id, after, min(limit, state.settings.max_page), request)
-    body = {"events": protocol.page_events(page, fmt), **protocol.page_fields(page), "epoch": state.epoch}
-    return encode(body, fmt, state.epoch)
+    return encode(protocol.pull_response(page, fmt, state.epoch), fmt, state.epoch)
 
 
 async def push(request: Request) -> Response:
@@ -161,8 +171,7 @@ async def push(request: Request) -> Response:
     if not parsed.events:
         raise ProblemError(400, "invalid_parameter", "`events` must hold at least one event - at `$.events`")
     outcomes, last_seq = await _push(request, state, user_id, protocol.decode_events(parsed, fmt))
-    body = {"results": protocol.results(outcomes), "cursor": last_seq, "epoch": state.epoch}
-    return encode(body, out, state.epoch)
+    return encode(protocol.push_response(outcomes, last_seq, state.epoch), out, state.epoch)
 
 
 async def sync(request: Request) -> Response:
@@ -171,23 +180,17 @@ async def sync(request: Request) -> Response:
     parsed, fmt, out = await _read_push(request, state)
     after = protocol.body_int(parsed.after, "after", 0, 0)
     limit = protocol.body_int(parsed.limit, "limit", state.settings.default_page, 1)
-    outcomes: list[Any] = []
+    outcomes: list[Outcome] = []
     if parsed.events:
         try:
             outcomes, _ = await _push(request, state, user_id, protocol.decode_events(parsed, fmt), after)
         except CursorAhead as exc:
             raise _cursor_ahead(exc) from None
     page = await _pull(state, user_id, after, min(limit, state.settings.max_page), request)
-    body = {
-        "results": protocol.results(outcomes),
-        "events": protocol.page_events(page, out),
-        **protocol.page_fields(page),
-        "epoch": state.epoch,
-    }
-    return encode(body, out, state.epoch)
+    return encode(protocol.sync_response(outcomes, page, out, state.epoch), out, state.epoch)
 
 
-async def _read_push(request: Request, state: State) -> tuple[Any, Any, Any]:
+async def _read_push(request: Request, state: State) -> tuple[RawPushBody, Format, Format]:
     fmt = request_format(request)
     out = response_format(request, fmt)
     body = await read_body(request, state.settings.max_body_bytes, state.settings.body_timeout_s)
@@ -204,7 +207,7 @@ async def _read_push(request: Request, state: State) -> tuple[Any, Any, Any]:
 
 async def _push(
     request: Request, state: State, user_id: int, events: Any, after: int | None = None
-) -> tuple[list[Any], int]:
+) -> tuple[list[Outcome], int]:
     """The store's push, timed for ``winledger_push_commit_seconds``, its outcomes left for the access log."""
     started = time.perf_counter()
     outcomes, last_seq = await state.store.push(user_id, events, after=after)
@@ -213,7 +216,7 @@ async def _push(
     return outcomes, last_seq
 
 
-async def _pull(state: State, user_id: int, after: int, limit: int, request: Request) -> Any:
+async def _pull(state: State, user_id: int, after: int, limit: int, request: Request) -> Page:
     try:
         page = await state.store.pull(user_id, after, limit)
     except CursorAhead as exc:

@@ -20,14 +20,13 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schema.events import EVENT_TYPES, Envelope
+from schema.events import TARGETING as TARGETING  # the projector and the rebuild read it here
 from schema.projections import ProjectModel, ProjectSummary, summary_of
 from schema.upcast import read_event
 from server.database import tables as db
 
-RETRACTED = "event.retracted"
-REDACTED = "event.redacted"
-TARGETING = (RETRACTED, REDACTED)
-"""The types that name another event (``data.target``), re-folding its project; folded into none."""
+RETRACTED, REDACTED = TARGETING
+"""The types that name another event (``data.target``) re-fold its project and are folded into none."""
 NO_PROJECT_KEY = ""
 """The row key of the bucket of wins and learnings captured without a project."""
 _IN_CHUNK = 500

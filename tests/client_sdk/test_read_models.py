@@ -94,7 +94,7 @@ def _churn(client: Client) -> str:
 def test_the_offline_draft_is_the_servers_in_every_format(
     make_client: MakeClient, server: InProcessServer
 ) -> None:
-    from schema.wire import ReviewDraftResponse
+    from schema.protocol.readmodels import ReviewDraftResponse
 
     laptop = make_client("laptop")
     _churn(laptop)

@@ -20,7 +20,12 @@ from schema.projections import (
     summary_of,
     timeline_view,
 )
-from schema.wire import MetricChainsResponse, ProjectsResponse, ReviewDraftResponse, TimelineResponse
+from schema.protocol.readmodels import (
+    MetricChainsResponse,
+    ProjectsResponse,
+    ReviewDraftResponse,
+    TimelineResponse,
+)
 from tests.convergence.checks import AS_OF, PERIODS, READ_MODELS, ServerView, Violation
 from tests.convergence.harness import Device
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from schema import CLIENT_FIELDS, EVENT_TYPES
-from schema.jsonschema import READ_MODEL_RESPONSES, WIRE_MESSAGES, schemas
+from schema.protocol.jsonschema import READ_MODEL_RESPONSES, WIRE_MESSAGES, schemas
 from tests.factories import ALL_TYPES, FULL_DATA, an_event, with_data, without
 from tests.schema.jsonschema_check import problems
 

@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from client_sdk.demo_year import demo_year
-from schema.export import NDJSON
+from schema.protocol import NDJSON
 from server.http import export
 from tests.factories import an_event
 from tests.server.conftest import Api, assert_problem, decode

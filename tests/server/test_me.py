@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from schema.jsonschema import schemas
+from schema.protocol.jsonschema import schemas
 from server.admin.erase import delete_user
 from server.database import tables as db
 from tests.schema.jsonschema_check import problems

@@ -11,8 +11,8 @@ import httpx
 import msgspec
 import pytest
 
-from schema.jsonschema import schemas
 from schema.projections import PROJECTION_VERSION
+from schema.protocol.jsonschema import schemas
 from server.http import readmodels
 from tests.factories import Device, an_event, new_id
 from tests.schema.jsonschema_check import problems

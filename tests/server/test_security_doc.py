@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from schema import types
-from schema.wire import MAX_DEPTH
+from schema.protocol import MAX_DEPTH
 from server.projections import projector
 from server.settings import ENV_PREFIX, Settings
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from schema.jsonschema import schemas
+from schema.protocol.jsonschema import schemas
 from tests.factories import ALL_TYPES, an_event
 from tests.schema.jsonschema_check import problems
 from tests.server.conftest import Api, decode

@@ -21,7 +21,6 @@ from typing import Any, Literal
 import msgspec
 
 EXPORT_FORMAT = 1
-NDJSON = "application/x-ndjson"
 
 
 class ExportHeader(
