@@ -307,9 +307,10 @@ def rebuild(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from server.admin import stats
-    from server.projections import modelstore
-    from server.projections.projector import new_holder
-    from server.projections.rebuild import LeaseBusy, Outcome, rebuild_user, verify_user
+    from server.projections import reads
+    from server.projections.leases import new_holder
+    from server.projections.rebuild import LeaseBusy, Outcome, rebuild_user
+    from server.projections.verify import verify_user
 
     class RateColumn(ProgressColumn):
         def render(self, task: Task) -> Text:
@@ -327,7 +328,7 @@ def rebuild(args: argparse.Namespace) -> int:
     async def run() -> tuple[list[tuple[str, Outcome]], float]:
         async with admin_store(args.db) as store:
             async with store.engine.connect() as connection:
-                users = await modelstore.list_users(connection, args.user)
+                users = await reads.list_users(connection, args.user)
             if args.user is not None and not users:
                 raise AdminError(f"No user named {args.user!r}")
             outcomes: list[tuple[str, Outcome]] = []

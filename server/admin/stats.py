@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from schema import parse_timestamp
 from server.database import tables as db
 from server.eventlog.store import EventStore, utc_now
-from server.projections.projector import code_version
+from server.projections.tracking import code_version
 
 REBUILD_KEY = "rebuild_progress"
 REBUILD_REPORT_S = 2.0
