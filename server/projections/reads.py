@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
-from sqlalchemy import select
+from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schema.projections import ProjectModel, ProjectSummary
@@ -39,6 +39,35 @@ async def read_checkpoint(connection: AsyncConnection, user_id: int) -> Checkpoi
     c = db.projection_checkpoints.c
     row = (await connection.execute(select(c.seq, c.version).where(c.user_id == user_id))).one_or_none()
     return None if row is None else Checkpoint(int(row[0]), int(row[1]))
+
+
+async def lag(connection: AsyncConnection, version: int) -> tuple[int, int, list[tuple[str, int, str]]]:
+    """How far the read models of ``version`` are behind the log: users behind, events behind, and
+    ``(name, events behind, received_at of the oldest event not reflected)`` of each user behind, most
+    behind first. Read models folded by another version reflect nothing: they will be refolded."""
+    u, c, e = db.users.c, db.projection_checkpoints.c, db.events.c
+    done = case((c.version == version, c.seq), else_=literal(0))
+    behind = u.last_seq - func.coalesce(done, 0)
+    lagging = (
+        select(u.id, u.name, behind.label("behind"), func.coalesce(done, 0).label("done"))
+        .select_from(db.users.outerjoin(db.projection_checkpoints, c.user_id == u.id))
+        .where(behind > 0)
+        .subquery()
+    )
+    users_behind, events_behind = (
+        await connection.execute(select(func.count(), func.coalesce(func.sum(lagging.c.behind), 0)))
+    ).one()
+    # Each user's oldest event not yet reflected: one index lookup per lagging user (user_id, seq).
+    oldest = (
+        select(lagging.c.name, lagging.c.behind, e.received_at)
+        .join(db.events, and_(e.user_id == lagging.c.id, e.seq == lagging.c.done + 1))
+        .order_by(lagging.c.behind.desc(), lagging.c.name)
+    )
+    rows = [
+        (str(name), int(count), str(received))
+        for name, count, received in (await connection.execute(oldest)).all()
+    ]
+    return int(users_behind), int(events_behind), rows
 
 
 async def list_users(connection: AsyncConnection, name: str | None = None) -> list[tuple[int, str, int]]:
