@@ -31,7 +31,8 @@ from server.accounts.auth import Accounts
 from server.database import migrate
 from server.database import tables as db
 from server.eventlog import EventStore, event_store
-from server.projections.projector import new_holder, project_batch
+from server.projections.leases import new_holder
+from server.projections.projector import project_batch
 from server.projections.rebuild import rebuild_user
 
 MILESTONES = ["trained", "evaluated", "shadow_deployed", "deployed", "adopted"]

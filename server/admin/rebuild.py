@@ -24,9 +24,10 @@ from server.accounts.auth import AdminError
 from server.admin import stats
 from server.admin.store import admin_store, fail
 from server.eventlog.store import EventStore
-from server.projections import modelstore
-from server.projections.projector import new_holder
-from server.projections.rebuild import LeaseBusy, Outcome, rebuild_user, verify_user
+from server.projections import reads
+from server.projections.leases import new_holder
+from server.projections.rebuild import LeaseBusy, Outcome, rebuild_user
+from server.projections.verify import verify_user
 
 Outcomes = list[tuple[str, Outcome]]
 """Each user's name and what rebuilding (or verifying) their read models found."""
@@ -57,7 +58,7 @@ async def _run(args: argparse.Namespace, console: Console) -> tuple[Outcomes, fl
     holder = new_holder("admin-verify" if args.verify else "admin-rebuild")
     async with admin_store(args.db) as store:
         async with store.engine.connect() as connection:
-            users = await modelstore.list_users(connection, args.user)
+            users = await reads.list_users(connection, args.user)
         if args.user is not None and not users:
             raise AdminError(f"No user named {args.user!r}")
         started = time.monotonic()

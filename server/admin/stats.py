@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import and_, case, delete, func, literal, select, update
+from sqlalchemy import and_, case, delete, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,7 +28,8 @@ from server.accounts.auth import AdminError
 from server.admin.store import admin_store, fail
 from server.database import tables as db
 from server.eventlog.store import EventStore, utc_now
-from server.projections.projector import code_version
+from server.projections import reads
+from server.projections.tracking import code_version
 
 TOP = 5
 """How many of the users furthest behind ``admin stats`` names."""
@@ -69,10 +70,7 @@ class Facts:
 async def facts(engine: AsyncEngine, url: str, *, top: int = 5) -> Facts:
     version = code_version()
     now = utc_now()
-    u, c, e, t = db.users.c, db.projection_checkpoints.c, db.events.c, db.tokens.c
-    # The seq the read models reflect: none at all when they were folded by another projection version.
-    done = case((c.version == version, c.seq), else_=literal(0))
-    behind = u.last_seq - func.coalesce(done, 0)
+    u, t = db.users.c, db.tokens.c
     async with engine.connect() as connection, connection.begin():
         users, events = (
             await connection.execute(select(func.count(), func.coalesce(func.sum(u.last_seq), 0)))
@@ -85,22 +83,7 @@ async def facts(engine: AsyncEngine, url: str, *, top: int = 5) -> Facts:
         tokens = {"active": 0, "revoked": 0, "expired": 0}
         for name, count in (await connection.execute(select(state, func.count()).group_by(state))).all():
             tokens[str(name)] = int(count)
-        lagging = (
-            select(u.id, u.name, behind.label("behind"), func.coalesce(done, 0).label("done"))
-            .select_from(db.users.outerjoin(db.projection_checkpoints, c.user_id == u.id))
-            .where(behind > 0)
-            .subquery()
-        )
-        users_behind, events_behind = (
-            await connection.execute(select(func.count(), func.coalesce(func.sum(lagging.c.behind), 0)))
-        ).one()
-        # Each user's oldest event not yet reflected: one index lookup per lagging user (user_id, seq).
-        oldest = (
-            select(lagging.c.name, lagging.c.behind, e.received_at)
-            .join(db.events, and_(e.user_id == lagging.c.id, e.seq == lagging.c.done + 1))
-            .order_by(lagging.c.behind.desc(), lagging.c.name)
-        )
-        rows = (await connection.execute(oldest)).all()
+        users_behind, events_behind, rows = await reads.lag(connection, version)
         size = await _size(connection, url)
         progress = await connection.scalar(select(db.meta.c.value).where(db.meta.c.key == REBUILD_KEY))
     moment = parse_timestamp(now)

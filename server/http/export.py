@@ -39,8 +39,10 @@ from server.database import tables as db
 from server.eventlog.store import utc_now
 from server.http.problems import negotiate
 from server.http.routes import _authenticate
-from server.projections import modelstore as ms
-from server.projections.projector import MAX_WAIT_S, code_version
+from server.projections import reads
+from server.projections.projector import MAX_WAIT_S
+from server.projections.rows import project_of
+from server.projections.tracking import code_version
 
 if TYPE_CHECKING:
     from server.http.app import State
@@ -88,14 +90,14 @@ async def _lines(state: State, user_id: int, head: int) -> AsyncIterator[bytes]:
         after = rows[-1][0]
         yield b"".join(chunk)
     await state.projector.wait_for(user_id, head, MAX_WAIT_S)
-    async with ms.snapshot(state.engine) as connection:
-        checkpoint = await ms.read_checkpoint(connection, user_id)
+    async with reads.snapshot(state.engine) as connection:
+        checkpoint = await reads.read_checkpoint(connection, user_id)
         models = await _model_rows(connection, user_id)
     seq, version = checkpoint if checkpoint else (0, code_version())
     for key, raw in models:
         yield export_line(
             ExportedModel(
-                project_id=ms.project_of(key),
+                project_id=project_of(key),
                 as_of_seq=seq,
                 projection_version=version,
                 model=msgspec.Raw(raw),

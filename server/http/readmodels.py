@@ -51,8 +51,9 @@ from schema.protocol.readmodels import (
 from schema.types import MAX_INT
 from server.http.problems import ProblemError, encode, negotiate, response_format
 from server.http.routes import _authenticate
-from server.projections import modelstore as ms
-from server.projections.projector import MAX_WAIT_S, code_version
+from server.projections import reads
+from server.projections.projector import MAX_WAIT_S
+from server.projections.tracking import code_version
 
 if TYPE_CHECKING:
     from server.http.app import State
@@ -207,7 +208,7 @@ async def _wait(request: Request, state: State, user_id: int) -> None:
 
 
 async def _standing(connection: Any, user_id: int) -> tuple[int, int]:
-    checkpoint = await ms.read_checkpoint(connection, user_id)
+    checkpoint = await reads.read_checkpoint(connection, user_id)
     return (checkpoint.seq, checkpoint.version) if checkpoint else (0, code_version())
 
 
@@ -226,20 +227,20 @@ async def _project(request: Request, state: State, user_id: int) -> tuple[Projec
 
 async def load_projects(state: State, user_id: int) -> tuple[list[ProjectSummary], int, int]:
     """The user's projects, the most recently active first (ties by id)."""
-    async with ms.snapshot(state.engine) as connection:
+    async with reads.snapshot(state.engine) as connection:
         seq, version = await _standing(connection, user_id)
-        summaries = await ms.load_summaries(connection, user_id)
+        summaries = await reads.load_summaries(connection, user_id)
     return by_recent_activity(summaries), seq, version
 
 
 async def load_project(state: State, user_id: int, project_id: str) -> tuple[ProjectModel | None, int, int]:
     """The user's project ``project_id``; ``None`` when it is missing, malformed or another user's."""
     model = None
-    async with ms.snapshot(state.engine) as connection:
+    async with reads.snapshot(state.engine) as connection:
         seq, version = await _standing(connection, user_id)
         # A malformed id is answered exactly like another user's project: not found.
         if _UUID.match(project_id):
-            model = await _guarded(ms.load_model(connection, user_id, project_id))
+            model = await _guarded(reads.load_model(connection, user_id, project_id))
     return model, seq, version
 
 
@@ -247,9 +248,9 @@ async def load_draft(
     state: State, user_id: int, start: date, end: date, as_of: date
 ) -> tuple[ReviewDraft, int, int]:
     """The review draft of the user's journal for ``start``..``end``."""
-    async with ms.snapshot(state.engine) as connection:
+    async with reads.snapshot(state.engine) as connection:
         seq, version = await _standing(connection, user_id)
-        models = await _guarded(ms.load_models(connection, user_id))
+        models = await _guarded(reads.load_models(connection, user_id))
     return review_draft(models.values(), start, end, as_of), seq, version
 
 

@@ -14,9 +14,9 @@ batches of at most ``batch`` events. Each batch:
    end of each affected project plus the user's retractions;
 2. re-folds each affected project from those events (``build_project``),
    outside any transaction;
-3. in one write transaction (``EventStore.write``): renews the lease, upserts
-   or deletes the affected projects' rows and moves the checkpoint to the
-   batch's end, compare-and-set against where step 1 found it.
+3. in one write transaction of the tracking recorder (server/projections/tracking.py):
+   renews the lease, upserts or deletes the affected projects' rows and moves the
+   checkpoint to the batch's end, compare-and-set against where step 1 found it.
 
 Rows and checkpoint commit together, so a restart resumes exactly where the
 last commit left off, and no event is applied twice. Steps 1 and 2 need no
@@ -40,33 +40,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import socket
-import uuid
 from typing import Any, Literal, NamedTuple
 
-from schema import projections
 from schema.projections import ProjectModel, build_project
 from server.eventlog.store import EventStore
-from server.projections import modelstore as ms
+from server.projections.bodies import TARGETING, decode_event, retraction_target
+from server.projections.leases import DEFAULT_LEASE_S, new_holder
+from server.projections.rebuild import rebuild_user
+from server.projections.recorders import recorder_for
+from server.projections.rows import key_of, project_of
+from server.projections.tracking import (
+    Checkpoint,
+    CheckpointMoved,
+    LogReads,
+    TrackingRecorder,
+    code_version,
+)
 
 log = logging.getLogger("winledger.projector")
 
 DEFAULT_BATCH = 2000
-DEFAULT_LEASE_S = 30.0
 DEFAULT_SETTLE_S = 0.02
 """How long the projector lets pushes gather after a wake-up before it projects them."""
 MAX_WAIT_S = 5.0
-
-
-def code_version() -> int:
-    """The projection version of this code (read at call time, so that tests can change it)."""
-    return projections.PROJECTION_VERSION
-
-
-def new_holder(role: str) -> str:
-    return f"{role}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
 
 REMOTE_POLL_S = 0.02
 """How often a reader waiting for read models re-reads the checkpoint when another process projects."""
@@ -81,8 +77,20 @@ class BatchResult(NamedTuple):
     """Events applied by the batch."""
 
 
+class _Batch(NamedTuple):
+    """What a batch read in its snapshot: where it starts and ends, and the events to fold."""
+
+    checkpoint: Checkpoint | None
+    end: int
+    events: int
+    """Events after the checkpoint, up to ``end``."""
+    projects: dict[str, list[dict[str, Any]]]
+    """Every event up to ``end`` of each project the batch touches, by key."""
+    retracted: list[dict[str, Any]]
+
+
 async def project_batch(
-    store: EventStore,
+    store: EventStore | TrackingRecorder,
     user_id: int,
     holder: str,
     *,
@@ -100,64 +108,74 @@ async def project_batch(
     ``rebuild_gap`` events behind: a full rebuild is cheaper than re-folding
     the same projects batch after batch.
     """
+    recorder = recorder_for(store)
     version = code_version()
     if not leased:
-        async with store.write() as connection:
-            if not await ms.take_lease(connection, user_id, holder, lease_s):
+        async with recorder.writing() as writes:
+            if not await writes.take_lease(user_id, holder, lease_s):
                 return BatchResult("busy", -1, 0)
     try:
         # Read and fold outside the write transaction, so that a push never waits for a fold: the
         # events up to the log's head never change, and the write below commits only if the lease
         # is still ours and the checkpoint is still where this read found it.
-        async with ms.snapshot(store.engine) as connection:
-            head, checkpoint = await ms.standing(connection, user_id)
-            start = checkpoint or ms.Checkpoint(0, version)
-            too_far = rebuild_gap is not None and head - start.seq > rebuild_gap
-            if start.version != version or too_far:
-                if not keep_lease:
-                    await _release(store, user_id, holder)
-                return BatchResult("rebuild", start.seq, 0)
-            end = min(head, start.seq + batch)
-            rows = await ms.events_after(connection, user_id, start.seq, end) if end > start.seq else []
-            keys = {ms.key_of(project_id) for _, kind, project_id, _ in rows if kind not in ms.TARGETING}
-            targets = [
-                target
-                for _, kind, _, body in rows
-                if kind in ms.TARGETING and (target := ms.retraction_target(ms.decode_event(body)))
-            ]
-            keys |= await ms.keys_of_targets(connection, user_id, targets, end)
-            retracted = await ms.retractions(connection, user_id, end) if keys else []
-            events = await ms.project_events(connection, user_id, keys, end) if keys else {}
-        models = await asyncio.to_thread(_fold, events, retracted) if keys else {}
-        async with store.write() as connection:
-            if not await ms.take_lease(connection, user_id, holder, lease_s):
-                raise ms.CheckpointMoved(f"lost the lease of user {user_id} to another projector")
-            await ms.put_models(connection, user_id, models)
-            if end > start.seq or checkpoint is None:
-                await ms.write_checkpoint(connection, user_id, ms.Checkpoint(end, version), checkpoint)
-            caught_up = end == await ms.log_head(connection, user_id)
-            if not keep_lease and await ms.hand_over(connection, user_id, holder, lease_s):
-                return BatchResult("busy", end, len(rows))  # a rebuild asked for the user
+        async with recorder.reading() as reading:
+            read = await _read_batch(reading, user_id, version, batch, rebuild_gap)
+        if isinstance(read, int):
+            if not keep_lease:
+                await _release(recorder, user_id, holder)
+            return BatchResult("rebuild", read, 0)
+        models = await asyncio.to_thread(_fold, read.projects, read.retracted) if read.projects else {}
+        async with recorder.writing() as writes:
+            if not await writes.take_lease(user_id, holder, lease_s):
+                raise CheckpointMoved(f"lost the lease of user {user_id} to another projector")
+            await writes.record(user_id, models, Checkpoint(read.end, version), read.checkpoint)
+            caught_up = read.end == await writes.log_head(user_id)
+            if not keep_lease and await writes.hand_over(user_id, holder, lease_s):
+                return BatchResult("busy", read.end, read.events)  # a rebuild asked for the user
             if caught_up and not keep_lease:
-                await ms.release_lease(connection, user_id, holder)
-        return BatchResult("caught_up" if caught_up else "more", end, len(rows))
+                await writes.release_lease(user_id, holder)
+        return BatchResult("caught_up" if caught_up else "more", read.end, read.events)
     except BaseException:
         if not keep_lease:
             with contextlib.suppress(Exception):  # else the lease expires on its own
-                await _release(store, user_id, holder)
+                await _release(recorder, user_id, holder)
         raise
 
 
-async def _release(store: EventStore, user_id: int, holder: str) -> None:
-    async with store.write() as connection:
-        await ms.release_lease(connection, user_id, holder)
+async def _read_batch(
+    reading: LogReads, user_id: int, version: int, batch: int, rebuild_gap: int | None
+) -> _Batch | int:
+    """The batch's events, in one snapshot; or the checkpoint's seq, when the user needs a rebuild."""
+    head, checkpoint = await reading.standing(user_id)
+    start = checkpoint or Checkpoint(0, version)
+    too_far = rebuild_gap is not None and head - start.seq > rebuild_gap
+    if start.version != version or too_far:
+        return start.seq
+    end = min(head, start.seq + batch)
+    rows = await reading.events_after(user_id, start.seq, end) if end > start.seq else []
+    keys = {key_of(project_id) for _, kind, project_id, _ in rows if kind not in TARGETING}
+    targets = [
+        target
+        for _, kind, _, body in rows
+        if kind in TARGETING and (target := retraction_target(decode_event(body)))
+    ]
+    keys |= await reading.keys_of_targets(user_id, targets, end)
+    if not keys:
+        return _Batch(checkpoint, end, len(rows), {}, [])
+    retracted = await reading.retractions(user_id, end)
+    return _Batch(checkpoint, end, len(rows), await reading.project_events(user_id, keys, end), retracted)
+
+
+async def _release(recorder: TrackingRecorder, user_id: int, holder: str) -> None:
+    async with recorder.writing() as writes:
+        await writes.release_lease(user_id, holder)
 
 
 def _fold(
     events: dict[str, list[dict[str, Any]]], retracted: list[dict[str, Any]]
 ) -> dict[str, ProjectModel | None]:
     return {
-        key: build_project(ms.project_of(key), [*items, *retracted]) if items else None
+        key: build_project(project_of(key), [*items, *retracted]) if items else None
         for key, items in events.items()
     }
 
@@ -176,6 +194,8 @@ class Projector:
         settle_s: float = DEFAULT_SETTLE_S,
     ) -> None:
         self.store = store
+        self.recorder = recorder_for(store)
+        """Picked once, here: every batch and rebuild of this projector writes through it."""
         self.batch = batch
         self.poll_s = poll_s
         self.lease_s = lease_s
@@ -208,8 +228,8 @@ class Projector:
             await asyncio.gather(*pending, return_exceptions=True)
         self._task = None
         with contextlib.suppress(Exception):
-            async with self.store.write() as connection:
-                await ms.release_all(connection, self.holder)
+            async with self.recorder.writing() as writes:
+                await writes.release_all(self.holder)
 
     def notify(self, user_id: int, last_seq: int) -> None:
         """Called after a push commits new events."""
@@ -244,8 +264,8 @@ class Projector:
         now = loop.time() if now is None else now
         if only is not None and not only:
             return
-        async with self.store.engine.connect() as connection, connection.begin():
-            behind = await ms.behind_users(connection, code_version(), only)
+        async with self.recorder.reading() as reading:
+            behind = await reading.behind_users(code_version(), only)
         for user_id, _, _ in behind:
             if self._stopping:
                 return
@@ -265,7 +285,7 @@ class Projector:
         leased = False
         while not self._stopping:
             result = await project_batch(
-                self.store,
+                self.recorder,
                 user_id,
                 self.holder,
                 batch=self.batch,
@@ -282,12 +302,10 @@ class Projector:
                 return
 
     def _start_rebuild(self, user_id: int) -> None:
-        from server.projections.rebuild import rebuild_user
-
         async def run() -> None:
             try:
                 await rebuild_user(
-                    self.store,
+                    self.recorder,
                     user_id,
                     f"{self.holder}/rebuild",
                     lease_s=self.lease_s,
@@ -324,8 +342,8 @@ class Projector:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            async with ms.snapshot(self.store.engine) as connection:
-                head, checkpoint = await ms.standing(connection, user_id)
+            async with self.recorder.reading() as reading:
+                head, checkpoint = await reading.standing(user_id)
             if min_seq > head or (checkpoint is not None and checkpoint.seq >= min_seq) or min_seq <= 0:
                 return
             remaining = deadline - loop.time()

@@ -25,30 +25,28 @@ staged rows would need a table of their own (or would be seen by readers, and
 survive a crash and an erasure). The swap writes the rows it would have
 written anyway; the file goes with the process.
 
-``verify_user`` folds the same way and compares each project with its live row
-at the same checkpoint, one read of projects at a time.
+Reads and writes go through the tracking recorder (server/projections/tracking.py), which
+owns the rows and checkpoint; ``server.projections.verify`` folds the same way to compare.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-import msgspec
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from schema.events import EventRetracted
 from schema.projections import ProjectModel
 from schema.projections.fold import fold_read, retracted_ids
 from server.eventlog.store import EventStore
-from server.projections import modelstore as ms
-from server.projections.projector import DEFAULT_LEASE_S, code_version, project_batch
+from server.projections.bodies import RETRACTED, TARGETING, decode_event, read_body, retraction_target
+from server.projections.leases import DEFAULT_LEASE_S
+from server.projections.recorders import recorder_for
+from server.projections.rows import EncodedRow, encode_row, key_of, project_of
+from server.projections.tracking import Checkpoint, LogReads, TrackingRecorder, code_version
 
 PAGE = 5000
 """Events per page of the log in seq order (what arrived during a rebuild)."""
@@ -89,17 +87,17 @@ class Spool:
         if model is None:
             self.index[key] = None
             return
-        encoded, summary = ms.encode_row(key, model)
+        encoded, summary = encode_row(key, model)
         self._file.seek(self._end)
         self._file.write(encoded)
         self._file.write(summary or b"")
         self.index[key] = (self._end, len(encoded), -1 if summary is None else len(summary))
         self._end += len(encoded) + len(summary or b"")
 
-    def rows(self, batch_bytes: int | None = None) -> Iterator[list[tuple[str, bytes, bytes | None]]]:
+    def rows(self, batch_bytes: int | None = None) -> Iterator[list[EncodedRow]]:
         """The rows, in batches of about ``batch_bytes`` (``SWAP_BYTES``)."""
         batch_bytes = SWAP_BYTES if batch_bytes is None else batch_bytes
-        batch: list[tuple[str, bytes, bytes | None]] = []
+        batch: list[EncodedRow] = []
         size = 0
         for key, place in sorted(self.index.items()):
             if place is None:
@@ -153,40 +151,44 @@ def fold_projects(
     rows.clear()
     for key in list(grouped):
         bodies = grouped.pop(key)
-        events = [event for event in map(ms.read_body, bodies) if event is not None]
+        events = [event for event in map(read_body, bodies) if event is not None]
         del bodies
-        yield key, fold_read(ms.project_of(key), events, retracted)
+        yield key, fold_read(project_of(key), events, retracted)
 
 
-async def acquire_lease(store: EventStore, user_id: int, holder: str, lease_s: float, wait_s: float) -> None:
+async def acquire_lease(
+    store: EventStore | TrackingRecorder, user_id: int, holder: str, lease_s: float, wait_s: float
+) -> None:
+    """Take the user's lease, asking its holder for it and retrying for up to ``wait_s`` seconds."""
+    recorder = recorder_for(store)
     deadline = time.monotonic() + wait_s
     while True:
-        async with store.write() as connection:
-            if await ms.take_lease(connection, user_id, holder, lease_s, request=True):
+        async with recorder.writing() as writes:
+            if await writes.take_lease(user_id, holder, lease_s, request=True):
                 return
         if time.monotonic() >= deadline:
             raise LeaseBusy(f"another projector holds the lease of user {user_id}; try again later")
         await asyncio.sleep(0.1)
 
 
-async def release(store: EventStore, user_id: int, holder: str) -> None:
-    async with store.write() as connection:
-        await ms.release_lease(connection, user_id, holder)
+async def release(recorder: TrackingRecorder, user_id: int, holder: str) -> None:
+    async with recorder.writing() as writes:
+        await writes.release_lease(user_id, holder)
 
 
-class _Log:
+class UserLog:
     """One user's log, read project by project in short read transactions, renewing the lease as it goes."""
 
     def __init__(
         self,
-        store: EventStore,
+        recorder: TrackingRecorder,
         user_id: int,
         holder: str,
         lease_s: float,
         on_events: Callable[[int], None],
         fold_in_thread: bool,
     ) -> None:
-        self.store, self.user_id, self.holder, self.lease_s = store, user_id, holder, lease_s
+        self.recorder, self.user_id, self.holder, self.lease_s = recorder, user_id, holder, lease_s
         self.on_events, self.fold_in_thread = on_events, fold_in_thread
         self.count = 0
         """Events read (each once: a re-fold does not count its events again)."""
@@ -196,8 +198,8 @@ class _Log:
         self._renewed = time.monotonic()
 
     async def head(self) -> int:
-        async with self.store.engine.connect() as connection, connection.begin():
-            return await ms.log_head(connection, self.user_id)
+        async with self.recorder.reading() as reading:
+            return await reading.log_head(self.user_id)
 
     def counted(self, count: int) -> None:
         self.count += count
@@ -205,42 +207,41 @@ class _Log:
 
     def _add_retractions(self, bodies: Iterable[bytes]) -> None:
         for body in bodies:
-            event = ms.read_body(body)
+            event = read_body(body)
             if isinstance(event, EventRetracted):
                 self._retractions.append(event)
         self.retracted = retracted_ids(self._retractions)
 
     async def read_retractions(self, upto: int) -> None:
-        async with self.store.engine.connect() as connection, connection.begin():
-            bodies = await ms.retraction_bodies(connection, self.user_id, upto)
+        async with self.recorder.reading() as reading:
+            bodies = await reading.retraction_bodies(self.user_id, upto)
         self._add_retractions(bodies)
         self.counted(len(bodies))
 
     async def fold_all(self, upto: int, sink: Callable[[str, ProjectModel | None], None]) -> None:
         """Fold every project of the log up to ``upto`` into ``sink``, one read of projects at a time."""
-        async with self.store.engine.connect() as connection, connection.begin():
-            self.sizes = dict(await ms.project_sizes(connection, self.user_id))
+        await self.read_sizes()
         for keys in plan(self.sizes.items()):
             self.counted(await self.fold(keys, upto, sink))
             await self.renew()
+
+    async def read_sizes(self) -> None:
+        async with self.recorder.reading() as reading:
+            self.sizes = dict(await reading.project_sizes(self.user_id))
 
     async def fold(
         self,
         keys: list[str],
         upto: int,
         sink: Callable[[str, ProjectModel | None], None],
-        connection: AsyncConnection | None = None,
+        writing: LogReads | None = None,
     ) -> int:
-        """Read these projects' events up to ``upto`` (in ``connection``, else in a read transaction of
-        their own), fold them into ``sink``; the number of events read."""
-        if connection is not None:
-            rows = await ms.project_bodies(connection, self.user_id, keys, upto)
-        elif self.store.direct is not None:
-            # One hop to a reader thread for the whole read (SQLite); see server.eventlog.direct.
-            rows = await self.store.direct.run(ms.project_bodies_direct, self.user_id, keys, upto)
+        """Read these projects' events up to ``upto`` (in ``writing``, else in a read of their own),
+        fold them into ``sink``; the number of events read."""
+        if writing is not None:
+            rows = await writing.project_bodies(self.user_id, keys, upto)
         else:
-            async with ms.snapshot(self.store.engine) as reading:
-                rows = await ms.project_bodies(reading, self.user_id, keys, upto)
+            rows = await self.recorder.project_bodies(self.user_id, keys, upto)
         count = len(rows)
 
         def fold() -> None:
@@ -255,7 +256,7 @@ class _Log:
         after: int,
         upto: int,
         sink: Callable[[str, ProjectModel | None], None],
-        connection: AsyncConnection | None = None,
+        writing: LogReads | None = None,
     ) -> None:
         """Read the events ``after < seq <= upto`` and re-fold the projects they touch (the projector's
         rule: the project of each new event, and of the target of each new retraction or redaction, if it
@@ -263,33 +264,33 @@ class _Log:
         keys: set[str] = set()
         targets: list[str] = []
         while after < upto:
-            async with _reading(self.store, connection) as reading:
-                rows = await ms.events_after(reading, self.user_id, after, upto, PAGE)
+            async with _reading(self.recorder, writing) as reading:
+                rows = await reading.events_after(self.user_id, after, upto, PAGE)
             if not rows:
                 break
-            retractions = [body for _, kind, _, body in rows if kind == ms.RETRACTED]
-            keys |= {ms.key_of(project_id) for _, kind, project_id, _ in rows if kind not in ms.TARGETING}
+            retractions = [body for _, kind, _, body in rows if kind == RETRACTED]
+            keys |= {key_of(project_id) for _, kind, project_id, _ in rows if kind not in TARGETING}
             targets += [
                 target
                 for _, kind, _, body in rows
-                if kind in ms.TARGETING and (target := ms.retraction_target(ms.decode_event(body)))
+                if kind in TARGETING and (target := retraction_target(decode_event(body)))
             ]
             self._add_retractions(retractions)
             self.counted(len(rows))
             after = rows[-1][0]
-            await self.renew(connection)
+            await self.renew(writing)
         if targets:
-            async with _reading(self.store, connection) as reading:
-                keys |= await ms.keys_of_targets(reading, self.user_id, targets, upto)
+            async with _reading(self.recorder, writing) as reading:
+                keys |= await reading.keys_of_targets(self.user_id, targets, upto)
         for read in plan((key, self.sizes.get(key, 0)) for key in sorted(keys)):
-            await self.fold(read, upto, sink, connection)
-            await self.renew(connection)
+            await self.fold(read, upto, sink, writing)
+            await self.renew(writing)
 
-    async def renew(self, connection: AsyncConnection | None = None) -> None:
-        if connection is not None or time.monotonic() - self._renewed <= self.lease_s / 3:
+    async def renew(self, writing: LogReads | None = None) -> None:
+        if writing is not None or time.monotonic() - self._renewed <= self.lease_s / 3:
             return  # a caller's write transaction checks the lease itself
-        async with self.store.write() as writing:
-            if not await ms.take_lease(writing, self.user_id, self.holder, self.lease_s):
+        async with self.recorder.writing() as writes:
+            if not await writes.take_lease(self.user_id, self.holder, self.lease_s):
                 raise LeaseBusy(f"lost the lease of user {self.user_id} while reading its log")
         self._renewed = time.monotonic()
 
@@ -299,11 +300,11 @@ async def _now(function: Callable[[], None]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def _reading(store: EventStore, connection: AsyncConnection | None) -> Any:
-    if connection is not None:
-        yield connection
+async def _reading(recorder: TrackingRecorder, writing: LogReads | None) -> AsyncIterator[LogReads]:
+    if writing is not None:
+        yield writing
     else:
-        async with store.engine.connect() as reading, reading.begin():
+        async with recorder.reading() as reading:
             yield reading
 
 
@@ -312,7 +313,7 @@ _CATCH_UPS = 3
 
 
 async def rebuild_user(
-    store: EventStore,
+    store: EventStore | TrackingRecorder,
     user_id: int,
     holder: str,
     *,
@@ -322,10 +323,11 @@ async def rebuild_user(
     on_events: Callable[[int], None] = lambda count: None,
 ) -> Outcome:
     """Rebuild one user's read models and swap them in with the checkpoint (see the module docstring)."""
-    await acquire_lease(store, user_id, holder, lease_s, lease_wait_s)
+    recorder = recorder_for(store)
+    await acquire_lease(recorder, user_id, holder, lease_s, lease_wait_s)
     spool = Spool()
     try:
-        log = _Log(store, user_id, holder, lease_s, on_events, fold_in_thread)
+        log = UserLog(recorder, user_id, holder, lease_s, on_events, fold_in_thread)
         head = await log.head()
         await log.read_retractions(head)
         await log.fold_all(head, spool.put)
@@ -336,139 +338,17 @@ async def rebuild_user(
                 break
             await log.catch_up(head, newest, spool.put)
             head = newest
-        async with store.write() as connection:
-            if not await ms.take_lease(connection, user_id, holder, lease_s):
+        async with recorder.writing() as writes:
+            if not await writes.take_lease(user_id, holder, lease_s):
                 raise LeaseBusy(f"lost the lease of user {user_id} before the swap")
-            newest = await ms.log_head(connection, user_id)
-            await log.catch_up(head, newest, spool.put, connection)
-            await ms.delete_models(connection, user_id)
-            for rows in spool.rows():
-                await ms.insert_rows(connection, user_id, rows)
-            await ms.force_checkpoint(connection, user_id, ms.Checkpoint(newest, code_version()))
-            await ms.release_lease(connection, user_id, holder)
+            newest = await writes.log_head(user_id)
+            await log.catch_up(head, newest, spool.put, writes)
+            await writes.swap(user_id, spool.rows(), Checkpoint(newest, code_version()))
+            await writes.release_lease(user_id, holder)
         return Outcome(user_id, events=log.count, projects=spool.projects, seq=newest)
     except BaseException:
         with contextlib.suppress(Exception):  # else the lease expires on its own
-            await release(store, user_id, holder)
+            await release(recorder, user_id, holder)
         raise
     finally:
         spool.close()
-
-
-async def verify_user(
-    store: EventStore,
-    user_id: int,
-    holder: str,
-    *,
-    lease_s: float = DEFAULT_LEASE_S,
-    lease_wait_s: float = 0.0,
-    on_events: Callable[[int], None] = lambda count: None,
-) -> Outcome:
-    """Fold the user's log project by project and compare with the live models at the same checkpoint.
-
-    Under the user's lease, the live models are first brought up to the log's
-    head by the incremental projector, so both sides reflect the same seq; the
-    lease, held to the end, keeps them there while they are read project by project.
-    """
-    await acquire_lease(store, user_id, holder, lease_s, lease_wait_s)
-    try:
-        differences: dict[str, list[str]] = {}
-        while True:
-            result = await project_batch(store, user_id, holder, lease_s=lease_s, keep_lease=True)
-            if result.status != "more":
-                break
-        async with ms.snapshot(store.engine) as connection:
-            checkpoint = await ms.read_checkpoint(connection, user_id)
-            live_keys = set(await ms.model_keys(connection, user_id))
-        seq = checkpoint.seq if checkpoint else 0
-        log = _Log(store, user_id, holder, lease_s, on_events, fold_in_thread=False)
-        await log.read_retractions(seq)
-        rebuilt: dict[str, ProjectModel | None] = {}
-        produced = 0
-        async with store.engine.connect() as connection, connection.begin():
-            log.sizes = dict(await ms.project_sizes(connection, user_id))
-        for keys in plan(log.sizes.items()):
-            log.counted(await log.fold(keys, seq, rebuilt.__setitem__))
-            async with ms.snapshot(store.engine) as connection:
-                live = await ms.load_models_of(
-                    connection, user_id, [key for key in rebuilt if key in live_keys]
-                )
-            for key, model in rebuilt.items():
-                produced += model is not None
-                differences[key] = _compare_one(key, live.get(key), model)
-            rebuilt.clear()
-            await log.renew()
-        for key in live_keys - set(log.sizes):
-            differences[key] = [f"{_name(key)}: {_UNPRODUCED}"]
-        async with ms.snapshot(store.engine) as connection:
-            if await ms.read_checkpoint(connection, user_id) != checkpoint:
-                raise LeaseBusy(f"the read models of user {user_id} changed while they were verified")
-        lines: list[str] = []
-        if checkpoint is not None and checkpoint.version != code_version():
-            lines.append(
-                f"the live models are projection version {checkpoint.version}, "
-                f"this code's is {code_version()}"
-            )
-        for key in sorted(differences):
-            lines += differences[key]
-        return Outcome(user_id, events=log.count, projects=produced, seq=seq, differences=lines)
-    finally:
-        with contextlib.suppress(Exception):  # else the lease expires on its own
-            await release(store, user_id, holder)
-
-
-def compare(
-    live: dict[str | None, ProjectModel], rebuilt: dict[str | None, ProjectModel], limit: int = 20
-) -> list[str]:
-    """Every difference between two sets of models, as ``project: $.path: live ... != rebuilt ...``."""
-    differences: list[str] = []
-    for key in sorted(set(live) | set(rebuilt), key=lambda k: k or ""):
-        differences += _compare_one(ms.key_of(key), live.get(key), rebuilt.get(key), limit)
-    return differences
-
-
-def _compare_one(
-    key: str, live: ProjectModel | None, rebuilt: ProjectModel | None, limit: int = 20
-) -> list[str]:
-    """The differences of one project; ``live`` is None when it has no live row."""
-    name = _name(key)
-    if live is None and rebuilt is None:
-        return []
-    if rebuilt is None:
-        return [f"{name}: {_UNPRODUCED}"]
-    if live is None:
-        return [f"{name}: missing from the live models"]
-    found: list[str] = []
-    _diff(msgspec.to_builtins(live), msgspec.to_builtins(rebuilt), "$", found, limit)
-    return [f"{name}: {line}" for line in found]
-
-
-_UNPRODUCED = "a live model that the log does not produce"
-
-
-def _name(key: str) -> str:
-    return key or "(without a project)"
-
-
-def _diff(live: Any, rebuilt: Any, path: str, found: list[str], limit: int) -> None:
-    if len(found) >= limit:
-        return
-    if isinstance(live, dict) and isinstance(rebuilt, dict):
-        for name in sorted(set(live) | set(rebuilt)):
-            _diff(live.get(name, "<absent>"), rebuilt.get(name, "<absent>"), f"{path}.{name}", found, limit)
-    elif isinstance(live, list) and isinstance(rebuilt, list) and len(live) == len(rebuilt):
-        for index, (a, b) in enumerate(zip(live, rebuilt, strict=True)):
-            _diff(a, b, f"{path}[{index}]", found, limit)
-    elif not _same(live, rebuilt):
-        found.append(f"{path}: live {_short(live)} != rebuilt {_short(rebuilt)}")
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return bool(a == b and type(a) is type(b))
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."

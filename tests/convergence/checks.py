@@ -31,7 +31,7 @@ import schema
 from client_sdk import SyncReport
 from schema.projections import build_models
 from schema.redaction import redacted_body, redacted_targets
-from server.projections.modelstore import encode_model, key_of
+from server.projections.rows import encode_model, key_of
 from tests.convergence.harness import Device
 
 # The names of the invariants, as Violation reports them.

@@ -20,9 +20,12 @@ import schema.projections
 import server.projections.projector
 import server.projections.rebuild
 from schema.projections import build_models
-from server.projections import modelstore
-from server.projections.projector import new_holder, project_batch
-from server.projections.rebuild import rebuild_user, verify_user
+from server.projections import leases
+from server.projections.leases import new_holder
+from server.projections.projector import project_batch
+from server.projections.rebuild import rebuild_user
+from server.projections.tracking import Checkpoint
+from server.projections.verify import verify_user
 from tests.factories import Device, an_event, client_fields, new_id
 from tests.server.conftest import Api, decode
 from tests.strategies import user_logs
@@ -116,7 +119,7 @@ def test_events_are_applied_in_bounded_batches(server_factory: Callable[..., InP
     cursor = api.push([device.event("win.captured", project_id=project) for _ in range(10)])["cursor"]
     assert projects(api, min_seq=cursor)["as_of_seq"] == cursor
     checkpoint, models = stored(server, user_id_of(server, api.token))
-    assert checkpoint == modelstore.Checkpoint(10, schema.projections.PROJECTION_VERSION)
+    assert checkpoint == Checkpoint(10, schema.projections.PROJECTION_VERSION)
     assert models == expected_models(api)
 
 
@@ -189,7 +192,7 @@ def test_a_new_projection_version_is_rebuilt_in_the_background_serving_the_old_m
     body = projects(api, min_seq=cursor)
     assert body["as_of_seq"] == cursor
     checkpoint, models = stored(second, user_id_of(second, token))
-    assert checkpoint == modelstore.Checkpoint(cursor, new_version)
+    assert checkpoint == Checkpoint(cursor, new_version)
     assert models == expected_models(api)
 
 
@@ -200,8 +203,8 @@ def test_a_user_leased_by_someone_else_waits_until_the_lease_is_released(user: A
     async def lease(take: bool) -> bool:
         async with server.state.store.write() as connection:
             if take:
-                return await modelstore.take_lease(connection, user_id, "someone-else", 60)
-            await modelstore.release_lease(connection, user_id, "someone-else")
+                return await leases.take_lease(connection, user_id, "someone-else", 60)
+            await leases.release_lease(connection, user_id, "someone-else")
             return True
 
     assert server.portal.call(lease, True)
@@ -219,13 +222,13 @@ def test_a_projector_hands_the_lease_over_to_a_rebuild_that_asked_for_it(user: A
 
     async def scenario() -> tuple[bool, str]:
         async with store.write() as connection:
-            assert await modelstore.take_lease(connection, user_id, "projector-x", 60)
+            assert await leases.take_lease(connection, user_id, "projector-x", 60)
         async with store.write() as connection:
-            refused = not await modelstore.take_lease(connection, user_id, "rebuild-y", 60, request=True)
+            refused = not await leases.take_lease(connection, user_id, "rebuild-y", 60, request=True)
         result = await project_batch(store, user_id, "projector-x", leased=True)
         async with store.write() as connection:
-            assert await modelstore.take_lease(connection, user_id, "rebuild-y", 60), "handed over"
-            await modelstore.release_lease(connection, user_id, "rebuild-y")
+            assert await leases.take_lease(connection, user_id, "rebuild-y", 60), "handed over"
+            await leases.release_lease(connection, user_id, "rebuild-y")
         return refused, result.status
 
     server.portal.call(server.state.projector.stop)
@@ -267,12 +270,13 @@ def test_admin_rebuild_and_verify_in_process(user: Api) -> None:
     assert verified.differences == []
 
     async def corrupt() -> None:
-        async with server.state.store.write() as connection:
-            model = (await modelstore.load_models(connection, user_id))[project]
+        async with server.state.projector.recorder.writing() as writes:
+            model = (await writes.load_models_of(user_id, [project]))[project]
             changed = msgspec.structs.replace(model.timeline, name="Tampered")
-            await modelstore.put_models(
-                connection, user_id, {project: msgspec.structs.replace(model, timeline=changed)}
-            )
+            checkpoint = await writes.read_checkpoint(user_id)
+            assert checkpoint is not None
+            tampered = {project: msgspec.structs.replace(model, timeline=changed)}
+            await writes.record(user_id, tampered, checkpoint, checkpoint)
 
     server.portal.call(corrupt)
     verified = server.portal.call(lambda: verify_user(server.state.store, user_id, holder, lease_wait_s=5))

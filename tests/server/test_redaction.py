@@ -17,8 +17,8 @@ from sqlalchemy.exc import OperationalError
 from schema.redaction import REDACTED
 from server.eventlog.sqlalchemy import SQLAlchemyRecorder
 from server.eventlog.sqlite import SQLiteRecorder
-from server.projections.projector import new_holder
-from server.projections.rebuild import verify_user
+from server.projections.leases import new_holder
+from server.projections.verify import verify_user
 from tests.factories import Device, an_event, client_fields, new_id
 from tests.server.conftest import Api, independent_digest
 from tests.support.faults import Faults

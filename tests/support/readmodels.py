@@ -7,7 +7,8 @@ from typing import Any
 import msgspec
 
 from schema.projections import ProjectModel
-from server.projections import modelstore
+from server.projections import reads
+from server.projections.tracking import Checkpoint
 from tests.support.inprocess import InProcessServer
 
 
@@ -17,13 +18,13 @@ def user_id_of(server: InProcessServer, token: str) -> int:
     return int(user_id)
 
 
-def stored(server: InProcessServer, user_id: int) -> tuple[modelstore.Checkpoint | None, dict[Any, bytes]]:
+def stored(server: InProcessServer, user_id: int) -> tuple[Checkpoint | None, dict[Any, bytes]]:
     """The user's checkpoint and model rows (as JSON bytes, by project id), read in one snapshot."""
 
-    async def read() -> tuple[modelstore.Checkpoint | None, dict[Any, ProjectModel]]:
-        async with modelstore.snapshot(server.state.engine) as connection:
-            checkpoint = await modelstore.read_checkpoint(connection, user_id)
-            return checkpoint, await modelstore.load_models(connection, user_id)
+    async def read() -> tuple[Checkpoint | None, dict[Any, ProjectModel]]:
+        async with reads.snapshot(server.state.engine) as connection:
+            checkpoint = await reads.read_checkpoint(connection, user_id)
+            return checkpoint, await reads.load_models(connection, user_id)
 
     checkpoint, models = server.portal.call(read)
     return checkpoint, encoded(models)

@@ -21,8 +21,9 @@ import httpx
 from anyio.from_thread import BlockingPortal
 
 from server.admin import backup as backup_and_restore
-from server.projections import modelstore
-from server.projections.projector import new_holder, project_batch
+from server.projections import leases, reads
+from server.projections.leases import new_holder
+from server.projections.projector import project_batch
 from server.projections.rebuild import rebuild_user
 from tests.support.inprocess import InProcessServer
 from tests.support.process import ServerProcess, winledger_command
@@ -107,7 +108,7 @@ class InProcessAdmin:
         async def rebuild_all() -> None:
             holder = new_holder("admin-rebuild")
             async with store.engine.connect() as connection:
-                users = await modelstore.list_users(connection)
+                users = await reads.list_users(connection)
             for user_id, _, _ in users:
                 await rebuild_user(store, user_id, holder, lease_wait_s=30.0)
 
@@ -132,7 +133,7 @@ class InProcessAdmin:
         async def run() -> None:
             holder = new_holder("test-projector")
             async with store.engine.connect() as connection:
-                users = await modelstore.list_users(connection)
+                users = await reads.list_users(connection)
             for user_id, _, _ in users:
                 leased = False
                 for _ in range(batches):
@@ -142,7 +143,7 @@ class InProcessAdmin:
                         break
                 # Stopping mid-way lets the lease go, as Projector.stop() does.
                 async with store.write() as connection:
-                    await modelstore.release_lease(connection, user_id, holder)
+                    await leases.release_lease(connection, user_id, holder)
 
         self.portal.call(run)
 

@@ -1,0 +1,22 @@
+"""Which tracking recorder a store gets: the one place that chooses a backend.
+
+A SQLite file that ``server.eventlog.direct`` serves gets ``tracking_sqlite``; anything else
+(PostgreSQL, an in-memory SQLite) the SQLAlchemy recorder. The projector picks once, when it is
+built; a rebuild or a batch given a store picks here too.
+"""
+
+from __future__ import annotations
+
+from server.eventlog.store import EventStore
+from server.projections.tracking import TrackingRecorder
+from server.projections.tracking_sqlalchemy import SqlAlchemyTrackingRecorder
+from server.projections.tracking_sqlite import SqliteTrackingRecorder
+
+
+def recorder_for(source: EventStore | TrackingRecorder) -> TrackingRecorder:
+    """The tracking recorder of a store (a recorder is returned as it is)."""
+    if isinstance(source, TrackingRecorder):
+        return source
+    if source.direct is not None:
+        return SqliteTrackingRecorder(source, source.direct)
+    return SqlAlchemyTrackingRecorder(source)

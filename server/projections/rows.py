@@ -1,0 +1,49 @@
+"""A user's stored read models as bytes: one row per project, keyed by project id.
+
+Pure: no I/O. Every backend stores exactly these bytes (``model`` and ``summary`` columns of
+``project_models``), so a row written by one process or backend reads the same in any other.
+The wins and learnings captured without a project have a row of their own, under the key ``''``
+(a column of the primary key cannot be NULL), and no summary: they are no project to list.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from schema.projections import ProjectModel, ProjectSummary, summary_of
+
+NO_PROJECT_KEY = ""
+"""The row key of the bucket of wins and learnings captured without a project."""
+
+_encoder = msgspec.json.Encoder()
+_model_decoder = msgspec.json.Decoder(ProjectModel)
+_summary_decoder = msgspec.json.Decoder(ProjectSummary)
+
+EncodedRow = tuple[str, bytes, bytes | None]
+"""``(project key, model, summary)``: a row as ``encode_row`` makes it."""
+
+
+def key_of(project_id: str | None) -> str:
+    return NO_PROJECT_KEY if project_id is None else project_id
+
+
+def project_of(key: str) -> str | None:
+    return None if key == NO_PROJECT_KEY else key
+
+
+def encode_model(model: ProjectModel) -> bytes:
+    return _encoder.encode(model)
+
+
+def decode_model(raw: bytes) -> ProjectModel:
+    return _model_decoder.decode(raw)
+
+
+def decode_summary(raw: bytes) -> ProjectSummary:
+    return _summary_decoder.decode(raw)
+
+
+def encode_row(key: str, model: ProjectModel) -> tuple[bytes, bytes | None]:
+    """A model row's ``model`` and ``summary`` columns."""
+    summary = None if key == NO_PROJECT_KEY else _encoder.encode(summary_of(model))
+    return encode_model(model), summary
