@@ -10,7 +10,8 @@ from typing import Any, Union
 
 import msgspec
 
-from schema.events import EVENT_TYPES, TARGETING, Envelope
+from schema.events import EVENT_TYPES, Envelope
+from schema.events import TARGETING as TARGETING  # the projector, the rebuild and the trackers read it here
 from schema.upcast import read_event
 
 RETRACTED, REDACTED = TARGETING
