@@ -24,8 +24,8 @@ from datetime import date, timedelta
 
 from schema.projections import TimelineView
 from schema.projections.chains import headline
+from schema.projections.labels import EVIDENCE_WORDS
 from schema.projections.models import Chain, Headline, Metric, MetricChains, TimelineEntry
-from schema.projections.review import EVIDENCE_WORDS
 from server.http.web.markup import Markup, join, render
 
 # -- measuring text ---------------------------------------------------------------------------------
