@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from schema.projections.fold import model_as_of
+from schema.projections.derive import model_as_of
 from schema.projections.models import MetricChains, ProductionPeriod, ProjectModel, TimelineView
 from schema.projections.words import day_of, months
 
