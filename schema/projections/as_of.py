@@ -8,7 +8,7 @@ from schema.projections.derive import model_as_of
 from schema.projections.models import MetricChains, ProductionPeriod, ProjectModel, TimelineView
 from schema.projections.words import day_of, months
 
-__all__ = ["chains_as_of", "model_as_of", "open_period", "production_days", "timeline_view"]
+__all__ = ["chains_as_of", "open_period", "production_days", "timeline_view"]
 
 
 def chains_as_of(model: ProjectModel, as_of: date) -> MetricChains | None:

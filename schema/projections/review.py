@@ -22,8 +22,9 @@ from typing import get_args
 import msgspec
 
 from schema.projections.areas import OTHER_AREA, other_work
-from schema.projections.as_of import model_as_of, open_period, production_days
+from schema.projections.as_of import open_period, production_days
 from schema.projections.checklist import checklist
+from schema.projections.derive import model_as_of
 from schema.projections.labels import EVIDENCE_WORDS
 from schema.projections.models import Area, Claim, Note, ProjectModel, ReviewDraft, SectionCategory
 from schema.projections.paragraphs import section
