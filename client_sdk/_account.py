@@ -1,4 +1,5 @@
-"""The commands around the captures: ``login``, ``logout``, ``sync``, ``status`` and ``review``.
+"""The account's commands: ``login``, ``logout`` and ``sync``; ``add_commands`` also registers ``status``
+(``client_sdk._status``) and ``review`` (``client_sdk._review``).
 
 Only ``login`` and ``sync`` touch the network, and only they import httpx (through the client's
 transport). ``review`` computes the draft offline, from the local journal, with the server's code.
@@ -11,23 +12,22 @@ import getpass
 import os
 import re
 import sys
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from client_sdk import _config, _owner
-from client_sdk._cli_args import CommandError, add_command, day, open_client, today_utc
+from client_sdk._cli_args import CommandError, add_command, open_client
 from client_sdk._client import Client
-from client_sdk._names import describe
-from client_sdk._types import Account, Status
+from client_sdk._review import add_review
+from client_sdk._status import events_phrase, status
+from client_sdk._types import Account
 from client_sdk.errors import (
     AccountMismatchError,
     AuthError,
     ConfigurationError,
     JournalNotFoundError,
     SyncError,
-    ValidationError,
 )
 
 if TYPE_CHECKING:
@@ -234,12 +234,12 @@ def sync(args: argparse.Namespace) -> int:
             )
             raise CommandError(
                 f"{server}: {why}. Ask for a new token and run `winledger login --server {server}`. "
-                f"{_events(client.status().pending, 'pending')} kept."
+                f"{events_phrase(client.status().pending, 'pending')} kept."
             ) from None
         except SyncError as exc:
             pending = client.status().pending
             raise CommandError(
-                f"{exc} {_events(pending, 'pending')} kept; run `winledger sync` later."
+                f"{exc} {events_phrase(pending, 'pending')} kept; run `winledger sync` later."
             ) from None
         pending = client.status().pending
     print(
@@ -248,128 +248,25 @@ def sync(args: argparse.Namespace) -> int:
     )
     if report.new_epoch:
         print(
-            f"The server's data was restored or recreated; {_events(report.requeued)} it had lost went back."
+            f"The server's data was restored or recreated; {events_phrase(report.requeued)} it had lost "
+            "went back."
         )
     elif report.epoch_changed:
         print(
             "The server's log differed from what this journal had seen it hold (restored by hand?), so "
-            f"everything was checked again; {_events(report.requeued)} it lacked went back."
+            f"everything was checked again; {events_phrase(report.requeued)} it lacked went back."
         )
     if report.rejected:
-        print(f"{_events(report.rejected)} refused by the server: see `winledger status`.", file=sys.stderr)
+        print(
+            f"{events_phrase(report.rejected)} refused by the server: see `winledger status`.",
+            file=sys.stderr,
+        )
     if report.deferred:
         print(
-            f"{_events(report.deferred)} left pending: the server is older than this client.", file=sys.stderr
+            f"{events_phrase(report.deferred)} left pending: the server is older than this client.",
+            file=sys.stderr,
         )
     return 0
-
-
-def status(args: argparse.Namespace) -> int:
-    server = _config.server_url()
-    token = "$WINLEDGER_TOKEN" if os.environ.get("WINLEDGER_TOKEN") else None
-    if token is None and _config.token_path().exists():
-        token = str(_config.token_path())
-    sign_in = f"token from {token}" if token else "no token: run `winledger login --server URL`"
-    server_line = f"Server:     {server or 'none: run `winledger login --server URL`'}" + (
-        f" ({sign_in})" if server else ""
-    )
-    try:
-        client = open_client(args, create=False)
-    except CommandError as exc:  # no journal there: say so, and create nothing
-        print(f"Journal:    none: {str(exc).removeprefix('argument --store: ')}\n{server_line}")
-        return 0
-    with client:
-        state = client.status()
-        pending = [e for e in client.events() if e.status == "pending"]
-        rejected = client.rejected()
-    owner = state.account
-    lines = [
-        f"Journal:    {state.path}",
-        f"Account:    {owner if owner else 'none yet: the first sync records it'}",
-        f"Device:     {state.device_id}",
-        server_line,
-        f"Last sync:  {_ago(state.last_sync) if state.last_sync else 'never'}",
-        *_failure(state),
-        f"Events:     {state.pending} pending, {state.synced} synced, {state.rejected} rejected"
-        + (f", {state.unconfirmed} being checked again" if state.unconfirmed else ""),
-    ]
-    if pending:
-        lines.append("Pending:")
-        lines += [f"  {e.id}  {e.type:<17}  {describe(e)}" + _why(e.code, e.message) for e in pending[:10]]
-        if len(pending) > 10:
-            lines.append(f"  ... and {len(pending) - 10} more")
-    if rejected:
-        lines.append("Rejected (kept, never pushed again):")
-        lines += [f"  {e.id}  {e.type:<17}  {describe(e)}" + _why(e.code, e.message) for e in rejected]
-    print("\n".join(lines))
-    return 0
-
-
-def _failure(state: Status) -> list[str]:
-    """The line about the latest sync, when it failed."""
-    if state.sync_error_code is None or state.sync_error_at is None:
-        return []
-    when = _ago(state.sync_error_at)
-    action = {
-        "token_expired": "the token has expired: ask for a new one and run `winledger login`",
-        "token_revoked": "the token was revoked: ask for a new one and run `winledger login`",
-        "unauthorized": "the server refused the token: run `winledger login` with a valid one",
-    }.get(state.sync_error_code)
-    return [f"Sync failed: {when}: {action or state.sync_error}"]
-
-
-def _events(count: int, adjective: str = "") -> str:
-    """``1 event`` / ``3 pending events``."""
-    return f"{count} {adjective + ' ' if adjective else ''}event{'' if count == 1 else 's'}"
-
-
-def _why(code: str | None, message: str | None) -> str:
-    return f"\n      {code}: {message}" if code else ""
-
-
-def _ago(moment: datetime) -> str:
-    minutes = int((datetime.now(UTC) - moment).total_seconds() // 60)
-    if minutes < 1:
-        return f"{moment:%Y-%m-%d %H:%M} UTC (just now)"
-    if minutes < 120:
-        return f"{moment:%Y-%m-%d %H:%M} UTC ({minutes} min ago)"
-    return f"{moment:%Y-%m-%d %H:%M} UTC ({minutes // 60} h ago)"
-
-
-_REVIEW_OPTIONS = {"from_": "--from", "to": "--to", "as_of": "--as-of"}
-
-
-def review(args: argparse.Namespace) -> int:
-    # The client's defaults, spelled out for the error messages: --to is --as-of when that is given,
-    # else today; --from is 1 January of --to's year; as_of is --to or today, whichever is earlier.
-    end = args.to or args.as_of or today_utc()
-    start = args.from_ or date(end.year, 1, 1)
-    with open_client(args, create=False) as client:
-        try:
-            draft = client.review_draft(
-                start, end, args.as_of, format=args.format, short=args.short, cite=args.cite
-            )
-        except ValidationError as exc:
-            raise CommandError(_option_message(exc), _REVIEW_OPTIONS.get(exc.field or "", "--from")) from None
-    if isinstance(draft, str):
-        text = draft
-    else:
-        import msgspec
-
-        text = msgspec.json.format(msgspec.json.encode(draft), indent=2).decode()
-    print(text, end="" if text.endswith("\n") else "\n")
-    return 0
-
-
-def _option_message(error: ValidationError) -> str:
-    """The client's message about an argument, with the argument's name as the option's."""
-    field = error.field or ""
-    option = _REVIEW_OPTIONS.get(field)
-    if option and error.message.startswith(f"{field}: "):
-        return error.message[len(field) + 2 :]
-    if option and error.message.startswith(f"{field} "):
-        return error.message[len(field) + 1 :]
-    return error.message
 
 
 def add_commands(commands: Any, store: argparse.ArgumentParser) -> None:
@@ -392,49 +289,4 @@ def add_commands(commands: Any, store: argparse.ArgumentParser) -> None:
     add_command(
         commands, "status", status, "pending and rejected events, last sync, device and server", [store]
     )
-    p = add_command(
-        commands,
-        "review",
-        review,
-        "print the review draft (Markdown, plain text or JSON), computed offline",
-        [store],
-    )
-    p.description = (
-        "Print the review draft of a period, computed offline from this journal with the server's code. "
-        "It is drawn as of a day: only what occurred by the end of --as-of (UTC) counts, and the period "
-        "may not end after it. By default the period is this year so far."
-    )
-    p.add_argument(
-        "--from",
-        dest="from_",
-        type=day,
-        metavar="YYYY-MM-DD",
-        help="first day (default: 1 January of --to's year)",
-    )
-    p.add_argument(
-        "--to", type=day, metavar="YYYY-MM-DD", help="last day (default: --as-of when given, else today, UTC)"
-    )
-    p.add_argument(
-        "--as-of",
-        type=day,
-        metavar="YYYY-MM-DD",
-        help="the day the draft is drawn as of, not before --to nor after today "
-        "(default: --to or today, whichever is earlier)",
-    )
-    p.add_argument(
-        "--format",
-        choices=["md", "text", "json"],
-        default="md",
-        help="md: Markdown (the default); text: plain text to paste into a review form; json: the draft",
-    )
-    p.add_argument(
-        "--short",
-        action="store_true",
-        help="the summary and the top accomplishments alone (for a calibration meeting)",
-    )
-    p.add_argument(
-        "--no-cite",
-        dest="cite",
-        action="store_false",
-        help="leave out the event citations (md and text; JSON keeps the event ids)",
-    )
+    add_review(commands, store)

@@ -298,6 +298,31 @@ def add_commands(commands: Any, store: argparse.ArgumentParser, at: argparse.Arg
     p.add_argument("milestone", metavar="MILESTONE", choices=get_args(Milestone), help=_choices(Milestone))
     p.add_argument("--note", help="a note on it")
 
+    _add_metric(commands, both)
+
+    p = add_command(commands, "feedback", feedback, "record what a stakeholder said about a project", both)
+    p.add_argument("project", metavar="PROJECT", help=_PROJECT_HELP)
+    p.add_argument("quote", metavar="QUOTE", help="what they said")
+    p.add_argument("--from", dest="source_name", metavar="NAME", help="who said it")
+    p.add_argument("--team", help="their team")
+    p.add_argument("--decision", help="what they changed because of it")
+
+    p = add_command(commands, "learned", learned, "note what you learned, or what comes next", both)
+    p.add_argument("text", metavar="TEXT", help="the lesson, or with --next the next step")
+    p.add_argument("--next", action="store_true", help="it is what comes next, not a lesson")
+    p.add_argument("--project", metavar="NAME_OR_ID", help=_PROJECT_HELP)
+
+    p = add_command(commands, "link", link, "record that one metric of a project moved another", both)
+    p.add_argument("project", metavar="PROJECT", help=_PROJECT_HELP)
+    p.add_argument("cause", metavar="CAUSE", help="the metric key that moved the other, e.g. recall_at_30d")
+    p.add_argument("effect", metavar="EFFECT", help="the metric key it moved, e.g. churn_rate")
+    p.add_argument("--evidence", required=True, choices=get_args(Evidence), help="how the link is known")
+    p.add_argument("--note", help="a note on the evidence")
+
+    _add_corrections(commands, both)
+
+
+def _add_metric(commands: Any, both: list[argparse.ArgumentParser]) -> None:
     p = add_command(commands, "metric", metric, "record a measured value of a project", both)
     p.add_argument("project", metavar="PROJECT", help=_PROJECT_HELP)
     p.add_argument("key", metavar="KEY", help="the metric's key, e.g. recall_at_30d (a-z, 0-9, _ . -)")
@@ -324,25 +349,8 @@ def add_commands(commands: Any, store: argparse.ArgumentParser, at: argparse.Arg
     p.add_argument("--label", help="a readable name, e.g. 'Recall at 30 days'")
     p.add_argument("--note", help="how it was measured")
 
-    p = add_command(commands, "feedback", feedback, "record what a stakeholder said about a project", both)
-    p.add_argument("project", metavar="PROJECT", help=_PROJECT_HELP)
-    p.add_argument("quote", metavar="QUOTE", help="what they said")
-    p.add_argument("--from", dest="source_name", metavar="NAME", help="who said it")
-    p.add_argument("--team", help="their team")
-    p.add_argument("--decision", help="what they changed because of it")
 
-    p = add_command(commands, "learned", learned, "note what you learned, or what comes next", both)
-    p.add_argument("text", metavar="TEXT", help="the lesson, or with --next the next step")
-    p.add_argument("--next", action="store_true", help="it is what comes next, not a lesson")
-    p.add_argument("--project", metavar="NAME_OR_ID", help=_PROJECT_HELP)
-
-    p = add_command(commands, "link", link, "record that one metric of a project moved another", both)
-    p.add_argument("project", metavar="PROJECT", help=_PROJECT_HELP)
-    p.add_argument("cause", metavar="CAUSE", help="the metric key that moved the other, e.g. recall_at_30d")
-    p.add_argument("effect", metavar="EFFECT", help="the metric key it moved, e.g. churn_rate")
-    p.add_argument("--evidence", required=True, choices=get_args(Evidence), help="how the link is known")
-    p.add_argument("--note", help="a note on the evidence")
-
+def _add_corrections(commands: Any, both: list[argparse.ArgumentParser]) -> None:
     p = add_command(
         commands, "retract", retract, "take back an event (the log keeps it, reviews drop it)", both
     )

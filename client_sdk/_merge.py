@@ -19,15 +19,8 @@ import msgspec
 
 import schema
 from client_sdk._ids import uuid7
-from client_sdk._store import (
-    EVENT_COLUMNS,
-    Normalized,
-    normalize,
-    now_ms,
-    set_meta,
-    settle_redactions,
-    utc_now,
-)
+from client_sdk._rows import EVENT_COLUMNS, Normalized, normalize, settle_redactions
+from client_sdk._store import now_ms, set_meta, utc_now
 from client_sdk.errors import ProtocolError
 from schema.protocol import StoredEvent, SyncResponse
 from schema.redaction import redacted_body

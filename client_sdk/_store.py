@@ -64,7 +64,6 @@ Invariants
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import threading
 import time
@@ -75,128 +74,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import msgspec
-
 import schema
-from client_sdk._types import Account, Event, EventStatus
-from client_sdk.errors import JournalNotFoundError, StoreError, ValidationError
-from schema.redaction import redacted_body, redaction_target
-
-Migration = Callable[[sqlite3.Connection], None]
-
-_ACCOUNT_DDL = """
-CREATE TABLE account (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    server TEXT NOT NULL,
-    user_name TEXT NOT NULL,
-    user_id INTEGER NOT NULL,
-    recorded_at TEXT NOT NULL
+from client_sdk._rows import (
+    EVENT_COLUMNS,
+    Normalized,
+    event_of,
+    json_decode,
+    settle_redactions,
+    validation_error,
 )
-"""
+from client_sdk._store_schema import APPLICATION_ID, DDL, SCHEMA_VERSION, migrate
+from client_sdk._types import Account, Event
+from client_sdk.errors import JournalNotFoundError, StoreError
 
+__all__ = ["Store", "now_ms", "read_account", "set_meta", "utc_now", "write_account"]
 
-def _v2_account(conn: sqlite3.Connection) -> None:
-    """Version 2: the account the journal belongs to. A bump, not a new ``meta`` key, so that an SDK
-    from before it, which would sync the journal with any account's token, cannot open the file."""
-    conn.execute(_ACCOUNT_DDL)
-
-
-MIGRATIONS: tuple[Migration, ...] = (_v2_account,)
-"""Step *i* upgrades a store from version *i* + 1 to *i* + 2, inside the opening transaction.
-
-Append a step for every change to ``_DDL`` (which always creates the newest version), never edit
-one that shipped: a store of any earlier version is brought up one step at a time on open, so a
-newer SDK opens an older store with every pending event, and an older SDK refuses a newer store.
-Keep changes additive where possible (a new table, a new ``meta`` key needs no step at all), since
-each version bump locks older SDKs out of the file. ``tests/client_sdk/test_store_migrations.py``
-opens a store written by version 1 of the SDK.
-"""
-SCHEMA_VERSION = 1 + len(MIGRATIONS)
-APPLICATION_ID = 0x574C4447  # "WLDG" in the SQLite header marks a winledger client store.
-
-_DDL = (
-    """
-CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
-CREATE TABLE events (
-    id TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    device_seq INTEGER NOT NULL,
-    clock INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    v INTEGER NOT NULL,
-    project_id TEXT,
-    body BLOB NOT NULL,
-    hash TEXT NOT NULL,
-    readable INTEGER NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('pending', 'synced', 'unconfirmed')),
-    seq INTEGER,
-    code TEXT,
-    message TEXT,
-    CHECK ((state = 'synced') = (seq IS NOT NULL))
-);
-CREATE INDEX events_order ON events (clock, device_id, device_seq);
-CREATE INDEX events_state ON events (state, clock);
-CREATE INDEX events_seq ON events (seq);
-CREATE INDEX events_project ON events (project_id);
-CREATE TABLE rejected (
-    rid INTEGER PRIMARY KEY,
-    id TEXT NOT NULL,
-    device_id TEXT NOT NULL,
-    device_seq INTEGER NOT NULL,
-    clock INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    v INTEGER NOT NULL,
-    project_id TEXT,
-    body BLOB NOT NULL,
-    code TEXT NOT NULL,
-    message TEXT NOT NULL,
-    rejected_at TEXT NOT NULL
-);
-CREATE TABLE aliases (old_id TEXT PRIMARY KEY, new_id TEXT NOT NULL) WITHOUT ROWID;
-"""
-    + _ACCOUNT_DDL
-)
 
 _FAILURE_KEYS = ("sync_error_code", "sync_error", "sync_error_at")
-EVENT_COLUMNS = "id, device_id, device_seq, clock, type, v, project_id, body, hash, readable"
 _MARKS = ", ".join("?" * 10)
-
-_json_decode = msgspec.json.Decoder(dict[str, Any]).decode
-_json_encode = msgspec.json.Encoder().encode
-_AT_PATH = re.compile(r" - at `(\$[^`]*)`$")
-_PATH_PART = re.compile(r"\.([A-Za-z_]\w*)|\[(\d+)\]")
-
-
-class Normalized(msgspec.Struct, frozen=True):
-    """An event ready for a row of ``events``: validated when this SDK knows its type, else verbatim."""
-
-    fields: dict[str, Any]
-    body: bytes
-    hash: str
-    readable: bool
-
-    def row(self) -> tuple[Any, ...]:
-        f = self.fields
-        return (
-            f["id"],
-            f["device_id"],
-            f["device_seq"],
-            f["clock"],
-            f["type"],
-            f["v"],
-            f["project_id"],
-            self.body,
-            self.hash,
-            int(self.readable),
-        )
-
-
-def normalize(fields: dict[str, Any]) -> Normalized:
-    """Validate known events; keep the others (a newer device's types) exactly as given."""
-    result = schema.validate_fields(fields)
-    if isinstance(result, schema.ValidEvent):
-        return Normalized(result.fields, result.body, format(result.hash, "032x"), True)
-    return Normalized(fields, _json_encode(fields), format(schema.event_hash(fields), "032x"), False)
 
 
 def now_ms() -> int:
@@ -205,36 +100,6 @@ def now_ms() -> int:
 
 def utc_now() -> str:
     return schema.format_timestamp(datetime.now(UTC))
-
-
-def _value_at(fields: dict[str, Any], path: str) -> Any:
-    value: Any = fields
-    for key, index in _PATH_PART.findall(path):
-        try:
-            value = value[key] if key else value[int(index)]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return value
-
-
-def validation_error(rejection: schema.Rejection, fields: dict[str, Any]) -> ValidationError:
-    """A sentence naming the event type and the field, quoting the bad value (shortened)."""
-    match = _AT_PATH.search(rejection.message)
-    if match is None:
-        return ValidationError(
-            f"Cannot append {fields.get('type')}: {rejection.message}.", code=rejection.code
-        )
-    path = match.group(1)
-    shown = repr(_value_at(fields, path))
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    core = rejection.message[: match.start()].rstrip(".")
-    field = path.removeprefix("$.")
-    return ValidationError(
-        f"Cannot append {fields.get('type')}: {core} at `{field}` (got {shown}).",
-        code=rejection.code,
-        field=path,
-    )
 
 
 class Store:
@@ -303,7 +168,7 @@ class Store:
                 if not self._create:
                     raise JournalNotFoundError(f"There is no journal at {self.path!r} (an empty file).")
                 # One statement at a time: executescript() would COMMIT the open transaction.
-                for statement in _DDL.split(";"):
+                for statement in DDL.split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
@@ -438,7 +303,7 @@ class Store:
                 "ORDER BY clock, device_id, device_seq",
                 params,
             ).fetchall()
-        return [_event(body, seq, state, code, message) for body, seq, state, code, message in rows]
+        return [event_of(body, seq, state, code, message) for body, seq, state, code, message in rows]
 
     def event(self, event_id: str) -> Event | None:
         """The event held under ``event_id`` (pending, synced or unconfirmed), if any."""
@@ -446,7 +311,7 @@ class Store:
             row = conn.execute(
                 "SELECT body, seq, state, code, message FROM events WHERE id = ?", (event_id,)
             ).fetchone()
-        return None if row is None else _event(*row)
+        return None if row is None else event_of(*row)
 
     def project_ids(self) -> list[str]:
         """Every project id that a readable event carries."""
@@ -460,14 +325,14 @@ class Store:
         """Every event the store holds (pending, synced, unconfirmed), as its normalized fields."""
         with self.snapshot() as conn:
             rows = conn.execute("SELECT body FROM events").fetchall()
-        return [_json_decode(body) for (body,) in rows]
+        return [json_decode(body) for (body,) in rows]
 
     def rejected(self) -> list[Event]:
         with self.snapshot() as conn:
             rows = conn.execute(
                 "SELECT body, code, message FROM rejected ORDER BY clock, device_id, device_seq, rid"
             ).fetchall()
-        return [_event(body, None, "rejected", code, message) for body, code, message in rows]
+        return [event_of(body, None, "rejected", code, message) for body, code, message in rows]
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(("pending", "synced", "unconfirmed", "rejected", "unreadable"), 0)
@@ -497,47 +362,6 @@ class Store:
         return len(rows), schema.digest_of(int(h, 16) for (h,) in rows)
 
 
-def settle_redactions(conn: sqlite3.Connection, written: list[dict[str, Any]]) -> int:
-    """After ``written`` events were stored (appended or pulled), rewrite what redactions now name.
-
-    The target of each redaction among them, and each of them that a held redaction names, is
-    rewritten in place (body and hash; state and seq stay), as the server rewrites its copy: the text
-    leaves this device and the digest of the synced events agrees with the server's again
-    (``schema.redaction``). Runs in the caller's transaction. Returns how many events it rewrote.
-    """
-    targets = {target for fields in written if (target := redaction_target(fields)) is not None}
-    if any(redaction_target(fields) is None for fields in written):
-        held = conn.execute("SELECT body FROM events WHERE type = 'event.redacted'").fetchall()
-        named = {target for (body,) in held if (target := redaction_target(_json_decode(body)))}
-        targets |= {fields["id"] for fields in written if fields["id"] in named}
-    rewritten = 0
-    for target in sorted(targets):
-        row = conn.execute(
-            "SELECT body, hash FROM events WHERE id = ? AND readable = 1", (target,)
-        ).fetchone()
-        if row is None:
-            continue  # not here (yet): rewritten when it comes
-        body, hash_value = redacted_body(row[0])
-        if format(hash_value, "032x") != row[1]:
-            conn.execute(
-                "UPDATE events SET body = ?, hash = ? WHERE id = ?",
-                (body, format(hash_value, "032x"), target),
-            )
-            rewritten += 1
-    return rewritten
-
-
-def migrate(conn: sqlite3.Connection, version: int, steps: tuple[Migration, ...] = MIGRATIONS) -> int:
-    """Run the steps from ``version`` on, in the caller's transaction; return the new version."""
-    if version < 1:
-        raise StoreError(f"Store version {version} is not one this SDK ever wrote.")
-    for step in steps[version - 1 :]:
-        step(conn)
-        version += 1
-        conn.execute(f"PRAGMA user_version = {version}")
-    return version
-
-
 def read_account(conn: sqlite3.Connection) -> Account | None:
     row = conn.execute("SELECT server, user_name, user_id FROM account").fetchone()
     return None if row is None else Account(server=row[0], user=row[1], user_id=row[2])
@@ -556,32 +380,4 @@ def set_meta(conn: sqlite3.Connection, **values: Any) -> None:
     conn.executemany(
         "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         list(values.items()),
-    )
-
-
-def _timestamp(value: Any, clock: int) -> datetime:
-    try:
-        return schema.parse_timestamp(value)
-    except (TypeError, ValueError):
-        # Only an unreadable event from a newer device can get here; its clock still says roughly when.
-        return datetime.fromtimestamp((clock >> 10) / 1000, UTC)
-
-
-def _event(body: bytes, seq: int | None, state: EventStatus, code: str | None, message: str | None) -> Event:
-    f = _json_decode(body)
-    data = f.get("data")
-    return Event(
-        id=f["id"],
-        device_id=f["device_id"],
-        device_seq=f["device_seq"],
-        clock=f["clock"],
-        occurred_at=_timestamp(f.get("occurred_at"), f["clock"]),
-        type=f["type"],
-        v=f["v"],
-        project_id=f.get("project_id"),
-        data=data if isinstance(data, dict) else {},
-        seq=seq,
-        status=state,
-        code=code,
-        message=message,
     )

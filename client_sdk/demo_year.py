@@ -8,254 +8,22 @@ on every machine: the only randomness is a ``random.Random(seed)`` that
 jitters times and fills the random bits of ids. The figures never depend on
 the seed, so golden tests can be written against the default one.
 
-Each event is stamped the way the client SDK stamps a real capture:
-
-- ``occurred_at`` is when the win happened; the device records it a few
-  minutes later, some hours later, or (a backdated entry) a day or two later.
-  The phone's October captures were made offline at a conference and synced
-  days later, which changes when the server sees them, not their fields.
-- The id is a UUIDv7 of the capture time (48-bit Unix milliseconds, then
-  seeded random bits); ``device_seq`` counts 1, 2, 3, ... in each device's
-  append order, which is its capture order; ``clock`` is the hybrid logical
-  clock ``max(capture_ms << 10, last_clock + 1)`` over the clocks that device
-  created.
-- Capture times are device wall clocks, and those disagree: the laptop runs
-  six minutes fast and the workstation 40 seconds slow. That is how a voice
-  note taken on the phone just after a kickoff sorts before the kickoff's
-  ``project.started`` from the laptop (the "project started late" case): the
-  phone got the project from a share link, not from a sync, so its clock never
-  saw the laptop's (a device's clock only follows the clocks it created).
-
-Which domain rule each project exercises is noted at its function below.
+Each event is stamped the way the client SDK stamps a real capture, on device wall clocks that
+disagree (``client_sdk._demo_journal``). Which domain rule each project exercises is noted at its
+function below.
 """
 
 from __future__ import annotations
 
-import random
-import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from types import MappingProxyType
-from typing import Any, Final, Literal
+from datetime import timedelta
+from typing import Any
 
-from client_sdk._ids import _layout
-from schema import CURRENT_VERSIONS, Rejection, canonical_order, format_timestamp, next_clock, validate_fields
+from client_sdk._demo_journal import DEVICES, Journal
+from schema import canonical_order
 
-_NAMESPACE = uuid.UUID("6f1c2a8e-3b5d-5e7f-9a0b-1c2d3e4f5a6b")
-
-DEVICES: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        name: str(uuid.uuid5(_NAMESPACE, f"winledger-demo/{name}"))
-        for name in ("laptop", "phone", "workstation")
-    }
-)
-"""The demo user's devices, by name; the same ids on every run."""
-
-_SKEW_MS: Final[Mapping[str, int]] = MappingProxyType(
-    {"laptop": 6 * 60_000, "phone": 0, "workstation": -40_000}
-)
-"""How far each device's wall clock is off; capture times, ids and clocks carry it."""
-
-Delay = Literal["soon", "later", "backdated"]
+__all__ = ["DEVICES", "demo_year"]
 
 L, P, W = "laptop", "phone", "workstation"
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _device_ms(device: str, moment: datetime) -> int:
-    """What ``device``'s wall clock reads, in Unix milliseconds, at the real ``moment``."""
-    return (moment - _EPOCH) // timedelta(milliseconds=1) + _SKEW_MS[device]
-
-
-@dataclass(frozen=True)
-class _Draft:
-    device: str
-    capture_ms: int  # the same moment on the device's own wall clock
-    index: int  # creation order: breaks ties between captures of the same millisecond
-    id: str
-    occurred_at: datetime
-    type: str
-    project_id: str | None
-    data: dict[str, Any]
-
-
-class _Journal:
-    def __init__(self, year: int, seed: int) -> None:
-        self.year = year
-        self.rng = random.Random(seed)
-        self.drafts: list[_Draft] = []
-        self._latest: dict[str, datetime] = {}
-
-    def at(self, month: int, day: int, hour: int) -> datetime:
-        """A moment on that day (the next Monday for a weekend), at a random minute of ``hour``."""
-        rng = self.rng
-        moment = datetime(self.year, month, day, hour, rng.randrange(60), rng.randrange(60), tzinfo=UTC)
-        moment += timedelta(microseconds=rng.randrange(1_000_000))
-        while moment.weekday() >= 5:
-            moment += timedelta(days=1)
-        return moment
-
-    def _delay(self, delay: Delay | None) -> timedelta:
-        rng = self.rng
-        if delay is None:
-            # Backdating is left to the stories, where it means something.
-            delay = rng.choices(("soon", "later"), weights=(75, 25))[0]
-        if delay == "soon":
-            return timedelta(minutes=rng.randint(3, 55), milliseconds=rng.randrange(60_000))
-        if delay == "later":
-            return timedelta(hours=rng.randint(2, 8), milliseconds=rng.randrange(3_600_000))
-        return timedelta(hours=rng.randint(26, 50), milliseconds=rng.randrange(3_600_000))
-
-    def _mint(self, unix_ms: int) -> str:
-        return str(_layout(unix_ms, self.rng.getrandbits(74)))
-
-    def add(
-        self,
-        device: str,
-        event_type: str,
-        when: datetime,
-        data: dict[str, Any],
-        project: str | None = None,
-        *,
-        delay: Delay | None = None,
-        captured: datetime | None = None,
-    ) -> _Draft:
-        if project is not None:
-            # A project's story is told in order even when weekends push two dates together.
-            latest = self._latest.get(project)
-            if latest is not None and when <= latest:
-                if latest - when > timedelta(days=3):
-                    raise AssertionError(f"A demo story is out of order at {when:%Y-%m-%d} ({event_type})")
-                when = latest + timedelta(minutes=self.rng.randint(5, 40))
-            self._latest[project] = when
-        captured = captured or when + self._delay(delay)
-        capture_ms = _device_ms(device, captured)
-        payload = {key: value for key, value in data.items() if value is not None}
-        draft = _Draft(
-            device=device,
-            capture_ms=capture_ms,
-            index=len(self.drafts),
-            id=self._mint(capture_ms),
-            occurred_at=when,
-            type=event_type,
-            project_id=project,
-            data=payload,
-        )
-        self.drafts.append(draft)
-        return draft
-
-    # -- one helper per event type ------------------------------------------------
-
-    def start(
-        self,
-        device: str,
-        when: datetime,
-        name: str,
-        kind: str,
-        summary: str,
-        team: str | None = None,
-        *,
-        captured: datetime | None = None,
-    ) -> str:
-        """Record ``project.started``; the project id is a UUIDv7 of the same capture time."""
-        captured = captured or when + self._delay("soon")
-        project = self._mint(_device_ms(device, captured))
-        data = {"name": name, "kind": kind, "summary": summary, "team": team}
-        self.add(device, "project.started", when, data, project, captured=captured)
-        return project
-
-    def milestone(
-        self,
-        device: str,
-        project: str,
-        when: datetime,
-        milestone: str,
-        note: str | None = None,
-        *,
-        delay: Delay | None = None,
-    ) -> _Draft:
-        data = {"milestone": milestone, "note": note}
-        return self.add(device, "milestone.reached", when, data, project, delay=delay)
-
-    def metric(
-        self, device: str, project: str, when: datetime, key: str, value: float, **fields: Any
-    ) -> _Draft:
-        delay = fields.pop("delay", None)
-        numbers: dict[str, float] = {
-            name: float(fields.pop(name)) for name in ("baseline", "low", "high") if name in fields
-        }
-        data: dict[str, Any] = {"key": key, "value": float(value), **numbers, **fields}
-        return self.add(device, "metric.observed", when, data, project, delay=delay)
-
-    def link(
-        self, device: str, project: str, when: datetime, cause: str, effect: str, evidence: str, note: str
-    ) -> _Draft:
-        data = {"cause": cause, "effect": effect, "evidence": evidence, "note": note}
-        return self.add(device, "metric.linked", when, data, project)
-
-    def feedback(
-        self, device: str, project: str, when: datetime, quote: str, who: str, team: str, decision: str | None
-    ) -> _Draft:
-        data = {"quote": quote, "source_name": who, "source_team": team, "decision": decision}
-        return self.add(device, "feedback.received", when, data, project, delay="later")
-
-    def learn(
-        self,
-        device: str,
-        when: datetime,
-        kind: str,
-        text: str,
-        project: str | None = None,
-        *,
-        delay: Delay | None = None,
-    ) -> _Draft:
-        return self.add(device, "learning.noted", when, {"text": text, "kind": kind}, project, delay=delay)
-
-    def win(
-        self,
-        device: str,
-        when: datetime,
-        text: str,
-        project: str | None = None,
-        *,
-        voice: bool = False,
-        tags: list[str] | None = None,
-        delay: Delay | None = None,
-    ) -> _Draft:
-        data = {"text": text, "source": "voice" if voice else "text", "tags": tags}
-        return self.add(device, "win.captured", when, data, project, delay=delay)
-
-    # -- the events, as each device appended them -----------------------------------
-
-    def events(self) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = []
-        for device, device_id in DEVICES.items():
-            mine = sorted(
-                (d for d in self.drafts if d.device == device), key=lambda d: (d.capture_ms, d.index)
-            )
-            last_clock = 0
-            for device_seq, draft in enumerate(mine, start=1):
-                last_clock = next_clock(draft.capture_ms, last_clock)
-                fields = {
-                    "id": draft.id,
-                    "device_id": device_id,
-                    "device_seq": device_seq,
-                    "clock": last_clock,
-                    "occurred_at": format_timestamp(draft.occurred_at),
-                    "type": draft.type,
-                    "v": CURRENT_VERSIONS[draft.type],
-                    "project_id": draft.project_id,
-                    "data": draft.data,
-                }
-                result = validate_fields(fields)
-                if isinstance(result, Rejection):
-                    # Not `assert`: the demo must fail loudly under `python -O` too.
-                    raise AssertionError(f"Demo event {fields!r} is invalid: {result.code}: {result.message}")
-                events.append(result.fields)
-        events.sort(key=canonical_order)
-        return events
 
 
 # The stories are laid out by hand, one event per statement with its arguments in reading
@@ -263,7 +31,7 @@ class _Journal:
 # fmt: off
 
 
-def _churn(j: _Journal) -> None:
+def _churn(j: Journal) -> None:
     """Shipped, with the full chain model -> production -> business (random holdout), adopted by
     customer success, still in production at year end: impact, a defensible number, ongoing value."""
     p = j.start(L, j.at(1, 12, 10), "Churn early-warning model", "model",
@@ -306,7 +74,7 @@ def _churn(j: _Journal) -> None:
     j.win(L, j.at(12, 11, 15), "Eight months in production: the Monday review has not skipped a week.", p)
 
 
-def _demand(j: _Journal) -> None:
+def _demand(j: Journal) -> None:
     """Adopted by merchandising; a lower-is-better business metric with a baseline and an interval
     (a model -> business chain); in production since April: ongoing value."""
     p = j.start(L, j.at(1, 19, 14), "Demand forecast for fresh categories", "model",
@@ -336,7 +104,7 @@ def _demand(j: _Journal) -> None:
     j.learn(L, j.at(10, 21, 10), "next", "Extend the forecast to dairy before the summer season.", p)
 
 
-def _intent(j: _Journal) -> None:
+def _intent(j: Journal) -> None:
     """Replaced keyword rules: a model metric against that baseline, a lower-is-better production
     metric (typed wrong on the phone, retracted, re-entered), a business estimate, a team change."""
     p = j.start(L, j.at(2, 2, 11), "Support ticket intent classifier", "model",
@@ -379,7 +147,7 @@ def _intent(j: _Journal) -> None:
     j.learn(L, j.at(10, 14, 16), "next", "Extend routing to Spanish and German tickets.", p)
 
 
-def _search_test(j: _Journal) -> None:
+def _search_test(j: Journal) -> None:
     """An A/B test with a claimable lift (the conservative end is above zero) and a decision."""
     p = j.start(L, j.at(4, 1, 14), "Search ranking A/B test", "experiment",
                 "New learning-to-rank model against the current ranking, stratified by segment.", "Growth")
@@ -395,7 +163,7 @@ def _search_test(j: _Journal) -> None:
     j.learn(L, j.at(5, 4, 11), "next", "Run the same design on category pages.", p)
 
 
-def _scoring(j: _Journal) -> None:
+def _scoring(j: Journal) -> None:
     """Infrastructure with production metrics only (an incomplete chain), in production since July;
     its first phone capture sorts before its laptop project.started (the project started late)."""
     kickoff = j.at(6, 1, 10)
@@ -426,7 +194,7 @@ def _scoring(j: _Journal) -> None:
     serving(12, 14, 480_000, 79)
 
 
-def _pricing(j: _Journal) -> None:
+def _pricing(j: Journal) -> None:
     """Strong model numbers and six weeks in shadow, never deployed: a technical milestone, not
     impact, and a chain that stops at the model layer."""
     p = j.start(L, j.at(6, 8, 10), "Marketplace pricing model", "model",
@@ -448,7 +216,7 @@ def _pricing(j: _Journal) -> None:
     j.learn(L, j.at(11, 3, 10), "next", "Go live in Q1 on 10% of traffic; margin per order is the KPI.", p)
 
 
-def _gnn(j: _Journal) -> None:
+def _gnn(j: Journal) -> None:
     """Research explored for six weeks and abandoned: what it ruled out and what that saved."""
     p = j.start(L, j.at(7, 20, 10), "Graph neural network for fraud rings", "research",
                 "Would a GNN over the account-device-card graph catch rings the current model misses?",
@@ -467,7 +235,7 @@ def _gnn(j: _Journal) -> None:
     j.win(L, j.at(9, 4, 15), "GNN decision record written and signed off by two staff engineers.", p)
 
 
-def _banner_test(j: _Journal) -> None:
+def _banner_test(j: Journal) -> None:
     """A concluded experiment whose interval straddles zero: a negative result, and a quarter saved."""
     p = j.start(L, j.at(8, 17, 10), "Free-shipping banner test", "experiment",
                 "Does a free-shipping threshold banner raise checkout conversion?", "Growth")
@@ -482,7 +250,7 @@ def _banner_test(j: _Journal) -> None:
                "Sam Lee", "Growth", "Dropped the three follow-up banner tests from the Q4 roadmap.")
 
 
-def _eta(j: _Journal) -> None:
+def _eta(j: Journal) -> None:
     """Deployed, then rolled back the same day: shipped, but no longer in production."""
     p = j.start(L, j.at(9, 28, 10), "Delivery-time estimate v2", "model",
                 "A more accurate delivery-time estimate at checkout.", "Logistics")
@@ -498,7 +266,7 @@ def _eta(j: _Journal) -> None:
     j.learn(L, j.at(11, 4, 11), "next", "Redeploy in January behind a 5% ramp, replay check in CI.", p)
 
 
-def _attribution(j: _Journal) -> None:
+def _attribution(j: Journal) -> None:
     """An analysis whose counterfactual dollar figure changed a decision: more investment."""
     p = j.start(L, j.at(10, 5, 10), "Recommender revenue attribution", "analysis",
                 "Estimate what the recommendation system adds to revenue in a year.", "Personalization")
@@ -518,7 +286,7 @@ def _attribution(j: _Journal) -> None:
             delay="backdated")
 
 
-def _loose_ends(j: _Journal) -> None:
+def _loose_ends(j: Journal) -> None:
     """Wins and learnings outside any project, several spoken into the phone."""
     j.win(P, j.at(1, 23, 17), "so, um, the onboarding notebook for the new analysts, two of them shipped"
           " a query on day one", voice=True, tags=["mentoring"])
@@ -576,7 +344,7 @@ def demo_year(year: int = 2026, seed: int = 7) -> list[dict[str, Any]]:
     """
     if not 1971 <= year <= 2098:
         raise ValueError(f"year must be between 1971 and 2098, got {year!r}")
-    journal = _Journal(year, seed)
+    journal = Journal(year, seed)
     for story in _STORIES:
         story(journal)
     events = journal.events()

@@ -5,8 +5,11 @@ offline. Nothing here does I/O, reads the clock or draws random numbers:
 anything relative to a date takes ``as_of`` from the caller.
 """
 
+from schema.projections.as_of import chains_as_of, timeline_view
 from schema.projections.chains import format_number, headline
+from schema.projections.derive import model_as_of
 from schema.projections.fold import build_models, build_project, readable_events, summary_of
+from schema.projections.labels import STAGE_LABELS, stage_label
 from schema.projections.markdown import render_markdown
 from schema.projections.models import (
     PROJECTION_VERSION,
@@ -25,15 +28,7 @@ from schema.projections.models import (
     TimelineView,
 )
 from schema.projections.period import PeriodError, resolve_period
-from schema.projections.review import (
-    STAGE_LABELS,
-    chains_as_of,
-    model_as_of,
-    review_draft,
-    shorten,
-    stage_label,
-    timeline_view,
-)
+from schema.projections.review import review_draft, shorten
 from schema.projections.text import render_text
 
 __all__ = [

@@ -139,26 +139,8 @@ def headline(
             phrase = f"stood at {format_number(figure, unit)} or {'less' if lower_is_better else 'more'}"
         else:
             phrase = f"stood at {format_number(figure, unit)}"
-    measured = None
-    if interval:
-        assert low is not None and high is not None
-        point = signed(value, unit) if measure == "change" else format_number(value, unit)
-        ends = signed if measure == "change" else format_number
-        against = ""
-        if baseline is not None and measure != "change":
-            # The claim names the baseline; the evidence adds the measured change, once.
-            against = f" ({signed(tidy(value - baseline), change_unit(unit))})"
-        if bound is not None and reason is None and not against:
-            # The claim already states the conservative end: the evidence gives the point and the other end.
-            other = low if conservative == high else high
-            measured = (
-                f"measured {point}{against}; the claim is the conservative end of an interval "
-                f"reaching {ends(other, unit)}"
-            )
-        else:
-            measured = (
-                f"measured {point}{against}, with an interval of {ends(low, unit)} to {ends(high, unit)}"
-            )
+    bound_claimed = bound is not None and reason is None
+    measured = _measured(latest, unit, measure, conservative, bound_claimed) if interval else None
     return Headline(
         figure=figure,
         basis=basis,
@@ -171,6 +153,28 @@ def headline(
         reason=reason,
         source_id=latest.id,
     )
+
+
+def _measured(
+    latest: Observation, unit: str | None, measure: str, conservative: float, bound_claimed: bool
+) -> str:
+    """What the evidence says of an interval: the measured point, and the ends the claim does not state."""
+    value, baseline, low, high = latest.value, latest.baseline, latest.low, latest.high
+    assert low is not None and high is not None
+    point = signed(value, unit) if measure == "change" else format_number(value, unit)
+    ends = signed if measure == "change" else format_number
+    against = ""
+    if baseline is not None and measure != "change":
+        # The claim names the baseline; the evidence adds the measured change, once.
+        against = f" ({signed(tidy(value - baseline), change_unit(unit))})"
+    if bound_claimed and not against:
+        # The claim already states the conservative end: the evidence gives the point and the other end.
+        other = low if conservative == high else high
+        return (
+            f"measured {point}{against}; the claim is the conservative end of an interval "
+            f"reaching {ends(other, unit)}"
+        )
+    return f"measured {point}{against}, with an interval of {ends(low, unit)} to {ends(high, unit)}"
 
 
 def join_claim(label: str, phrase: str) -> str:

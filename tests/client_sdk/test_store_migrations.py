@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from client_sdk import Client, StoreError
-from client_sdk import _store as store_module
+from client_sdk import _store_schema as store_module
 from tests.support.inprocess import InProcessServer
 
 FIXTURE = Path(__file__).parent / "fixtures" / "store_v1.sql"

@@ -412,7 +412,7 @@ def test_each_number_on_a_project_page_is_the_apis_headline(demo_pages: DemoPage
 
 def test_evidence_is_worded_as_in_the_draft(demo_pages: DemoPages) -> None:
     """An arrow of a chain and the table name the evidence of a link in ``EVIDENCE_WORDS``, the draft's."""
-    from schema.projections.review import EVIDENCE_WORDS
+    from schema.projections.labels import EVIDENCE_WORDS
 
     seen = set()
     for project in demo_pages.projects():

@@ -12,8 +12,8 @@ import pytest
 from markdown_it import MarkdownIt
 
 from schema.projections import build_models, render_markdown, render_text, review_draft, timeline_view
+from schema.projections.labels import EVIDENCE_WORDS
 from schema.projections.markdown import text as markdown_text
-from schema.projections.review import EVIDENCE_WORDS
 from server.http.web import pages
 from server.http.web.markup import Markup, escape, join, render
 from server.http.web.svg import (

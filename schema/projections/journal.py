@@ -1,0 +1,91 @@
+"""Each event as a line of the project's journal: its timeline entry and one-line summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schema.events import (
+    Envelope,
+    FeedbackReceived,
+    LearningNoted,
+    MetricLinked,
+    MetricObserved,
+    MilestoneReached,
+    ProjectStarted,
+    ProjectUpdated,
+    WinCaptured,
+)
+from schema.projections.chains import format_number, signed
+from schema.projections.models import TimelineEntry
+
+__all__ = ["entry", "event_type", "summarize"]
+
+_SUMMARY_CHARS = 140
+
+
+def event_type(event: Envelope) -> str:
+    return str(type(event).__struct_config__.tag)
+
+
+def entry(event: Envelope) -> TimelineEntry:
+    return TimelineEntry(
+        id=event.id,
+        type=event_type(event),
+        occurred_at=event.occurred_at,
+        summary=_clip(summarize(event)),
+        milestone=event.data.milestone if isinstance(event, MilestoneReached) else None,
+        note=event.data.note if isinstance(event, MilestoneReached) else None,
+    )
+
+
+def summarize(event: Envelope) -> str:
+    """A one-line summary of an event, in the journal's words."""
+    match event:
+        case ProjectStarted(data=data):
+            return f"Started the {data.kind} project “{data.name}”"
+        case ProjectUpdated():
+            changes = ", ".join(f"{k} → {v}" for k, v in _builtin_data(event).items() if v is not None)
+            return f"Updated the project: {changes}"
+        case WinCaptured(data=data):
+            spoken = " (voice note)" if data.source == "voice" else ""
+            return f"Win{spoken}: {data.text}"
+        case MilestoneReached(data=data):
+            note = f": {data.note}" if data.note else ""
+            return f"Milestone {data.milestone.replace('_', ' ')}{note}"
+        case MetricObserved(data=data):
+            change = data.measure == "change"
+            level = signed(data.value, data.unit) if change else format_number(data.value, data.unit)
+            base = (
+                f" against a baseline of {format_number(data.baseline, data.unit)}"
+                if data.baseline is not None
+                else ""
+            )
+            span = ""
+            if data.low is not None and data.high is not None:
+                ends = signed if change else format_number
+                span = f", interval {ends(data.low, data.unit)} to {ends(data.high, data.unit)}"
+            what = "a change of " if change else ""
+            return f"{data.label or data.key} ({data.layer}) measured {what}{level}{base}{span}"
+        case MetricLinked(data=data):
+            return f"Linked {data.cause} to {data.effect} ({data.evidence.replace('_', ' ')})"
+        case FeedbackReceived(data=data):
+            who = " ".join(
+                part
+                for part in (data.source_name, f"({data.source_team})" if data.source_team else None)
+                if part
+            )
+            decision = f"; decided: {data.decision}" if data.decision else ""
+            return f"Feedback{' from ' + who if who else ''}: “{data.quote}”{decision}"
+        case LearningNoted(data=data):
+            return f"{'Learned' if data.kind == 'learned' else 'Next'}: {data.text}"
+    return event_type(event)
+
+
+def _clip(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _SUMMARY_CHARS else line[: _SUMMARY_CHARS - 1].rstrip() + "…"
+
+
+def _builtin_data(event: Any) -> dict[str, Any]:
+    data = event.data
+    return {name: getattr(data, name) for name in data.__struct_fields__}
