@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Final, Literal
 
-from client_sdk._ids import _layout
+from client_sdk._ids import uuid7_of
 from schema import CURRENT_VERSIONS, Rejection, canonical_order, format_timestamp, next_clock, validate_fields
 
 __all__ = ["DEVICES", "Delay", "Journal"]
@@ -100,7 +100,7 @@ class Journal:
         return timedelta(hours=rng.randint(26, 50), milliseconds=rng.randrange(3_600_000))
 
     def _mint(self, unix_ms: int) -> str:
-        return str(_layout(unix_ms, self.rng.getrandbits(74)))
+        return str(uuid7_of(unix_ms, self.rng.getrandbits(74)))
 
     def add(
         self,

@@ -26,7 +26,8 @@ _RAND_MAX = (1 << _RAND_BITS) - 1
 _SEED_BITS = _RAND_BITS - 1
 
 
-def _layout(unix_ms: int, rand: int) -> uuid.UUID:
+def uuid7_of(unix_ms: int, rand: int) -> uuid.UUID:
+    """The UUIDv7 of a millisecond and 74 random bits (RFC 9562 layout: version 7, variant 0b10)."""
     rand_a = rand >> 62
     rand_b = rand & ((1 << 62) - 1)
     value = (unix_ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | rand_a << 64 | 0b10 << 62 | rand_b
@@ -53,7 +54,7 @@ class Minter:
                 if rand > _RAND_MAX:
                     ms, rand = self._last_ms + 1, secrets.randbits(_SEED_BITS)
             self._last_ms, self._last_rand = ms, rand
-        return str(_layout(ms, rand))
+        return str(uuid7_of(ms, rand))
 
 
 uuid7 = Minter()

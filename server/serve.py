@@ -21,10 +21,10 @@ from typing import Any
 import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
-from server.admin.backup import BackupError, hold_serving_lock
 from server.admin.store import fail, shown
 from server.database import tables as db
 from server.database.migrate import SchemaOutOfDate, SchemaTooNew, open_store
+from server.database.serving import StoreInUseError, hold_serving_lock
 from server.eventlog.store import utc_now
 from server.projections.process import Supervisor
 from server.settings import Settings
@@ -42,7 +42,7 @@ def serve(settings: Settings, *, log_level: str) -> int:
     settings = replace(settings, migrate=False, workers=workers)
     try:
         hold_serving_lock(settings.db_url)  # `admin restore` refuses while this process serves the file
-    except BackupError as exc:
+    except StoreInUseError as exc:
         return fail(str(exc))
     print(_banner(settings), flush=True)
     supervisor = Supervisor(settings).start() if settings.projector == "process" else None

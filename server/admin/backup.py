@@ -31,10 +31,8 @@ import contextlib
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import make_url
@@ -43,19 +41,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.admin.store import fail
 from server.database import tables as db
 from server.database.migrate import SchemaOutOfDate, SchemaTooNew, open_store, upgrade
-
-try:
-    import fcntl
-except ImportError:  # Windows: no flock; the lock is skipped and the docs' "stop the server first" is all
-    fcntl = None  # type: ignore[assignment]
+from server.database.serving import no_server
 
 
 class BackupError(Exception):
     """A backup or restore that cannot be done as asked; the message says why."""
-
-
-_SERVING_LOCKS: list[IO[bytes]] = []
-"""Open lock files of this process's serving stores (kept open: closing one drops its lock)."""
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -66,46 +56,6 @@ def sqlite_path(url: str) -> Path | None:
     if not parsed.database or parsed.database == ":memory:":
         raise BackupError(f"{url!r} is an in-memory SQLite database; there is no file to back up or restore")
     return Path(parsed.database)
-
-
-def lock_path(database: Path) -> Path:
-    return database.with_name(database.name + ".lock")
-
-
-def hold_serving_lock(url: str) -> None:
-    """Called by ``serve``: mark the SQLite store as in use for the life of this process."""
-    path = sqlite_path(url)
-    if path is None or fcntl is None:
-        return
-    handle = lock_path(path).open("ab")
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise BackupError(
-            f"{path} is being restored right now; start the server when the restore is done"
-        ) from None
-    _SERVING_LOCKS.append(handle)
-
-
-@contextlib.contextmanager
-def no_server(database: Path) -> Iterator[None]:
-    """Hold the store's lock exclusively, or refuse because a server holds it."""
-    if fcntl is None:
-        yield
-        return
-    with lock_path(database).open("ab") as handle:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise BackupError(
-                f"a winledger server is serving {database}; stop it, then restore (a running server "
-                "would keep telling clients the old epoch)"
-            ) from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -201,7 +151,7 @@ async def restore(backup_file: Path, url: str) -> tuple[StoreFacts, str]:
         raise BackupError(f"{backup_file} is the store itself; give a backup made by `admin backup`")
     if not target.parent.is_dir():
         raise BackupError(f"the folder of {target} does not exist")
-    with no_server(target):
+    with no_server(target, BackupError):
         with (
             contextlib.closing(sqlite3.connect(f"file:{backup_file}?mode=ro", uri=True)) as source,
             contextlib.closing(sqlite3.connect(target)) as restored,
@@ -268,7 +218,7 @@ def _new_epoch_only(url: str) -> int:
 
     try:
         path = sqlite_path(url)
-        with no_server(path) if path is not None else contextlib.nullcontext():
+        with no_server(path, BackupError) if path is not None else contextlib.nullcontext():
             epoch, (users, events) = asyncio.run(run())
     except BackupError as exc:
         return fail(str(exc))

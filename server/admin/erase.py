@@ -23,7 +23,6 @@ from server.accounts.auth import AdminError
 from server.admin.store import admin_store, fail
 from server.database import tables as db
 from server.eventlog.store import EventStore
-from server.http.web import sessions as _sessions  # noqa: F401 (registers web_sessions in db.metadata)
 from server.projections.leases import new_holder
 from server.projections.rebuild import LeaseBusy, acquire_lease
 

@@ -20,8 +20,8 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from server import stats
 from server.accounts.auth import AdminError
-from server.admin import stats
 from server.admin.store import admin_store, fail
 from server.eventlog.store import EventStore
 from server.projections import reads

@@ -121,6 +121,19 @@ projection_leases = Table(
     Column("requested_by", String(100)),
 )
 
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    # The review pages' sign-ins (server/http/web/sessions.py): a hash of the cookie's id, never the id.
+    Column("id_hash", String(64), primary_key=True),
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("token_id", String(32), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Index("ix_web_sessions_expires_at", "expires_at"),
+)
+
 EVENT_INSERT_COLUMNS = (
     "user_id",
     "seq",

@@ -6,7 +6,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-import msgspec
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
@@ -16,56 +15,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.accounts.auth import Accounts
-from server.database import migrate
-from server.database import tables as db
-from server.eventlog import event_store
 from server.eventlog.store import Overloaded
-from server.http import export, openapi, readmodels, routes, web
+from server.http import export, readmodels, routes, web
 from server.http.metrics import metrics
-from server.http.observe import Metrics, Observe
+from server.http.observe import Observe
 from server.http.problems import SHED_RETRY_AFTER_S, Admission, ProblemError, problem_response
-from server.projections.projector import Projector
+from server.http.state import State
 from server.settings import Settings
 
 log = logging.getLogger("winledger.server")
-
-
-class State:
-    """What every request handler receives through ``request.app.state.winledger``."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.engine = db.create_engine(settings.db_url)
-        # The one place the server picks its backend's recorder (server/eventlog/__init__.py).
-        self.store = event_store(self.engine, max_write_queue=settings.max_write_queue)
-        self.accounts = Accounts(self.store)
-        self.limiter = routes.RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
-        self.projector = Projector(
-            self.store,
-            batch=settings.projector_batch,
-            poll_s=settings.projector_poll_s,
-            lease_s=settings.projector_lease_s,
-        )
-        self.store.on_commit.append(self.projector.notify)
-        self.epoch = ""
-        self.metrics = Metrics()
-        self.openapi = msgspec.json.encode(openapi.build(settings))
-
-    async def open(self) -> None:
-        settings = self.settings
-        try:
-            self.epoch = await migrate.open_store(self.engine, settings.db_url, migrate=settings.migrate)
-        except BaseException:
-            await self.engine.dispose()
-            raise
-        if settings.projector == "inline":
-            self.projector.start()
-
-    async def close(self) -> None:
-        await self.projector.stop()
-        self.store.close()
-        await self.engine.dispose()
 
 
 def _epoch_for(request: Request) -> str | None:

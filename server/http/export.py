@@ -37,27 +37,24 @@ from schema.protocol import (
 )
 from server.database import tables as db
 from server.eventlog.store import utc_now
+from server.http.auth import authenticate
 from server.http.problems import negotiate
-from server.http.routes import _authenticate
+from server.http.state import state_of
 from server.projections import reads
 from server.projections.projector import MAX_WAIT_S
 from server.projections.rows import project_of
 from server.projections.tracking import code_version
 
 if TYPE_CHECKING:
-    from server.http.app import State
+    from server.http.state import State
 
 PAGE = 500
 _OFFERS = {NDJSON: "ndjson", JSON: "ndjson"}
 
 
-def _state(request: Request) -> State:
-    return request.app.state.winledger  # type: ignore[no-any-return]
-
-
 async def export(request: Request) -> Response:
-    user_id = await _authenticate(request)
-    state = _state(request)
+    user_id = await authenticate(request)
+    state = state_of(request)
     negotiate(request, _OFFERS, "ndjson")  # 406 when Accept names neither NDJSON nor JSON
     head, _ = await state.store.head(user_id)
     return StreamingResponse(

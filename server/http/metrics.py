@@ -2,7 +2,7 @@
 
 Request counters and the commit latency come from this process
 (``server/http/observe.py``); the store's figures and the projector lag from the
-database at scrape time (``server/admin/stats.py``). The route answers only a
+database at scrape time (``server/stats.py``). The route answers only a
 bearer token equal to ``WINLEDGER_METRICS_TOKEN`` and is off (404) while that
 is unset; docs/security.md says why.
 """
@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.admin import stats
+from server import stats
 from server.http.observe import Histogram, Metrics
 from server.http.problems import ProblemError
 
 if TYPE_CHECKING:
-    from server.http.app import State
+    from server.http.state import State
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

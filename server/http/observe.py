@@ -12,7 +12,7 @@ ever seen here.
 The counters live in this process. With ``serve --workers N`` each worker
 keeps its own, and a scrape reaches whichever worker accepts the connection
 (docs/operations.md, *Watching the server*); the figures computed from the
-database (``server/admin/stats.py``) are the whole server's.
+database (``server/stats.py``) are the whole server's.
 """
 
 from __future__ import annotations

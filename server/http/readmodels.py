@@ -49,14 +49,15 @@ from schema.protocol.readmodels import (
     by_recent_activity,
 )
 from schema.types import MAX_INT
+from server.http.auth import authenticate
 from server.http.problems import ProblemError, encode, negotiate, response_format
-from server.http.routes import _authenticate
+from server.http.state import state_of
 from server.projections import reads
 from server.projections.projector import MAX_WAIT_S
 from server.projections.tracking import code_version
 
 if TYPE_CHECKING:
-    from server.http.app import State
+    from server.http.state import State
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -72,10 +73,6 @@ _DRAFT_FORMATS: dict[str, DraftFormat] = {
 _FORMAT_PARAM: dict[str, DraftFormat] = {"json": "json", "md": "md", "markdown": "md", "text": "text"}
 """``format=``: md, text or json (``markdown``, the older spelling of md, is still taken)."""
 _TEXT_MEDIA = {"md": MARKDOWN, "text": TEXT}
-
-
-def _state(request: Request) -> State:
-    return request.app.state.winledger  # type: ignore[no-any-return]
 
 
 def _to_dict(value: msgspec.Struct) -> dict[str, Any]:
@@ -126,8 +123,8 @@ def _nothing_yet(model: ProjectModel, as_of: date) -> ProblemError:
 
 
 async def review(request: Request) -> Response:
-    user_id = await _authenticate(request)
-    state = _state(request)
+    user_id = await authenticate(request)
+    state = state_of(request)
     fmt = _draft_format(request)
     start = date_param(request, "from", required=True)
     end = date_param(request, "to", required=True)
@@ -180,8 +177,8 @@ async def _begin(request: Request) -> tuple[int, State, Literal["json", "msgpack
 
     Each route then checks its parameters, and only then waits for ``min_seq``.
     """
-    user_id = await _authenticate(request)
-    return user_id, _state(request), response_format(request, "json")
+    user_id = await authenticate(request)
+    return user_id, state_of(request), response_format(request, "json")
 
 
 def _draft_format(request: Request) -> DraftFormat:

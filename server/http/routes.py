@@ -24,70 +24,15 @@ from schema.protocol import (
     RawPushBody,
 )
 from schema.types import MAX_INT, MAX_LABEL, MAX_NAME, MAX_QUOTE, MAX_TAG, MAX_TAGS, MAX_TEXT
-from server.accounts.auth import RefusalReason, Refused
 from server.eventlog.store import CursorAhead, Outcome, Page
 from server.http import protocol
+from server.http.auth import authenticate, unknown_token
 from server.http.problems import Format, ProblemError, encode, read_body, request_format, response_format
+from server.http.state import state_of
 
 if TYPE_CHECKING:
-    from server.http.app import State
+    from server.http.state import State
     from server.settings import Settings
-
-
-class RateLimiter:
-    """A token bucket per user; ``rate`` 0 turns it off."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self._buckets: dict[int, tuple[float, float]] = {}
-
-    def check(self, user_id: int) -> None:
-        if self.rate <= 0:
-            return
-        now = time.monotonic()
-        tokens, stamp = self._buckets.get(user_id, (float(self.burst), now))
-        tokens = min(float(self.burst), tokens + (now - stamp) * self.rate)
-        if tokens < 1:
-            self._buckets[user_id] = (tokens, now)
-            raise ProblemError(
-                429,
-                "rate_limited",
-                "Too many requests for this user; retry later",
-                retry_after=(1 - tokens) / self.rate,
-            )
-        self._buckets[user_id] = (tokens - 1, now)
-
-
-def _state(request: Request) -> State:
-    return request.app.state.winledger  # type: ignore[no-any-return]
-
-
-async def _authenticate(request: Request) -> int:
-    state = _state(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthorized("An `Authorization: Bearer <token>` header is required")
-    outcome = await state.accounts.identify(token.strip())
-    if isinstance(outcome, Refused):
-        raise _unauthorized(_REFUSALS[outcome.reason], outcome.reason)
-    state.limiter.check(outcome)
-    request.scope["winledger.user_id"] = outcome  # for the access log (server/http/observe.py)
-    return outcome
-
-
-# The reason is told only to a caller whose secret matched (server/accounts/auth.py): it holds the token.
-_REFUSALS: dict[RefusalReason | None, str] = {
-    None: "The bearer token is unknown, malformed, revoked or expired",
-    "expired": "This token has expired; ask for a new one and sign in with it (`winledger login`)",
-    "revoked": "This token was revoked; ask for a new one and sign in with it (`winledger login`)",
-}
-
-
-def _unauthorized(detail: str, reason: RefusalReason | None = None) -> ProblemError:
-    return ProblemError(
-        401, "unauthorized", detail, headers={"WWW-Authenticate": 'Bearer realm="winledger"'}, reason=reason
-    )
 
 
 async def healthz(request: Request) -> Response:
@@ -96,29 +41,29 @@ async def healthz(request: Request) -> Response:
 
 async def openapi_document(request: Request) -> Response:
     """The OpenAPI description (``server/http/openapi.py``); public, like the protocol it describes."""
-    return Response(_state(request).openapi, media_type=JSON)
+    return Response(state_of(request).openapi, media_type=JSON)
 
 
 async def _account(request: Request) -> Account:
     """The account of the request's token: authenticated, then named."""
-    user_id = await _authenticate(request)
-    name = await _state(request).accounts.user_name(user_id)
+    user_id = await authenticate(request)
+    name = await state_of(request).accounts.user_name(user_id)
     if name is None:  # erased (`admin delete-user`) since its token was checked
-        raise _unauthorized(_REFUSALS[None])
+        raise unknown_token()
     return Account(user=name, user_id=user_id)
 
 
 async def me(request: Request) -> Response:
     """``GET /v1/me``: whose the token is, so that a client keeps a journal to one account."""
     account = await _account(request)
-    state = _state(request)
+    state = state_of(request)
     fmt = response_format(request, "json")
     return encode(MeResponse(user=account.user, user_id=account.user_id, epoch=state.epoch), fmt, state.epoch)
 
 
 async def info(request: Request) -> Response:
     account = await _account(request)
-    state = _state(request)
+    state = state_of(request)
     fmt = response_format(request, "json")
     body = InfoResponse(
         protocol=PROTOCOL_VERSION,
@@ -155,8 +100,8 @@ async def events(request: Request) -> Response:
 
 
 async def pull(request: Request) -> Response:
-    user_id = await _authenticate(request)
-    state = _state(request)
+    user_id = await authenticate(request)
+    state = state_of(request)
     fmt = response_format(request, "json")
     after = protocol.query_int(request.query_params.get("after"), "after", 0, 0)
     limit = protocol.query_int(request.query_params.get("limit"), "limit", state.settings.default_page, 1)
@@ -165,8 +110,8 @@ async def pull(request: Request) -> Response:
 
 
 async def push(request: Request) -> Response:
-    user_id = await _authenticate(request)
-    state = _state(request)
+    user_id = await authenticate(request)
+    state = state_of(request)
     parsed, fmt, out = await _read_push(request, state)
     if not parsed.events:
         raise ProblemError(400, "invalid_parameter", "`events` must hold at least one event - at `$.events`")
@@ -175,8 +120,8 @@ async def push(request: Request) -> Response:
 
 
 async def sync(request: Request) -> Response:
-    user_id = await _authenticate(request)
-    state = _state(request)
+    user_id = await authenticate(request)
+    state = state_of(request)
     parsed, fmt, out = await _read_push(request, state)
     after = protocol.body_int(parsed.after, "after", 0, 0)
     limit = protocol.body_int(parsed.limit, "limit", state.settings.default_page, 1)

@@ -39,8 +39,8 @@ RESTART_DELAY_S = 1.0
 
 
 async def run(settings: Settings, parent: int) -> None:
-    from server.admin.backup import hold_serving_lock
     from server.database import tables as db
+    from server.database.serving import hold_serving_lock
     from server.eventlog import event_store
     from server.projections.projector import Projector
 

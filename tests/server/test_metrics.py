@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from server.admin import stats
+from server import stats
 from tests.factories import Device, new_id
 from tests.server.conftest import Api, assert_problem
 

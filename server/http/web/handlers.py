@@ -23,12 +23,13 @@ from starlette.responses import RedirectResponse, Response
 from schema.projections import model_as_of, render_markdown, render_text, timeline_view
 from server.http import readmodels
 from server.http.problems import ProblemError, read_body
+from server.http.state import state_of
 from server.http.web import pages
 from server.http.web.markup import Markup
 from server.http.web.sessions import SESSION_LIFETIME, Session, Sessions
 
 if TYPE_CHECKING:
-    from server.http.app import State
+    pass
 
 SESSION_COOKIE = "winledger_session"
 SIGN_IN_COOKIE = "winledger_sign_in"
@@ -47,12 +48,8 @@ class PageError(Exception):
         self.status, self.message, self.csrf = status, message, csrf
 
 
-def _state(request: Request) -> State:
-    return request.app.state.winledger  # type: ignore[no-any-return]
-
-
 def _sessions(request: Request) -> Sessions:
-    return Sessions(_state(request).store)
+    return Sessions(state_of(request).store)
 
 
 def security_headers(nonce: str) -> dict[str, str]:
@@ -134,7 +131,7 @@ def _same_secret(given: str | None, expected: str) -> bool:
 async def _session(request: Request) -> Session | None:
     session = await _sessions(request).find(request.cookies.get(SESSION_COOKIE, ""))
     if session is not None:
-        _state(request).limiter.check(session.user_id)
+        state_of(request).limiter.check(session.user_id)
     return session
 
 
@@ -200,7 +197,7 @@ async def sign_in(request: Request, nonce: str) -> Response:
     if expected is None or not _same_secret(form.get("csrf"), expected):
         return _sign_in(request, nonce, "The sign-in form expired; paste the token again.", 403)
     token = form.get("token", "").strip()
-    state = _state(request)
+    state = state_of(request)
     user_id = await state.accounts.authenticate(token)
     if user_id is None:
         return _sign_in(request, nonce, "That token is unknown, malformed, revoked or expired.", 401)
@@ -235,14 +232,14 @@ async def sign_out(request: Request, nonce: str) -> Response:
 
 @signed_in
 async def projects(request: Request, nonce: str, session: Session) -> Response:
-    summaries, _seq, _version = await readmodels.load_projects(_state(request), session.user_id)
+    summaries, _seq, _version = await readmodels.load_projects(state_of(request), session.user_id)
     return _html(pages.projects_page(summaries, nonce=nonce, csrf=session.csrf_token))
 
 
 @signed_in
 async def project(request: Request, nonce: str, session: Session) -> Response:
     project_id = request.path_params["project_id"]
-    model, _seq, _version = await readmodels.load_project(_state(request), session.user_id, project_id)
+    model, _seq, _version = await readmodels.load_project(state_of(request), session.user_id, project_id)
     if model is None:
         raise PageError(404, f"There is no project {project_id!r} in your journal", session.csrf_token)
     # As of today, like GET /v1/projects/{id}/timeline: nothing dated later shows.
@@ -261,7 +258,7 @@ async def project(request: Request, nonce: str, session: Session) -> Response:
 @signed_in
 async def review(request: Request, nonce: str, session: Session) -> Response:
     start, end, as_of = _period(request, session)
-    draft, _seq, _version = await readmodels.load_draft(_state(request), session.user_id, start, end, as_of)
+    draft, _seq, _version = await readmodels.load_draft(state_of(request), session.user_id, start, end, as_of)
     this_year = _today().year
     years = sorted({*range(this_year - YEARS_SHOWN + 1, this_year + 1), start.year}, reverse=True)
     body = pages.review_page(
@@ -280,7 +277,7 @@ async def review(request: Request, nonce: str, session: Session) -> Response:
 @signed_in
 async def review_markdown(request: Request, nonce: str, session: Session) -> Response:
     start, end, as_of = _period(request, session)
-    draft, _seq, _version = await readmodels.load_draft(_state(request), session.user_id, start, end, as_of)
+    draft, _seq, _version = await readmodels.load_draft(state_of(request), session.user_id, start, end, as_of)
     filename = f"review-draft-{start.isoformat()}-to-{end.isoformat()}.md"
     return Response(
         render_markdown(draft),

@@ -10,16 +10,13 @@ from __future__ import annotations
 from datetime import date
 
 from schema.projections import ProjectModel, ProjectSummary, ReviewDraft, TimelineView, stage_label
-from schema.projections.models import Claim, Feedback, Metric, MetricChains, Note
+from schema.projections.models import Claim
 from schema.projections.outline import outline
-from schema.projections.words import clause, lower, sentence
-from server.http.web.markup import Markup, escape, join, render
+from server.http.web.markup import Markup, join, render
+from server.http.web.sections import chains_section, feedback_section
 from server.http.web.svg import (
-    CHAIN_LAYOUTS,
     LAYOUTS,
-    chain_svg,
     duration,
-    evidence_words,
     lag_rows,
     timeline_svg,
 )
@@ -210,107 +207,10 @@ def project_page(model: ProjectModel, view: TimelineView, *, nonce: str, csrf: s
             svgs=join(timeline_svg(view, chains, layout) for layout in LAYOUTS),
         ),
         lags=lag_list,
-        chains=_chains(chains),
-        feedback=_feedback(model),
+        chains=chains_section(chains),
+        feedback=feedback_section(model),
     )
     return layout(timeline.name, body, nonce=nonce, csrf=csrf)
-
-
-def _chains(chains: MetricChains) -> Markup:
-    if not chains.metrics and not chains.chains:
-        return render('<p class="empty">No metrics recorded for this project.</p>')
-    drawn = join(
-        render(
-            '<div class="chain-wrap"><p>{status}</p>{svgs}</div>',
-            status="Complete: reaches a business metric."
-            if chain.complete
-            else "Incomplete: link it to the business metric it moves.",
-            svgs=join(chain_svg(chain, chains, layout) for layout in CHAIN_LAYOUTS),
-        )
-        for chain in chains.chains
-    )
-    labels = {metric.key: metric.label for metric in chains.metrics}
-    evidence: dict[str, list[str]] = {}
-    for link in chains.links:
-        # As the draft says it: "attributed to <cause> by a shadow deployment: <note>".
-        to = "" if link.cause == link.effect else f" to {lower(labels.get(link.cause, link.cause))}"
-        note = f": {clause(link.note)}" if link.note else ""
-        evidence.setdefault(link.effect, []).append(
-            sentence(f"attributed{to} by {evidence_words(link.evidence)}{note}")
-        )
-    rows = join(
-        render(
-            '<tr data-key="{key}"><td>{label}<br><span class="muted">{shown_key} · {layer}</span></td>'
-            "<td>{headline}{context}</td><td>{evidence}</td></tr>",
-            label=metric.label,
-            key=metric.key,
-            shown_key=breakable(metric.key),
-            layer=metric.layer,
-            # The headline the draft and the API state, word for word.
-            headline=metric.headline.text
-            + ("" if metric.headline.claimable else f" (not claimed: {metric.headline.reason})"),
-            context=_context(metric),
-            evidence=join((render("{e}", e=e) for e in evidence.get(metric.key, [])), "<br>"),
-        )
-        for metric in chains.metrics
-    )
-    return render(
-        '{drawn}<table class="metrics cards"><thead><tr><th>Metric</th><th>Headline</th>'
-        "<th>Evidence</th></tr></thead><tbody>{rows}</tbody></table>",
-        drawn=drawn,
-        rows=rows,
-    )
-
-
-def _context(metric: Metric) -> Markup:
-    """What the headline leaves out, as the draft's evidence says it: the measured point and interval,
-    and how the number was measured (the note of the observation the headline states)."""
-    stated = next((o for o in metric.history if o.id == metric.headline.source_id), metric.latest)
-    lines = [
-        metric.headline.measured,
-        f"How it was measured: {clause(stated.note)}" if stated.note else None,
-    ]
-    return join(render('<br><span class="muted">{c}</span>', c=line) for line in lines if line)
-
-
-def breakable(key: str) -> Markup:
-    """A metric key that may break after its underscores (``accounts_flagged_weekly``) on a narrow page."""
-    return join((escape(part) for part in key.split("_")), Markup("_<wbr>"))
-
-
-def _feedback(model: ProjectModel) -> Markup:
-    if not model.feedback and not model.notes:
-        return Markup("")
-    quotes = join(
-        render(
-            '<li>“{quote}”{who}{decision} <span class="refs">{day}</span></li>',
-            quote=item.quote,
-            who=f" — {who}"
-            if (who := ", ".join(p for p in (item.source_name, item.source_team) if p))
-            else "",
-            decision=f"; decided: {item.decision}" if item.decision else "",
-            day=item.occurred_at[:10],
-        )
-        for item in model.feedback
-    )
-    notes = join(
-        render('<li>{text} <span class="refs">{day}</span></li>', text=_note(note), day=note.occurred_at[:10])
-        for note in model.notes
-    )
-    return render("<h2>Feedback, wins and learnings</h2><ul>{quotes}{notes}</ul>", quotes=quotes, notes=notes)
-
-
-def _who(item: Feedback) -> str:
-    """The giver of a quote as the draft's evidence names them: name and team, whichever were recorded."""
-    who = ", ".join(part for part in (item.source_name, item.source_team) if part)
-    return f" — {who}" if who else ""
-
-
-def _note(note: Note) -> str:
-    """A learning says which kind it is, as in the draft ("Learned: ...", "Next: ..."); a win is its text."""
-    if note.type != "learning.noted":
-        return note.text
-    return f"{'Learned' if note.kind == 'learned' else 'Next'}: {note.text}"
 
 
 def _claims(claims: list[Claim], tag: str = "ul") -> Markup:

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Column, Index, Integer, String, Table, delete, insert, or_, select
+from sqlalchemy import delete, insert, or_, select
 
 from schema import format_timestamp, parse_timestamp
 from server.accounts.auth import TOKEN_PATTERN
@@ -25,18 +25,7 @@ from server.eventlog.store import EventStore, utc_now
 
 SESSION_LIFETIME = timedelta(hours=12)
 
-# Registered on the server's metadata at import: ``db.create_schema`` creates it with the other tables.
-web_sessions = Table(
-    "web_sessions",
-    db.metadata,
-    Column("id_hash", String(64), primary_key=True),
-    Column("user_id", Integer, nullable=False, index=True),
-    Column("token_id", String(32), nullable=False, index=True),
-    Column("csrf_token", String(64), nullable=False),
-    Column("created_at", String(32), nullable=False),
-    Column("expires_at", String(32), nullable=False),
-    Index("ix_web_sessions_expires_at", "expires_at"),
-)
+web_sessions = db.web_sessions
 
 
 @dataclass(frozen=True)
