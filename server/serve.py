@@ -23,6 +23,7 @@ from uvicorn.config import LOGGING_CONFIG
 
 from server.admin.store import fail, shown
 from server.database import tables as db
+from server.database.failures import UNREACHABLE, why
 from server.database.migrate import SchemaOutOfDate, SchemaTooNew, open_store
 from server.database.serving import StoreInUseError, hold_serving_lock
 from server.eventlog.store import utc_now
@@ -39,6 +40,8 @@ def serve(settings: Settings, *, log_level: str) -> int:
         _open_store(settings.db_url, migrate=settings.migrate)
     except (SchemaOutOfDate, SchemaTooNew) as exc:
         return fail(str(exc))
+    except UNREACHABLE as exc:
+        return fail(f"cannot use the database {shown(settings.db_url)}: {why(exc)}")
     settings = replace(settings, migrate=False, workers=workers)
     try:
         hold_serving_lock(settings.db_url)  # `admin restore` refuses while this process serves the file

@@ -84,6 +84,8 @@ class Settings:
         except SettingsError as exc:
             if exc.field in from_environment and exc.field not in given:
                 raise SettingsError(f"${env_key(exc.field)}: {exc}", exc.field) from None
+            if exc.field in given:
+                raise SettingsError(f"argument {flag_of(exc.field)}: {exc}", exc.field) from None
             raise
         return settings
 
@@ -148,6 +150,9 @@ class Settings:
             )
         if not 0 <= self.port <= 65535:
             raise SettingsError(f"port must be 0-65535, got {self.port!r}", "port")
+        problem = database_url_problem(self.db_url)
+        if problem is not None:
+            raise SettingsError(problem, "db_url")
 
 
 PROJECTOR_PARENT = ENV_PREFIX + "PROJECTOR_PARENT"
@@ -162,6 +167,36 @@ def projector_parent(environ: Mapping[str, str] | None = None) -> int | None:
         return None
     pid: int = _cast(PROJECTOR_PARENT, environ[PROJECTOR_PARENT], int)
     return pid
+
+
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
+_URL_FORMS = "sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DATABASE"
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot name the server's database (a file path, a typo, a driver that is not
+    asynchronous), or None. Checked before anything opens it, so the mistake is one sentence."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return f"{url!r} is not a database URL: write {_URL_FORMS}"
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend not in _DRIVERS:
+        return f"{url!r} names a {backend} database; winledger serves from {_URL_FORMS}"
+    if f"{backend}+{driver}" != _DRIVERS[backend]:
+        return (
+            f"{url!r} uses the {driver} driver, which is not asynchronous: write "
+            f"{_DRIVERS[backend]}://{url.partition('://')[2]}"
+        )
+    return None
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of the setting ``name`` (``--db`` for ``db_url``)."""
+    return "--db" if name == "db_url" else "--" + name.replace("_", "-")
 
 
 def env_key(name: str) -> str:

@@ -62,9 +62,16 @@ def _action(module: str, *, creates: bool = False) -> Run:
 
     def run(args: argparse.Namespace) -> int:
         from server.accounts.auth import AdminError
-        from server.admin.store import announce, name_database
+        from server.admin.store import announce, name_database, shown
+        from server.database.failures import UNREACHABLE, why
+        from server.settings import database_url_problem
 
         source = database(args)
+        problem = database_url_problem(args.db)
+        if problem is not None:
+            where = "argument --db" if source == "--db" else f"{source}"
+            print(f"winledger: error: {where}: {problem}", file=sys.stderr)
+            return 1
         try:
             line = name_database(
                 args.db, create=getattr(args, "create", False), creates=creates, source=source
@@ -73,7 +80,11 @@ def _action(module: str, *, creates: bool = False) -> Run:
             print(f"winledger: error: argument --db: {exc}", file=sys.stderr)
             return 1
         announce(line)
-        return int(command(args.admin_command, module)(args))
+        try:
+            return int(command(args.admin_command, module)(args))
+        except UNREACHABLE as exc:
+            print(f"winledger: error: cannot use the database {shown(args.db)}: {why(exc)}", file=sys.stderr)
+            return 1
 
     return run
 

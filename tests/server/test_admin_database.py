@@ -5,6 +5,8 @@ The walk from another directory, next to a running server, is in tests/e2e/test_
 
 from __future__ import annotations
 
+import os
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from server.accounts.auth import AdminError
 from server.admin.parser import MODULES, SHOWN_DEFAULT_DB_URL, command
 from server.admin.store import name_database, shown
 from server.settings import DEFAULT_DB_URL
-from tests.support.process import run_cli
+from tests.support.process import run_cli, winledger_command
 
 pytestmark = pytest.mark.backends
 
@@ -69,3 +71,40 @@ def test_every_admin_action_runs_a_command_of_its_concern_s_module() -> None:
         run = command(action, module)
         assert callable(run) and run.__module__ == f"server.admin.{module}", action
     assert SHOWN_DEFAULT_DB_URL == DEFAULT_DB_URL  # the default --help shows is the one used
+
+
+FORMS = "write sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DATABASE"
+
+
+@pytest.mark.parametrize(
+    ("db", "message"),
+    [
+        ("/srv/winledger/winledger.db", f"'/srv/winledger/winledger.db' is not a database URL: {FORMS}"),
+        ("sqlite:////srv/w.db", "uses the pysqlite driver, which is not asynchronous: write sqlite+aiosqlite:////srv/w.db"),
+        ("mysql+aiomysql://root@127.0.0.1/test", "names a mysql database; winledger serves from"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("args", [["admin", "list-tokens", "ada"], ["serve", "--port", "0"]], ids=" ".join)
+def test_a_database_that_is_no_url_is_one_sentence_naming_the_flag(
+    tmp_path: Path, db: str, message: str, args: list[str]
+) -> None:
+    """A file path for --db (an easy mistake) used to end in a SQLAlchemy traceback, for serve and admin."""
+    result = subprocess.run(
+        [*winledger_command(), *args, "--db", db], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "argument --db: " in result.stderr and message in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    from_env = subprocess.run(
+        [*winledger_command(), *args], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+        env={**os.environ, "WINLEDGER_DB": db},
+    )  # fmt: skip
+    assert from_env.returncode == 1 and "$WINLEDGER_DB: " in from_env.stderr and message in from_env.stderr
+
+
+@pytest.mark.parametrize("args", [["admin", "list-tokens", "ada"], ["serve", "--port", "0"]], ids=" ".join)
+def test_a_database_that_does_not_answer_is_one_sentence(args: list[str]) -> None:
+    url = "postgresql+asyncpg://nobody@127.0.0.1:1/winledger"  # nothing listens on port 1
+    result = run_cli(*args, "--db", url, check=False)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"cannot use the database {url}: [Errno 111] Connect call failed" in result.stderr
