@@ -29,7 +29,7 @@ import sys
 import threading
 from dataclasses import replace
 
-from server.settings import Settings
+from server.settings import PROJECTOR_PARENT, Settings, projector_parent
 
 log = logging.getLogger("winledger.projector")
 
@@ -85,7 +85,7 @@ def _die_with_parent() -> None:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    parent = int(os.environ.get("WINLEDGER_PROJECTOR_PARENT", os.getppid()))
+    parent = projector_parent() or os.getppid()
     _die_with_parent()
     if os.getppid() != parent:  # the server died before the line above
         return 0
@@ -100,11 +100,11 @@ class Supervisor:
     def __init__(self, settings: Settings) -> None:
         # The settings reach the process as WINLEDGER_* variables, every one of them set: the poll is
         # decided here, where an unset WINLEDGER_PROJECTOR_POLL_S still shows.
-        poll_s = settings.projector_poll_s if "WINLEDGER_PROJECTOR_POLL_S" in os.environ else PROCESS_POLL_S
+        poll_s = settings.projector_poll_s if Settings.is_set("projector_poll_s") else PROCESS_POLL_S
         self.env = {
             **os.environ,
             **replace(settings, projector="process", projector_poll_s=poll_s).to_env(),
-            "WINLEDGER_PROJECTOR_PARENT": str(os.getpid()),
+            PROJECTOR_PARENT: str(os.getpid()),
         }
         self.process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
