@@ -196,11 +196,17 @@ def _no_improvement(bounded: bool, conservative: float, unit: str | None, refere
     return f"it shows no improvement over {reference}"
 
 
+def metric_label(key: str, history: list[Observation]) -> str:
+    """What a metric is called: the latest label its observations carry, else its key made readable."""
+    labels = [o.label for o in history if o.label]
+    return labels[-1] if labels else readable_key(key)
+
+
 def metric_of(key: str, history: list[Observation]) -> Metric:
     """A metric from its observations in order: the latest one's label, unit, layer and direction."""
     latest = history[-1]
     labels = [o.label for o in history if o.label]
-    label = labels[-1] if labels else readable_key(key)
+    label = metric_label(key, history)
     direction = latest.direction or "higher_is_better"
     interval = [latest.low, latest.high] if latest.low is not None and latest.high is not None else None
     return Metric(

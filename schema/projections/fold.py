@@ -28,6 +28,7 @@ from schema.events import (
     WinCaptured,
 )
 from schema.hlc import canonical_order
+from schema.projections.chains import metric_label
 from schema.projections.derive import derive
 from schema.projections.journal import entry, event_type
 from schema.projections.models import (
@@ -38,7 +39,6 @@ from schema.projections.models import (
     ProjectModel,
     ProjectSummary,
     Revision,
-    TimelineEntry,
 )
 from schema.redaction import apply_redactions
 from schema.upcast import read_event
@@ -138,7 +138,7 @@ def fold_project(project_id: str | None, events: list[Envelope]) -> ProjectModel
     links: list[tuple[tuple[Any, ...], Link]] = []
     feedback: list[Feedback] = []
     notes: list[Note] = []
-    entries: list[tuple[str, tuple[Any, ...], TimelineEntry]] = []
+    entries: list[tuple[str, tuple[Any, ...], Envelope]] = []
     for event in events:
         order = canonical_order(_key_fields(event))
         match event:
@@ -154,16 +154,17 @@ def fold_project(project_id: str | None, events: list[Envelope]) -> ProjectModel
                 feedback.append(_feedback(event))
             case WinCaptured() | LearningNoted():
                 notes.append(_note(event))
-        entries.append((event.occurred_at, order, entry(event)))
+        entries.append((event.occurred_at, order, event))
     entries.sort(key=lambda item: (item[0], item[1]))
     links.sort(key=lambda item: item[0])
     history = {
         key: [o for _, o in sorted(items, key=lambda item: item[0])] for key, items in observations.items()
     }
+    labels = {key: metric_label(key, observed) for key, observed in history.items()}
     return derive(
         project_id,
         revisions=revisions,
-        entries=[line for _, _, line in entries],
+        entries=[entry(event, labels) for _, _, event in entries],
         history=history,
         links=[link for _, link in links],
         feedback=sorted(feedback, key=lambda f: (f.occurred_at, f.id)),

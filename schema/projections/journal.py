@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from schema.events import (
@@ -27,18 +28,20 @@ def event_type(event: Envelope) -> str:
     return str(type(event).__struct_config__.tag)
 
 
-def entry(event: Envelope) -> TimelineEntry:
+def entry(event: Envelope, labels: Mapping[str, str] | None = None) -> TimelineEntry:
+    """The timeline's line for ``event``; ``labels`` names each metric as the chains do (its latest
+    label, else its key made readable), so an observation recorded without a label reads the same."""
     return TimelineEntry(
         id=event.id,
         type=event_type(event),
         occurred_at=event.occurred_at,
-        summary=_clip(summarize(event)),
+        summary=_clip(summarize(event, labels)),
         milestone=event.data.milestone if isinstance(event, MilestoneReached) else None,
-        note=event.data.note if isinstance(event, MilestoneReached) else None,
+        note=event.data.note if isinstance(event, MilestoneReached | MetricObserved) else None,
     )
 
 
-def summarize(event: Envelope) -> str:
+def summarize(event: Envelope, labels: Mapping[str, str] | None = None) -> str:
     """A one-line summary of an event, in the journal's words."""
     match event:
         case ProjectStarted(data=data):
@@ -65,7 +68,8 @@ def summarize(event: Envelope) -> str:
                 ends = signed if change else format_number
                 span = f", interval {ends(data.low, data.unit)} to {ends(data.high, data.unit)}"
             what = "a change of " if change else ""
-            return f"{data.label or data.key} ({data.layer}) measured {what}{level}{base}{span}"
+            label = data.label or (labels or {}).get(data.key) or data.key
+            return f"{label} ({data.layer}) measured {what}{level}{base}{span}"
         case MetricLinked(data=data):
             return f"Linked {data.cause} to {data.effect} ({data.evidence.replace('_', ' ')})"
         case FeedbackReceived(data=data):

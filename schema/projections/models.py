@@ -7,7 +7,7 @@ from typing import Literal
 
 from msgspec import Struct
 
-PROJECTION_VERSION = 2
+PROJECTION_VERSION = 3
 """Version of the folded project model; a server with another stored version rebuilds."""
 
 DAYS_PER_MONTH = 30.44
@@ -24,7 +24,7 @@ class TimelineEntry(Model, frozen=True, kw_only=True):
     summary: str
     milestone: str | None = None
     note: str | None = None
-    """A milestone's note in full (the summary is clipped to one line)."""
+    """A milestone's or a measurement's note in full (the summary is clipped to one line)."""
 
 
 class ProductionPeriod(Model, frozen=True, kw_only=True):

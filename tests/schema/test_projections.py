@@ -260,6 +260,24 @@ def test_a_change_recorded_beside_a_baseline_reports_the_change_as_its_delta() -
     assert (metrics["margin"].delta, metrics["aov"].delta) == (2, None)
 
 
+def test_the_timeline_names_a_metric_as_the_chains_do_and_keeps_its_note() -> None:
+    """A second observation recorded without a label read "chargeback_rate (business) measured ..." beside
+    "Chargeback rate" everywhere else, and a measurement's note was null in the timeline."""
+    j = Journal()
+    fraud = j.project("Fraud scorer", "model")
+    j.metric(fraud, "chargeback_rate", "business", 0.42, unit="%", label="Chargeback rate", on="2026-04-01")
+    j.metric(fraud, "chargeback_rate", "business", 0.4, unit="%", note="Q2 against Q1", on="2026-07-01")
+    j.metric(fraud, "p99_latency_ms", "production", 180, on="2026-05-01")
+    entries = [e for e in model_of(j.events, fraud).timeline.entries if e.type == "metric.observed"]
+    assert [(e.summary.split(" (")[0], e.note) for e in entries] == [
+        ("Chargeback rate", None),
+        ("P99 latency ms", None),
+        ("Chargeback rate", "Q2 against Q1"),
+    ]
+    metrics = {m.key: m.label for m in model_of(j.events, fraud).chains.metrics}
+    assert metrics == {"chargeback_rate": "Chargeback rate", "p99_latency_ms": "P99 latency ms"}
+
+
 def test_ongoing_value_counts_whole_months_in_production_as_of_the_period_end() -> None:
     j = Journal()
     churn = j.project("Churn model", "model")
