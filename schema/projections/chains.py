@@ -88,10 +88,10 @@ def headline(
     lower_is_better = direction == "lower_is_better"
     interval = low is not None and high is not None
     bounded = interval and not neutral
-    conservative = value
+    conservative = optimistic = value
     if bounded:
         assert low is not None and high is not None
-        conservative = high if lower_is_better else low
+        conservative, optimistic = (high, low) if lower_is_better else (low, high)
     bound: Bound | None = None
     reason: str | None = None
     basis: HeadlineBasis
@@ -103,34 +103,22 @@ def headline(
         else:
             phrase = signed(value, unit)
         if not neutral and not _improved(figure, lower_is_better):
-            reason = _no_improvement(bounded, conservative, unit, "zero")
+            reason = _no_improvement(
+                bounded, conservative, _improved(optimistic, lower_is_better), unit, "zero"
+            )
     elif baseline is not None:
         basis, figure_unit = "change", change_unit(unit)
-        measured_change = tidy(value - baseline)
         figure = tidy(conservative - baseline)
-        relative = (
-            f", {signed(round(100 * measured_change / abs(baseline), 1), '%')} relative"
-            if baseline and unit not in ("%", "pp")
-            else ""
-        )
         if bounded and conservative != value:
             bound = "at_least"
-            if _improved(figure, lower_is_better):
-                verb = "fell" if lower_is_better else "rose"
-                phrase = (
-                    f"{verb} at least {format_number(abs(figure), figure_unit)} "
-                    f"from a baseline of {format_number(baseline, unit)}"
-                )
-            else:
-                phrase = f"went from {format_number(baseline, unit)} to {format_number(value, unit)}"
-        else:
-            phrase = (
-                f"went from {format_number(baseline, unit)} to {format_number(value, unit)} "
-                f"({signed(measured_change, figure_unit)}{relative})"
-            )
+        phrase = _from_baseline(value, baseline, figure, unit, bound is not None, lower_is_better)
         if not neutral and not _improved(figure, lower_is_better):
             reason = _no_improvement(
-                bounded, conservative, unit, f"the baseline {format_number(baseline, unit)}"
+                bounded,
+                conservative,
+                _improved(tidy(optimistic - baseline), lower_is_better),
+                unit,
+                f"the baseline {format_number(baseline, unit)}",
             )
     else:
         basis, figure, figure_unit = "level", conservative, unit
@@ -153,6 +141,28 @@ def headline(
         reason=reason,
         source_id=latest.id,
     )
+
+
+def _from_baseline(
+    value: float, baseline: float, figure: float, unit: str | None, bounded: bool, lower_is_better: bool
+) -> str:
+    """A level's claim against its baseline: the conservative change as a bound where an interval gives
+    one (``rose at least 14 pp from a baseline of 61%``), else from A to B with the measured change."""
+    figure_unit = change_unit(unit)
+    went = f"went from {format_number(baseline, unit)} to {format_number(value, unit)}"
+    if bounded:
+        if not _improved(figure, lower_is_better):
+            return went
+        verb = "fell" if lower_is_better else "rose"
+        start = format_number(baseline, unit)
+        return f"{verb} at least {format_number(abs(figure), figure_unit)} from a baseline of {start}"
+    measured_change = tidy(value - baseline)
+    relative = (
+        f", {signed(round(100 * measured_change / abs(baseline), 1), '%')} relative"
+        if baseline and unit not in ("%", "pp")
+        else ""
+    )
+    return f"{went} ({signed(measured_change, figure_unit)}{relative})"
 
 
 def _measured(
@@ -187,7 +197,13 @@ def _improved(figure: float, lower_is_better: bool) -> bool:
     return figure < 0 if lower_is_better else figure > 0
 
 
-def _no_improvement(bounded: bool, conservative: float, unit: str | None, reference: str) -> str:
+def _no_improvement(
+    bounded: bool, conservative: float, either_way: bool, unit: str | None, reference: str
+) -> str:
+    """Why a figure is not claimed: an interval that reaches both sides of ``reference`` (``either_way``)
+    is too wide to tell; one wholly on the wrong side, or a point there, shows no improvement."""
+    if bounded and not either_way:
+        return f"its whole interval shows no improvement over {reference}"
     if bounded:
         return (
             f"its interval is too wide to claim (the conservative end, {format_number(conservative, unit)}, "

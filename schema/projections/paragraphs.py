@@ -75,10 +75,15 @@ def _milestones(project: ReviewedProject) -> list[Claim]:
     return claims
 
 
+_SPOKEN_PER_LAYER = 2
+"""Metrics a story states in full per layer, the strongest first; the rest follow in one short claim."""
+
+
 def _layer_claims(project: ReviewedProject, layers: tuple[str, ...]) -> list[Claim]:
     claims: list[Claim] = []
     for layer in layers:
-        for index, (metric, line) in enumerate(project.ranked(layer)[:2]):
+        ranked = project.ranked(layer)
+        for index, (metric, line) in enumerate(ranked[:_SPOKEN_PER_LAYER]):
             lead = f"{_LAYER_LEADS[layer]}, " if index == 0 else ""
             label = lower(metric.label) if lead else metric.label
             found = project.attribution.get(metric.key)
@@ -88,6 +93,11 @@ def _layer_claims(project: ReviewedProject, layers: tuple[str, ...]) -> list[Cla
                     event_ids=cite([line.source_id], [found[1]] if found else []),
                 )
             )
+        rest = ranked[_SPOKEN_PER_LAYER:]
+        if rest:  # every claimable figure reaches the draft: two in full, the others listed after them
+            listed = "; ".join(said(metric.label, line) for metric, line in rest)
+            ids = [line.source_id for _, line in rest]
+            claims.append(Claim(text=sentence(f"Also measured: {listed}"), event_ids=ids))
     return claims
 
 

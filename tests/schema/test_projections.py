@@ -180,6 +180,39 @@ def test_an_interval_too_wide_to_claim_is_not_claimed_and_the_author_is_told_why
     assert draft.sections[0].category == "scope_reduction"
 
 
+def test_an_interval_wholly_on_the_wrong_side_is_a_decline_not_too_wide() -> None:
+    """-5% in an interval of -8% to -2% was called "too wide to claim": every end of it says worse."""
+    j = Journal()
+    test = j.project("Checkout test", "experiment")
+    j.metric(test, "neg", "business", -5, unit="%", low=-8, high=-2, measure="change")
+    j.metric(test, "conversion", "business", 2.1, unit="%", baseline=2.5, low=1.9, high=2.3)
+    lines = {m.key: m.headline for m in model_of(j.events, test).chains.metrics}
+    assert lines["neg"].reason == "its whole interval shows no improvement over zero"
+    assert lines["conversion"].reason == "its whole interval shows no improvement over the baseline 2.5%"
+    assert not lines["neg"].claimable and not lines["conversion"].claimable
+
+
+def test_every_claimable_metric_of_a_story_reaches_the_draft() -> None:
+    """Of four business metrics the draft stated two; the other two showed only in the checklist."""
+    j = Journal()
+    pricing = j.project("Pricing", "model")
+    j.milestone(pricing, "deployed", "2026-02-01")
+    ids = [
+        j.metric(pricing, "conv_lift", "business", 3, unit="pp", measure="change", on="2026-03-01"),
+        j.metric(pricing, "margin", "business", 12, unit="%", baseline=10, on="2026-03-02"),
+        j.metric(pricing, "cost", "business", 80, baseline=100, direction="lower_is_better", on="2026-03-03"),
+        j.metric(pricing, "aov", "business", 52, baseline=50, on="2026-03-04"),
+    ]
+    text = all_text(draft_of(j.events))
+    for phrase in ("Conv lift: +3 pp", "Margin went from 10% to 12% (+2 pp)", "Cost went from 100 to 80",
+                   "Aov went from 50 to 52"):  # fmt: skip
+        assert phrase in text or phrase.lower() in text, phrase
+    also = next(
+        c for s in draft_of(j.events).sections for c in s.story if c.text.startswith("Also measured")
+    )
+    assert set(also.event_ids) < set(ids) and len(also.event_ids) == 2
+
+
 def test_a_model_that_never_shipped_is_a_technical_milestone_not_impact() -> None:
     j = Journal()
     pricing = j.project("Pricing model", "model")
