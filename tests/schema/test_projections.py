@@ -207,9 +207,7 @@ def test_every_claimable_metric_of_a_story_reaches_the_draft() -> None:
     for phrase in ("Conv lift: +3 pp", "Margin went from 10% to 12% (+2 pp)", "Cost went from 100 to 80",
                    "Aov went from 50 to 52"):  # fmt: skip
         assert phrase in text or phrase.lower() in text, phrase
-    also = next(
-        c for s in draft_of(j.events).sections for c in s.story if c.text.startswith("Also measured")
-    )
+    also = next(c for s in draft_of(j.events).sections for c in s.story if c.text.startswith("Also measured"))
     assert set(also.event_ids) < set(ids) and len(also.event_ids) == 2
 
 
