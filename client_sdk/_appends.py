@@ -10,7 +10,14 @@ from typing import Any, get_args
 
 import schema
 from client_sdk._arguments import UNIX_EPOCH, When, metric_value, moment_of, plain_number, timestamp
-from client_sdk._checks import Refusal, future_problem, payload_problem, redaction_problem, retraction_problem
+from client_sdk._checks import (
+    Problem,
+    Refusal,
+    future_problem,
+    payload_problem,
+    redaction_problem,
+    retraction_problem,
+)
 from client_sdk._ids import uuid7
 from client_sdk._store import Store
 from client_sdk._types import Event
@@ -80,7 +87,19 @@ class Appends:
         team: str | None = None,
         occurred_at: When = None,
     ) -> str:
-        """Record ``project.started``; returns the new project's id (not the event's)."""
+        """Record ``project.started``; returns the new project's id (not the event's).
+
+        A name this journal already gives a project (in any case or spacing) is refused: two projects
+        of one name cannot be told apart by name afterwards (``winledger milestone NAME ...``)."""
+        from client_sdk._names import named_like, project_refs
+
+        same = named_like(name, project_refs(self._store)) if isinstance(name, str) else None
+        if same is not None:
+            said = (
+                f"a project named {same.name!r} already exists ({same.id}, {same.kind}); "
+                "record on it, or choose another name"
+            )
+            raise Refusal("project.started", Problem("name", said.replace("{", "{{").replace("}", "}}")))
         project_id = uuid7()
         data = {"name": name, "kind": kind, "summary": summary, "team": team}
         self._append("project.started", data, project_id, occurred_at)

@@ -76,20 +76,8 @@ def win(args: argparse.Namespace) -> int:
     )
 
 
-def _folded(name: str | None) -> str:
-    return " ".join((name or "").split()).casefold()
-
-
 def project_start(args: argparse.Namespace) -> int:
     with open_client(args) as client:
-        wanted = _folded(args.name)  # "Churn " and "churn" are one name to a person
-        same = [r for r in project_refs(client._store) if wanted and _folded(r.name) == wanted]
-        if same:
-            raise CommandError(
-                f"a project named {same[0].name!r} already exists ({same[0].id}, {same[0].kind}); "
-                "record on it, or choose another name",
-                "NAME",
-            )
         try:
             project_id = client.start_project(
                 args.name, args.kind, summary=args.summary, team=args.team, occurred_at=args.at

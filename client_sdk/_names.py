@@ -40,6 +40,17 @@ def visible(events: Sequence[Event]) -> list[Event]:
     return [e for e in events if e.id not in retractions and e.id not in retracted]
 
 
+def folded(name: str | None) -> str:
+    """A project's name as a person compares it: "Churn " and "churn" are one name."""
+    return " ".join((name or "").split()).casefold()
+
+
+def named_like(name: str, refs: Iterable[ProjectRef]) -> ProjectRef | None:
+    """The project that already has ``name``, to a person (any case, any spacing), if one does."""
+    wanted = folded(name)
+    return next((r for r in refs if wanted and folded(r.name) == wanted), None)
+
+
 def project_refs(store: Store) -> list[ProjectRef]:
     """Every project of the store with its current name and kind, from the few events that name them."""
     events = visible(store.events(None, False, _NAMING))  # in canonical order

@@ -256,3 +256,18 @@ def test_a_link_to_a_metric_this_store_does_not_hold_warns_and_is_stored(tmp_pat
             warnings.simplefilter("error")
             client.metric(project, "saved_rate", 34, layer="business")
             client.link_metrics(project, "recall_at_30d", "saved_rate", "ab_test")  # both ends held: silent
+
+
+def test_a_second_project_of_the_same_name_is_refused_as_the_command_refuses_it(tmp_path: Path) -> None:
+    """The CLI refused it and the Python client stored it; then `winledger milestone NAME` was ambiguous."""
+    with Client(tmp_path / "j.db") as client:
+        churn = client.start_project("Churn early warning", "model")
+        before = client.events()
+        with pytest.raises(ValidationError) as refused:
+            client.start_project("  churn EARLY warning ", "analysis")
+        assert refused.value.field == "$.data.name"
+        assert f"a project named 'Churn early warning' already exists ({churn}, model)" in str(refused.value)
+        assert client.events() == before
+        client.start_project("Churn {v2}", "model")  # braces in a name are text, not a template
+        with pytest.raises(ValidationError, match=r"named 'Churn \{v2\}' already exists"):
+            client.start_project("churn {v2}", "model")

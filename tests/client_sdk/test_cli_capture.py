@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from client_sdk import Client, _account, _config
+from client_sdk import Client, _account, _config, uuid7
 from client_sdk.cli import main
 from tests.support.inprocess import InProcessServer
 from tests.support.process import winledger_command
@@ -358,13 +358,19 @@ def test_a_capture_imports_neither_httpx_nor_the_read_models_nor_touches_the_net
 
 @pytest.fixture
 def projects(home: Path) -> dict[str, str]:
+    def started(client: Client, name: str, kind: str) -> str:
+        """As a project of the same name arrives from another device: this client refuses to start one."""
+        project = uuid7()
+        client._write("project.started", {"name": name, "kind": kind}, project, None)
+        return project
+
     with journal(home) as client:
         return {
             "churn": client.start_project("Churn early warning", "model"),
             "Churn": client.start_project("Churn", "analysis"),
-            "churn-lower": client.start_project("churn", "experiment"),
+            "churn-lower": started(client, "churn", "experiment"),
             "twin-1": client.start_project("Pricing", "model"),
-            "twin-2": client.start_project("Pricing", "research"),
+            "twin-2": started(client, "Pricing", "research"),
             "intent": client.start_project("Intent classifier", "model"),
         }
 
