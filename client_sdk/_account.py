@@ -55,7 +55,8 @@ def login(args: argparse.Namespace) -> int:
                 raise CommandError(
                     f"{_mismatch(path, journal, offered, reason)} Nothing was saved. "
                     + _ways_forward(journal, offered, login=True),
-                    "--server" if reason == "server" else "--store",
+                    # The token is at fault, and it is no argument: --store is named only when given.
+                    "--server" if reason == "server" else ("--store" if args.store else None),
                 )
     elif journal is not None and not _owner.same_server(journal.server, server):
         raise CommandError(
