@@ -45,7 +45,7 @@ from server.eventlog.store import EventStore
 from server.projections.bodies import RETRACTED, TARGETING, decode_event, read_body, retraction_target
 from server.projections.leases import DEFAULT_LEASE_S
 from server.projections.recorders import recorder_for
-from server.projections.rows import EncodedRow, encode_row, key_of, project_of
+from server.projections.rows import NO_PROJECT_KEY, EncodedRow, encode_row, key_of, project_of
 from server.projections.tracking import Checkpoint, LogReads, TrackingRecorder, code_version
 
 PAGE = 5000
@@ -116,7 +116,8 @@ class Spool:
 
     @property
     def projects(self) -> int:
-        return sum(place is not None for place in self.index.values())
+        """Projects rebuilt: the bucket of wins and learnings captured without a project is none."""
+        return sum(place is not None and key != NO_PROJECT_KEY for key, place in self.index.items())
 
     def close(self) -> None:
         self._file.close()

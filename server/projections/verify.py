@@ -21,7 +21,7 @@ from server.projections.leases import DEFAULT_LEASE_S
 from server.projections.projector import project_batch
 from server.projections.rebuild import LeaseBusy, Outcome, UserLog, acquire_lease, plan, release
 from server.projections.recorders import recorder_for
-from server.projections.rows import key_of
+from server.projections.rows import NO_PROJECT_KEY, key_of
 from server.projections.tracking import TrackingRecorder, code_version
 
 
@@ -62,7 +62,7 @@ async def verify_user(
             async with recorder.reading() as reading:
                 live = await reading.load_models_of(user_id, [key for key in rebuilt if key in live_keys])
             for key, model in rebuilt.items():
-                produced += model is not None
+                produced += model is not None and key != NO_PROJECT_KEY  # the no-project bucket is none
                 differences[key] = _compare_one(key, live.get(key), model)
             rebuilt.clear()
             await log.renew()

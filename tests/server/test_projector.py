@@ -259,15 +259,18 @@ def test_admin_rebuild_and_verify_in_process(user: Api) -> None:
     server = user.server
     user_id = user_id_of(server, user.token)
     device, project = Device(), new_id()
-    cursor = user.push([device.event("win.captured", project_id=project) for _ in range(5)])["cursor"]
+    wins = [device.event("win.captured", project_id=project) for _ in range(5)]
+    # Two wins of no project: their bucket is folded and stored, and counted as no project.
+    loose = [device.event("win.captured", project_id=None) for _ in range(2)]
+    cursor = user.push(wins + loose)["cursor"]
     assert projects(user, min_seq=cursor)["as_of_seq"] == cursor
     before = stored(server, user_id)
     holder = new_holder("test")
     outcome = server.portal.call(lambda: rebuild_user(server.state.store, user_id, holder, lease_wait_s=5))
-    assert (outcome.events, outcome.projects, outcome.seq) == (5, 1, cursor)
+    assert (outcome.events, outcome.projects, outcome.seq) == (7, 1, cursor)
     assert stored(server, user_id) == before
     verified = server.portal.call(lambda: verify_user(server.state.store, user_id, holder, lease_wait_s=5))
-    assert verified.differences == []
+    assert (verified.differences, verified.projects) == ([], 1)
 
     async def corrupt() -> None:
         async with server.state.projector.recorder.writing() as writes:
