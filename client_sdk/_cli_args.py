@@ -16,7 +16,7 @@ from typing import Any
 from client_sdk._checks import Refusal, in_the_future
 from client_sdk._client import Client
 from client_sdk._config import store_path, store_source
-from client_sdk.errors import JournalNotFoundError, ValidationError
+from client_sdk.errors import JournalNotFoundError, ValidationError, WinledgerError
 
 Run = Callable[[argparse.Namespace], int]
 
@@ -28,7 +28,7 @@ _WHEN_FORMS = (
 )
 
 
-class CommandError(Exception):
+class CommandError(WinledgerError):
     """A command cannot do what was asked; ``main`` prints it after the command's name and exits 1."""
 
     def __init__(self, message: str, argument: str | None = None) -> None:

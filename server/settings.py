@@ -14,12 +14,13 @@ from schema.protocol import (
     DEFAULT_PAGE,
     MAX_PAGE,
 )
+from server.exceptions import ServerError
 
 DEFAULT_DB_URL = "sqlite+aiosqlite:///./winledger.db"
 ENV_PREFIX = "WINLEDGER_"
 
 
-class SettingsError(ValueError):
+class SettingsError(ServerError, ValueError):
     """A configuration value that cannot be used; the message names the key (``field``: the field's name,
     when one value is at fault)."""
 

@@ -31,6 +31,7 @@ from schema import EMPTY_DIGEST, format_timestamp, parse_timestamp
 from server.database import tables as db
 from server.eventlog.direct import DirectReads
 from server.eventlog.store import EventStore, Overloaded, utc_now
+from server.exceptions import ServerError
 
 TOKEN_PATTERN = re.compile(r"^wl_([0-9a-f]{16})_([0-9a-f]{64})$")
 _TOKEN_ANYWHERE = re.compile(r"(wl_[0-9a-f]{16}_)[0-9a-f]+", re.IGNORECASE)
@@ -42,7 +43,7 @@ _TokenRow = tuple[int, str, str | None, str | None, str | None]
 """A token's user id, secret hash, revoked_at, expires_at and last_used_at."""
 
 
-class AdminError(Exception):
+class AdminError(ServerError):
     """An admin action that cannot be done; the message says why."""
 
 

@@ -42,9 +42,10 @@ from server.admin.store import fail
 from server.database import tables as db
 from server.database.migrate import SchemaOutOfDate, SchemaTooNew, open_store, upgrade
 from server.database.serving import no_server
+from server.exceptions import ServerError
 
 
-class BackupError(Exception):
+class BackupError(ServerError):
     """A backup or restore that cannot be done as asked; the message says why."""
 
 

@@ -26,17 +26,18 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.database import tables as db
+from server.exceptions import ServerError
 
 _MIGRATE_LOCK = 0x77696E6C  # the advisory lock id that serializes migrations on PostgreSQL
 _LEGACY = {1: "0001", 2: "0002"}
 """Schema versions of databases made before the migrations, and the revision each one is."""
 
 
-class SchemaOutOfDate(Exception):
+class SchemaOutOfDate(ServerError):
     """The database's schema is older than this code (PostgreSQL, without ``--migrate``)."""
 
 
-class SchemaTooNew(Exception):
+class SchemaTooNew(ServerError):
     """The database was migrated by a newer winledger than this one."""
 
 

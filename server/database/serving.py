@@ -14,13 +14,15 @@ from typing import IO
 
 from sqlalchemy.engine import make_url
 
+from server.exceptions import ServerError
+
 try:
     import fcntl
 except ImportError:  # Windows: no flock; the lock is skipped and the docs' "stop the server first" is all
     fcntl = None  # type: ignore[assignment]
 
 
-class StoreInUseError(Exception):
+class StoreInUseError(ServerError):
     """The store is being restored (for a server), or served (for a restore); the message says which."""
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from schema import DEVICE_SEQ_CONFLICT, ID_CONFLICT, Rejection, ValidEvent, add_hash
 from schema.redaction import redacted_body, redaction_target, replace_hash
 from server.database.tables import EVENT_INSERT_COLUMNS
+from server.exceptions import ServerError
 
 IN_CHUNK = 500
 """Parameters per ``IN (...)`` lookup."""
@@ -26,7 +27,7 @@ Row = tuple[Any, ...]
 _BODY, _HASH = EVENT_INSERT_COLUMNS.index("body"), EVENT_INSERT_COLUMNS.index("hash")
 
 
-class CursorAhead(Exception):
+class CursorAhead(ServerError):
     """A pull position beyond the user's newest seq (a store restored without a new epoch)."""
 
     def __init__(self, after: int, last_seq: int) -> None:

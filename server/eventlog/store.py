@@ -23,6 +23,7 @@ from server.eventlog.direct import DirectReads
 from server.eventlog.groupcommit import GroupCommit
 from server.eventlog.recorder import Append, Page, Recorder, utc_now
 from server.eventlog.rules import CursorAhead, Outcome
+from server.exceptions import ServerError
 
 __all__ = [
     "CursorAhead",
@@ -36,7 +37,7 @@ __all__ = [
 log = logging.getLogger("winledger.store")
 
 
-class Overloaded(Exception):
+class Overloaded(ServerError):
     """Too many requests already wait for the write lock; the caller sheds this one (503)."""
 
 

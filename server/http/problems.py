@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from schema.protocol import EPOCH_HEADER, JSON, MSGPACK, MSGPACK_ALIAS, PROBLEM_JSON, Problem
+from server.exceptions import ServerError
 
 Format = Literal["json", "msgpack"]
 T = TypeVar("T")
@@ -36,7 +37,7 @@ _json_encoder = msgspec.json.Encoder()
 _msgpack_encoder = msgspec.msgpack.Encoder()
 
 
-class ProblemError(Exception):
+class ProblemError(ServerError):
     """Raised anywhere in a request to answer it with ``application/problem+json``."""
 
     def __init__(

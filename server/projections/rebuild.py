@@ -42,6 +42,7 @@ from schema.events import EventRetracted
 from schema.projections import ProjectModel
 from schema.projections.fold import fold_read, retracted_ids
 from server.eventlog.store import EventStore
+from server.exceptions import ServerError
 from server.projections.bodies import RETRACTED, TARGETING, decode_event, read_body, retraction_target
 from server.projections.leases import DEFAULT_LEASE_S
 from server.projections.recorders import recorder_for
@@ -61,7 +62,7 @@ SWAP_BYTES = 8 << 20
 """Encoded model bytes per insert statement of the swap."""
 
 
-class LeaseBusy(Exception):
+class LeaseBusy(ServerError):
     """Another projector or rebuild holds the user's lease."""
 
 

@@ -32,6 +32,7 @@ from typing import Any, NamedTuple
 
 from schema import projections
 from schema.projections import ProjectModel
+from server.exceptions import ServerError
 from server.projections.rows import EncodedRow
 
 
@@ -42,7 +43,7 @@ class Checkpoint(NamedTuple):
     version: int
 
 
-class CheckpointMoved(Exception):
+class CheckpointMoved(ServerError):
     """The checkpoint changed under a projector: someone else projected this user (lost lease)."""
 
 

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from schema.projections import model_as_of, render_markdown, render_text, timeline_view
+from server.exceptions import ServerError
 from server.http import readmodels
 from server.http.problems import ProblemError, read_body
 from server.http.state import state_of
@@ -42,7 +43,7 @@ YEARS_SHOWN = 4
 Page = Callable[[Request, str], Awaitable[Response]]
 
 
-class PageError(Exception):
+class PageError(ServerError):
     def __init__(self, status: int, message: str, csrf: str | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.csrf = status, message, csrf
@@ -135,7 +136,7 @@ async def _session(request: Request) -> Session | None:
     return session
 
 
-class _SignInRequired(Exception):
+class _SignInRequired(ServerError):
     pass
 
 
