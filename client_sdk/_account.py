@@ -37,7 +37,6 @@ TRANSPORT: Any = None
 """An ``httpx.BaseTransport`` for ``login`` and ``sync`` to use instead of the network (tests set it)."""
 
 _CHECK_TIMEOUT_S = 5.0
-_TOKEN = re.compile(r"wl_[0-9a-f]{16}_[0-9a-f]{64}")  # sync protocol v1, section 2
 
 
 def login(args: argparse.Namespace) -> int:
@@ -101,7 +100,9 @@ def _token_input(server: str) -> tuple[str, str]:
     token = token.strip()
     if not token:
         raise CommandError(f"no token on {source}; paste the wl_... token that the server's admin gave you")
-    if not _TOKEN.fullmatch(token):
+    from schema.protocol.constants import TOKEN_FORMAT  # here: a capture never loads the wire types
+
+    if not re.fullmatch(TOKEN_FORMAT, token):
         # Never echo it: it may be a real secret pasted in the wrong place.
         raise CommandError(
             f"the token on {source} is not a winledger token (wl_, 16 hex digits, _, 64 hex digits)"

@@ -22,6 +22,9 @@ MARKDOWN = "text/markdown"
 TEXT = "text/plain"
 NDJSON = "application/x-ndjson"
 
+TOKEN_FORMAT = r"wl_([0-9a-f]{16})_([0-9a-f]{64})"
+"""A bearer token (protocol section 2): ``wl_``, the token's id (16 hex digits), ``_``, its secret (64)."""
+
 EPOCH_HEADER = "Winledger-Epoch"
 """The store's epoch (protocol section 9), on every answer of a /v1 route."""
 AS_OF_SEQ_HEADER = "Winledger-As-Of-Seq"

@@ -28,12 +28,13 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schema import EMPTY_DIGEST, format_timestamp, parse_timestamp
+from schema.protocol.constants import TOKEN_FORMAT
 from server.database import tables as db
 from server.eventlog.direct import DirectReads
 from server.eventlog.store import EventStore, Overloaded, utc_now
 from server.exceptions import ServerError
 
-TOKEN_PATTERN = re.compile(r"^wl_([0-9a-f]{16})_([0-9a-f]{64})$")
+TOKEN_PATTERN = re.compile(f"^{TOKEN_FORMAT}$")
 _TOKEN_ANYWHERE = re.compile(r"(wl_[0-9a-f]{16}_)[0-9a-f]+", re.IGNORECASE)
 LAST_USED_RESOLUTION_S = 60  # last use is recorded at most once a minute per token
 _DURATION = re.compile(r"^(\d{1,6})([hdw])$")
