@@ -1,4 +1,4 @@
-"""The house's rules that import-linter cannot see (docs/decisions/0009-one-house.md).
+"""The house's rules that import-linter cannot see (docs/decisions/0010-one-house.md).
 
 import-linter (``lint-imports`` in CI, contracts in pyproject.toml) keeps the layers, the independence of
 ``server`` and ``client_sdk`` and the absence of import loops. These tests keep the rest: modules small
