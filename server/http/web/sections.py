@@ -43,8 +43,13 @@ def chains_section(chains: MetricChains) -> Markup:
             # The headline the draft and the API state, word for word.
             headline=metric.headline.text
             + ("" if metric.headline.claimable else f" (not claimed: {metric.headline.reason})"),
-            context=_context(metric),
-            evidence=join((render("{e}", e=e) for e in evidence.get(metric.key, [])), "<br>"),
+            context=render('<br><span class="muted">{c}</span>', c=metric.headline.measured)
+            if metric.headline.measured
+            else Markup(""),
+            # The headline's cell holds its figures alone; the author's words go with the evidence.
+            evidence=join(
+                (render("{e}", e=e) for e in [*evidence.get(metric.key, []), *_how(metric)]), "<br>"
+            ),
         )
         for metric in chains.metrics
     )
@@ -56,15 +61,11 @@ def chains_section(chains: MetricChains) -> Markup:
     )
 
 
-def _context(metric: Metric) -> Markup:
-    """What the headline leaves out, as the draft's evidence says it: the measured point and interval,
-    and how the number was measured (the note of the observation the headline states)."""
+def _how(metric: Metric) -> list[str]:
+    """How the number was measured, as the draft's evidence says it: the note of the observation that the
+    headline states."""
     stated = next((o for o in metric.history if o.id == metric.headline.source_id), metric.latest)
-    lines = [
-        metric.headline.measured,
-        f"How it was measured: {clause(stated.note)}" if stated.note else None,
-    ]
-    return join(render('<br><span class="muted">{c}</span>', c=line) for line in lines if line)
+    return [sentence(f"How it was measured: {clause(stated.note)}")] if stated.note else []
 
 
 def breakable(key: str) -> Markup:
