@@ -24,6 +24,7 @@ from schema.projections import ProjectModel, build_models
 from server.accounts.auth import Accounts
 from server.database import migrate
 from server.database import tables as db
+from server.eventlog import event_store
 from server.eventlog.store import EventStore
 from server.projections.leases import new_holder
 from server.projections.projector import project_batch
@@ -47,7 +48,7 @@ class Backend:
     def __init__(self, kind: str, url: str) -> None:
         self.kind, self.url = kind, url
         self.engine = db.create_engine(url)
-        self.store = EventStore(self.engine)
+        self.store = event_store(self.engine)
         self.recorder = self._recorder(self.store)
         self.user_id = 0
         self.events: list[dict[str, Any]] = []
@@ -77,7 +78,7 @@ class Backend:
         """A new process on the same database: new engine, store and recorder."""
         await self.close()
         self.engine = db.create_engine(self.url)
-        self.store = EventStore(self.engine)
+        self.store = event_store(self.engine)
         self.recorder = self._recorder(self.store)
 
     async def stored(self) -> tuple[Checkpoint | None, dict[str, bytes]]:
