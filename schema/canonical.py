@@ -185,6 +185,52 @@ def event_hash(event: dict[str, Any]) -> int:
     return int.from_bytes(hashlib.sha256(canonical_json(event)).digest()[:16], "big")
 
 
+_STR = {str}
+_EXACT = 2**53
+"""Below it a whole double is an integer whose decimal digits are also its shortest form."""
+
+
+def _jcs_float(value: float) -> Any:
+    """A float of an event's ``data`` as msgspec may encode it for JCS (see ``canonical_event``)."""
+    if value.is_integer():
+        # ECMAScript writes a whole number without ".0"; below 2**53 that is the integer's digits.
+        return int(value) if -_EXACT < value < _EXACT else msgspec.Raw(es_number(value).encode())
+    if 1e-4 <= abs(value) < 1e16:
+        return value  # msgspec writes the shortest round-tripping digits positionally, as ECMAScript
+    return msgspec.Raw(es_number(value).encode())
+
+
+def canonical_event(event: dict[str, Any]) -> bytes:
+    """``canonical_json`` of a normalized event (its nine client fields), in fewer steps.
+
+    An event's only floats are flat fields of its ``data`` (a metric's value and interval), and
+    msgspec writes most floats as JCS does: only those it writes otherwise are laid out by
+    ``es_number``. Any other shape goes the reference way (``canonical_json``); the two are held
+    equal by tests/schema/test_fast_validation.py.
+    """
+    data = event["data"]
+    ready: dict[str, Any] | None = None
+    for key, value in data.items():
+        kind = type(value)
+        if kind is float:
+            if ready is None:
+                ready = dict(data)
+            ready[key] = _jcs_float(value)
+        elif kind is list:
+            if not set(map(type, value)) <= _STR:
+                return canonical_json(event)
+        elif kind is dict:
+            return canonical_json(event)
+    if ready is None:
+        return _sorted_encoder.encode(event)
+    return _sorted_encoder.encode({**event, "data": ready})
+
+
+def event_hash_of(canonical: bytes) -> int:
+    """The 128-bit contribution of an event to a digest, from its canonical bytes."""
+    return int.from_bytes(hashlib.sha256(canonical).digest()[:16], "big")
+
+
 def add_hash(digest: str, event_hash_value: int) -> str:
     return format_digest(int(digest, 16) + event_hash_value)
 

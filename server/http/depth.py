@@ -24,16 +24,16 @@ from itertools import accumulate
 from schema.protocol import MAX_DEPTH
 
 # JSON: escapes cannot hide a quote once escaped backslashes are gone; between the remaining quotes,
-# every other piece is outside a string. What remains is brackets, which count +1 and -1.
+# every other piece is outside a string. What remains is brackets, which count +1 and -1. Everything
+# but quotes and brackets is dropped first (in C), so that the split works on a short string.
 _BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
-_NOT_BRACKETS = bytes(set(range(256)) - set(b"[{]}"))
+_NOT_BRACKETS_OR_QUOTES = bytes(set(range(256)) - set(b'[{]}"'))
 
 
 def json_depth(body: bytes) -> int:
     """The deepest nesting of arrays and objects in ``body`` (exact for valid JSON)."""
-    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
-    outside = b"".join(unescaped.split(b'"')[::2])
-    brackets = outside.translate(None, _NOT_BRACKETS)
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in body else body
+    brackets = b"".join(unescaped.translate(None, _NOT_BRACKETS_OR_QUOTES).split(b'"')[::2])
     if not brackets:
         return 0
     steps = memoryview(brackets.translate(_BRACKET_STEPS)).cast("b")

@@ -46,8 +46,8 @@ def decode_push_body(body: bytes, fmt: Format) -> RawPushBody:
         )
     if fmt == "json":
         try:
-            # msgspec does not check UTF-8 inside values it passes over as Raw.
-            body.decode("utf-8")
+            # msgspec does not check UTF-8 inside values it passes over as Raw (ASCII is UTF-8).
+            body.isascii() or body.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ProblemError(
                 400, "malformed_body", f"The body is not valid UTF-8 (byte {exc.start})"
