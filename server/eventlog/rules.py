@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from schema import DEVICE_SEQ_CONFLICT, ID_CONFLICT, Rejection, ValidEvent, add_hash
+from schema.protocol.messages import EventResult, Status
 from schema.redaction import redacted_body, redaction_target, replace_hash
 from server.database.tables import EVENT_INSERT_COLUMNS
 from server.exceptions import ServerError
@@ -36,20 +37,18 @@ class CursorAhead(ServerError):
         self.last_seq = last_seq
 
 
-class Outcome:
-    """The answer to one pushed event, in request order."""
+Outcome = EventResult
+"""The answer to one pushed event, in request order: built once, as the protocol sends it."""
 
-    __slots__ = ("code", "id", "message", "seq", "status")
 
-    def __init__(
-        self,
-        id: str | None,
-        status: str,
-        seq: int | None = None,
-        code: str | None = None,
-        message: str | None = None,
-    ) -> None:
-        self.id, self.status, self.seq, self.code, self.message = id, status, seq, code, message
+def outcome(
+    id: str | None,
+    status: Status,
+    seq: int | None = None,
+    code: str | None = None,
+    message: str | None = None,
+) -> EventResult:
+    return EventResult(id=id, status=status, seq=seq, code=code, message=message)
 
 
 class Existing:
@@ -118,7 +117,7 @@ def valid_events(items: Sequence[ValidEvent | Rejection]) -> list[ValidEvent]:
 
 
 def rejected(item: Rejection) -> Outcome:
-    return Outcome(item.id, "rejected", None, item.code, item.message)
+    return outcome(item.id, "rejected", None, item.code, item.message)
 
 
 def all_rejected(items: Sequence[ValidEvent | Rejection]) -> list[Outcome]:
@@ -153,8 +152,8 @@ def _refusal(item: ValidEvent, index: int, existing: Existing) -> Outcome | None
         body, seq, _ = stored
         # A repeat of a redacted event's original text is a duplicate: it is compared redacted.
         if body == item.body or (ev.id in existing.redacted and redacted_body(item.body)[0] == body):
-            return Outcome(ev.id, "duplicate", seq)
-        return Outcome(
+            return outcome(ev.id, "duplicate", seq)
+        return outcome(
             ev.id,
             "rejected",
             None,
@@ -163,7 +162,7 @@ def _refusal(item: ValidEvent, index: int, existing: Existing) -> Outcome | None
         )
     holder = existing.by_device.get((ev.device_id, ev.device_seq))
     if holder is not None:
-        return Outcome(
+        return outcome(
             ev.id,
             "rejected",
             None,
@@ -228,7 +227,7 @@ def judge(
                 target,
             )
         )
-        outcomes.append(Outcome(ev.id, "accepted", last_seq))
+        outcomes.append(outcome(ev.id, "accepted", last_seq))
         if target is not None:
             existing.redacted.add(target)
             digest = _rewrite(target, existing.by_id, rows, row_of, rewrites, digest)

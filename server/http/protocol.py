@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 from msgspec import UNSET, Raw
@@ -15,7 +15,6 @@ from schema.protocol import (
     PullResponse,
     PushResponse,
     RawPushBody,
-    Status,
     StoredEvent,
     SyncResponse,
     spliced,
@@ -201,11 +200,7 @@ def sync_response(outcomes: list[Outcome], page: Page, fmt: Format, epoch: str) 
 
 
 def _results(outcomes: list[Outcome]) -> list[EventResult]:
-    # The store's outcomes hold one of the three statuses.
-    return [
-        EventResult(id=o.id, status=cast(Status, o.status), seq=o.seq, code=o.code, message=o.message)
-        for o in outcomes
-    ]
+    return outcomes  # the store's outcomes are the protocol's results (server.eventlog.rules.Outcome)
 
 
 def _page_events(page: Page, fmt: Format) -> list[StoredEvent]:
