@@ -4,6 +4,7 @@ threads of a SQLite file and for the engine on SQLite and PostgreSQL (``server.a
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from server.accounts.auth import (
 from server.database import migrate
 from server.database import tables as db
 from server.eventlog import event_store
+from server.eventlog.direct import DirectReads
 from tests.support.databases import PostgresDatabases, sqlite_url
 
 READERS = ("sqlite", "engine-sqlite", "engine-postgresql")
@@ -59,5 +61,46 @@ def test_a_token_and_its_users_name_read_the_same_on_every_backend(
         finally:
             store.close()
             await engine.dispose()
+
+    asyncio.run(scenario())
+
+
+def test_a_point_read_on_the_event_loop_never_waits_there_for_a_lock(tmp_path: Path) -> None:
+    """A token read runs in the loop's thread (``DirectReads.point``); when the file is locked it takes
+    the hop to a reader thread, which waits for the lock, and the loop keeps serving meanwhile."""
+    path = tmp_path / "tokens.db"
+    setup = sqlite3.connect(path, isolation_level=None)
+    setup.execute("CREATE TABLE tokens (id TEXT PRIMARY KEY, secret TEXT)")
+    setup.execute("INSERT INTO tokens VALUES ('a', 'x')")
+    setup.close()
+
+    def secret(connection: sqlite3.Connection, token_id: str) -> str:
+        return str(connection.execute("SELECT secret FROM tokens WHERE id = ?", (token_id,)).fetchone()[0])
+
+    async def scenario() -> None:
+        reads = DirectReads(str(path))
+        try:
+            assert await reads.point(secret, "a") == "x"
+            blocker = sqlite3.connect(path, isolation_level=None)
+            blocker.execute("BEGIN EXCLUSIVE")  # a rollback journal: readers are locked out
+            blocker.execute("UPDATE tokens SET secret = 'y'")
+            ticks = 0
+
+            async def ticking() -> None:
+                nonlocal ticks
+                while True:
+                    ticks += 1
+                    await asyncio.sleep(0.01)
+
+            ticker = asyncio.create_task(ticking())
+            read = asyncio.create_task(reads.point(secret, "a"))
+            await asyncio.sleep(0.3)
+            assert not read.done() and ticks >= 10  # it waits in a reader thread, not on the loop
+            blocker.execute("COMMIT")
+            blocker.close()
+            assert await asyncio.wait_for(read, 10) == "y"
+            ticker.cancel()
+        finally:
+            reads.close()
 
     asyncio.run(scenario())
