@@ -74,6 +74,10 @@ def served_page(rows: Sequence[tuple[int, bytes]]) -> bytes:
     return b"[" + b",".join([served for _, served in rows]) + b"]"
 
 
+SMALL_PAGE = 50
+"""Events a page is expected to hold at most for ``Recorder.read_small_page``."""
+
+
 class Recorder(ABC):
     """Stores pushes and reads pages of the users' logs on one backend."""
 
@@ -110,6 +114,11 @@ class Recorder(ABC):
 
         Raises ``CursorAhead`` if ``after`` is beyond the newest seq.
         """
+
+    async def read_small_page(self, user_id: int, after: int, limit: int) -> Page:
+        """``read_page`` of a page expected to hold a few events (``SMALL_PAGE``): a backend may read it
+        where it is asked rather than hop to a reader thread."""
+        return await self.read_page(user_id, after, limit)
 
     @abstractmethod
     async def head(self, user_id: int) -> tuple[int, str]:

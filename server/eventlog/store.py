@@ -21,7 +21,7 @@ from schema import Rejection, ValidEvent
 from server.database import tables as db
 from server.eventlog.direct import DirectReads
 from server.eventlog.groupcommit import GroupCommit
-from server.eventlog.recorder import Append, Page, Recorder, utc_now
+from server.eventlog.recorder import SMALL_PAGE, Append, Page, Recorder, utc_now
 from server.eventlog.rules import CursorAhead, Outcome
 from server.exceptions import ServerError
 
@@ -131,8 +131,16 @@ class EventStore:
                     log.exception("an on_commit listener failed")
         return appended.outcomes, appended.last_seq
 
-    async def pull(self, user_id: int, after: int, limit: int) -> Page:
-        """Events with seq > ``after`` in seq order, read in one snapshot with the log head."""
+    async def pull(self, user_id: int, after: int, limit: int, *, known_head: int | None = None) -> Page:
+        """Events with seq > ``after`` in seq order, read in one snapshot with the log head.
+
+        ``known_head``: a newest seq the caller has just seen (a sync's push); when it leaves a page of
+        a few events, the recorder may read it the cheaper way (``Recorder.read_small_page``).
+        """
+        if known_head is not None and known_head - after <= SMALL_PAGE:
+            page = await self.recorder.read_small_page(user_id, after, limit)
+            if page.count < SMALL_PAGE or limit <= SMALL_PAGE:
+                return page  # else more arrived meanwhile than a small page holds: read it whole
         return await self.recorder.read_page(user_id, after, limit)
 
     async def head(self, user_id: int) -> tuple[int, str]:

@@ -126,12 +126,13 @@ async def sync(request: Request) -> Response:
     after = protocol.body_int(parsed.after, "after", 0, 0)
     limit = protocol.body_int(parsed.limit, "limit", state.settings.default_page, 1)
     outcomes: list[Outcome] = []
+    head: int | None = None  # the newest seq the push saw: most syncs then pull a page of a few events
     if parsed.events:
         try:
-            outcomes, _ = await _push(request, state, user_id, protocol.decode_events(parsed, fmt), after)
+            outcomes, head = await _push(request, state, user_id, protocol.decode_events(parsed, fmt), after)
         except CursorAhead as exc:
             raise _cursor_ahead(exc) from None
-    page = await _pull(state, user_id, after, min(limit, state.settings.max_page), request)
+    page = await _pull(state, user_id, after, min(limit, state.settings.max_page), request, head)
     return encode(protocol.sync_response(outcomes, page, out, state.epoch), out, state.epoch)
 
 
@@ -161,9 +162,11 @@ async def _push(
     return outcomes, last_seq
 
 
-async def _pull(state: State, user_id: int, after: int, limit: int, request: Request) -> Page:
+async def _pull(
+    state: State, user_id: int, after: int, limit: int, request: Request, known_head: int | None = None
+) -> Page:
     try:
-        page = await state.store.pull(user_id, after, limit)
+        page = await state.store.pull(user_id, after, limit, known_head=known_head)
     except CursorAhead as exc:
         raise _cursor_ahead(exc) from None
     request.scope["winledger.pulled"] = page.count
