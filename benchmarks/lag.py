@@ -86,10 +86,26 @@ async def read_your_writes(connection: Connection, min_seq: int) -> None:
 # projector_lag -----------------------------------------------------------------------------------
 
 
+async def warm_up(url: str, tokens: list[str]) -> None:
+    """One sync per user and its read, before the measured load: then the projector process has
+    started and made its first rounds (the first second after a start is ``projector_recovery``'s)."""
+
+    async def user(token: str, seed: int) -> None:
+        async with Connection(url, token) as connection:
+            _, seq = await _sync(connection, make_events(1, seed=seed), 0)
+            await read_your_writes(connection, seq)
+
+    await asyncio.gather(*(user(token, 9000 + index) for index, token in enumerate(tokens)))
+
+
 async def _lag_load(url: str, tokens: list[str], devices: int, syncs: int) -> list[float]:
     lags: list[float] = []
+    await warm_up(url, tokens)
 
     async def device(connection: Connection, index: int) -> None:
+        # One device in PROBE_EVERY, spread over the users (device i is user i modulo their number):
+        # 0, 11, 22, ... rather than 0, 10, 20, ..., which would all be two users of twenty.
+        probe = index % PROBE_EVERY == (index // PROBE_EVERY) % PROBE_EVERY
         rng = random.Random(index)
         events = make_events(5 * syncs, seed=1000 + index)
         sent = after = 0
@@ -97,7 +113,7 @@ async def _lag_load(url: str, tokens: list[str], devices: int, syncs: int) -> li
             count = rng.randint(1, 5)
             after, seq = await _sync(connection, events[sent : sent + count], after)
             sent += count
-            if index % PROBE_EVERY == 0:
+            if probe:
                 answered = time.perf_counter()
                 await read_your_writes(connection, seq)
                 lags.append((time.perf_counter() - answered) * 1000)
@@ -125,7 +141,8 @@ def projector_lag(sizes: Sizes, folder: Path, backend: Backend) -> Result:
         p50.append(statistics.median(lags))
         p99.append(_percentile(lags, 0.99))
     note = (
-        f"{sizes.small_devices} devices x {syncs} syncs of 1-5 events, {users} users; one device in "
+        f"{sizes.small_devices} devices x {syncs} syncs of 1-5 events, {users} users, after one sync and "
+        f"read per user to warm up; one device in "
         f"{PROBE_EVERY} reads /v1/projects?min_seq=<its seq> after each sync ({samples} reads in all): "
         f"from the sync's answer to the caught-up read, p50 {statistics.median(p50):.0f} ms, "
         f"p99 {statistics.median(p99):.0f} ms (each run's p99: {', '.join(f'{v:.0f}' for v in p99)})"
