@@ -102,12 +102,14 @@ async def _lag_load(url: str, tokens: list[str], devices: int, syncs: int) -> li
     lags: list[float] = []
     await warm_up(url, tokens)
 
+    made = [make_events(5 * syncs, seed=1000 + index) for index in range(devices)]  # before the load
+
     async def device(connection: Connection, index: int) -> None:
         # One device in PROBE_EVERY, spread over the users (device i is user i modulo their number):
         # 0, 11, 22, ... rather than 0, 10, 20, ..., which would all be two users of twenty.
         probe = index % PROBE_EVERY == (index // PROBE_EVERY) % PROBE_EVERY
         rng = random.Random(index)
-        events = make_events(5 * syncs, seed=1000 + index)
+        events = made[index]
         sent = after = 0
         for _ in range(syncs):
             count = rng.randint(1, 5)
