@@ -22,11 +22,21 @@ from typing import Any
 
 import msgspec
 
-from benchmarks import suite
+from benchmarks import lag, suite
 from benchmarks.backends import Backend, Postgres, Sqlite
 from benchmarks.common import SIZES, Result
 
-ORDER = ("push_batch", "push_small", "pull_catchup", "rebuild", "peer", "capture_cli", "memory")
+ORDER = (
+    "push_batch",
+    "push_small",
+    "projector_lag",
+    "projector_recovery",
+    "pull_catchup",
+    "rebuild",
+    "peer",
+    "capture_cli",
+    "memory",
+)
 
 
 def _machine(db_url: str | None) -> str:
@@ -107,6 +117,10 @@ def run(mode: str, only: set[str] | None, folder: Path, backend: Backend) -> lis
         record("push_batch", suite.push_batch(sizes, folder, backend, "v4"))
     if wanted("push_small"):
         record("push_small", suite.push_small(sizes, folder, backend))
+    if wanted("projector_lag"):
+        record("projector_lag", lag.projector_lag(sizes, folder, backend))
+    if wanted("projector_recovery"):
+        record("projector_recovery", lag.projector_recovery(sizes, folder, backend))
     if wanted("pull_catchup") or wanted("rebuild") or wanted("memory"):
         print(f"  seeding a log of {sizes.log:,} events", file=sys.stderr, flush=True)
         log = backend.seed_log(sizes.log)

@@ -303,7 +303,7 @@ class Served:
         """The server's peak resident memory (VmHWM), in MiB: with workers, the sum over the supervisor
         and every worker (an upper bound of their peak together)."""
         total = 0.0
-        for pid in _process_tree(self.process.pid):
+        for pid in process_tree(self.process.pid):
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmHWM:"):
@@ -313,7 +313,7 @@ class Served:
         return total
 
 
-def _process_tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
     found = [pid]
     for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
@@ -321,7 +321,7 @@ def _process_tree(pid: int) -> list[int]:
         except OSError:
             continue
         for child in children:
-            found.extend(_process_tree(int(child)))
+            found.extend(process_tree(int(child)))
     return found
 
 

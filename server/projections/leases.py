@@ -8,6 +8,11 @@ lease expired or was handed over cannot commit. Invariants:
 - The row, once made, stays: a released lease is expired, not deleted, and ``take_lease`` relies on it.
 - A refused ``take_lease(request=True)`` records the asker; the holder hands the lease over after its
   current batch (``hand_over``) instead of taking it again (ADR 0006).
+- A lease whose holder's process is known to be gone counts as expired: a holder name says where its
+  process ran (host, boot and pid namespace) and its pid, so that a process on the same machine can tell
+  that a SIGKILLed server's projector, or a killed ``admin rebuild``, will never renew it. Without this,
+  a server restarted after a crash waited up to ``lease_s`` (30 s) for each user its projector had held.
+  Where the process cannot be told apart (another machine, a pid in use again), the expiry decides.
 
 SQLAlchemy statements on the caller's write connection; every backend's recorder uses these.
 """
@@ -15,10 +20,12 @@ SQLAlchemy statements on the caller's write connection; every backend's recorder
 from __future__ import annotations
 
 import os
+import re
 import socket
 import time
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,9 +35,51 @@ from server.database import tables as db
 DEFAULT_LEASE_S = 30.0
 
 
+_HOST_CHARS = 32
+"""Of the host name, in a holder name (the column holds 100 characters)."""
+
+
+def _place() -> str:
+    """Where a pid names one process: this boot of this kernel and this pid namespace; "" where unknown."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip().replace("-", "")[:8]
+        namespace = os.stat("/proc/self/ns/pid").st_ino
+    except (OSError, ValueError):
+        return ""
+    return f"{boot}.{namespace}" if boot else ""
+
+
+_PLACE = _place()
+_HOST = socket.gethostname()[:_HOST_CHARS]
+_HOLDER = re.compile(r"[^:]*:(?P<host>[^:]*):(?P<pid>\d+):[0-9a-f]+:(?P<place>[0-9a-f]+\.\d+)(?:/|$)")
+
+
 def new_holder(role: str) -> str:
-    """A holder name unique to this process and call: role, host, pid and a random part."""
-    return f"{role}:{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """A holder name unique to this process and call: role, host, pid, a random part and where the pid
+    is valid (``_place``). A holder derived from it by a suffix after ``/`` keeps its process."""
+    return f"{role}:{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}:{_PLACE}"
+
+
+def holder_gone(holder: str) -> bool:
+    """True when ``holder`` names a process of this machine's pid namespace that no longer runs (or is a
+    zombie): its lease will never be renewed nor released. False whenever that cannot be known."""
+    found = _HOLDER.match(holder)
+    if found is None or not _PLACE or found["place"] != _PLACE or found["host"] != _HOST:
+        return False
+    pid = int(found["pid"])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # another user's process: alive
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state in ("Z", "X")  # killed, not yet reaped by its parent
 
 
 def now_ms() -> int:
@@ -60,7 +109,7 @@ async def take_lease(
         )
     ).one()
     current, expires_at, requested_by = row
-    if current != holder and int(expires_at) > now:
+    if current != holder and int(expires_at) > now and not holder_gone(current):
         if request and requested_by != holder:
             await connection.execute(
                 update(table).where(table.c.user_id == user_id).values(requested_by=holder)

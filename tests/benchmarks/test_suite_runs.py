@@ -39,6 +39,19 @@ def _smoke(tmp_path: Path, *args: str) -> dict[str, Any]:
     return document
 
 
+def _targets(document: dict[str, Any]) -> None:
+    """The read models' rows are measured against their targets: the lag in ms, the recovery in s."""
+    results = {result["name"]: result for result in document["benchmarks"]}
+    lag, recovery = results["projector_lag"], results["projector_recovery"]
+    assert (lag["unit"], lag["baseline_name"], lag["baseline_value"]) == ("ms", "target: 1,000 ms", 1000.0)
+    assert (recovery["unit"], recovery["baseline_name"], recovery["baseline_value"]) == (
+        "s",
+        "target: 5 s",
+        5.0,
+    )
+    assert "p50" in lag["notes"][0] and "from the restart" in recovery["notes"][0]
+
+
 def test_the_smoke_run_measures_every_benchmark_beside_its_baseline(tmp_path: Path) -> None:
     document = _smoke(tmp_path)
     assert document["database"] == "sqlite"
@@ -54,7 +67,10 @@ def test_the_smoke_run_measures_every_benchmark_beside_its_baseline(tmp_path: Pa
         "capture_cli",
         "sdk_append",
         "memory",
+        "projector_lag",
+        "projector_recovery",
     } <= names
+    _targets(document)
 
 
 @pytest.mark.skipif(postgres_url() is None, reason=skip_reason())
@@ -77,9 +93,17 @@ def test_the_smoke_run_on_postgresql_uses_asyncpg_as_its_baseline_and_drops_its_
     assert document["database"] == "postgresql"
     assert "PostgreSQL" in document["machine"]
     results = {result["name"]: result for result in document["benchmarks"]}
-    assert {"push_batch (v7)", "push_batch (v4)", "push_small", "pull_catchup", "rebuild", "memory"} <= set(
-        results
-    )
+    assert {
+        "push_batch (v7)",
+        "push_batch (v4)",
+        "push_small",
+        "pull_catchup",
+        "rebuild",
+        "memory",
+        "projector_lag",
+        "projector_recovery",
+    } <= set(results)
+    _targets(document)
     assert results["push_batch (v7)"]["baseline_name"].startswith("asyncpg executemany")
     assert results["pull_catchup"]["baseline_name"].startswith("asyncpg paging")
     assert "peer append" not in results  # the peer runs on SQLite only
