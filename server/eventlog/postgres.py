@@ -1,0 +1,256 @@
+"""The recorder on PostgreSQL through plain ``asyncpg``: a push in a handful of round trips.
+
+Through the engine a push took 15 round trips and a page 9 (a pooled connection's pre-ping alone is
+three: BEGIN, a ping, ROLLBACK), with the statements built, compiled and adapted by SQLAlchemy on the
+way. Here a push is BEGIN, the user's row locked and read, one lookup of what the batch is judged
+against (``= ANY`` arrays, never chunks), one INSERT of every new row (``unnest`` of one array per
+column), the user's row written, COMMIT; a page is one statement. The recorder keeps a small pool of
+its own connections (``POOL_SIZE`` at most), opened on first use, with the engine's connection
+settings; everything else the server does (accounts, the projector, admin) stays on the engine.
+
+Writers in turn: a push reads the user's row ``FOR UPDATE``, so pushes of one user, from any
+connection of any process, take turns on that row lock and commit in seq order, while pushes of
+different users run in parallel (``single_writer`` is False). The lookup runs after the lock is
+granted, as a statement of its own: on READ COMMITTED it sees every push committed before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.exc import NoResultFound, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from schema import ValidEvent
+from server.database import tables as db
+from server.eventlog import rules
+from server.eventlog.recorder import (
+    Answered,
+    Append,
+    Appended,
+    Page,
+    Recorder,
+    served_event,
+    served_page,
+    utc_now,
+)
+from server.eventlog.rules import Existing
+
+Connection = Any
+"""An ``asyncpg.Connection`` (asyncpg ships no type hints)."""
+
+_HEAD = "SELECT last_seq, digest FROM users WHERE id = $1"
+_LOCK_HEAD = _HEAD + " FOR UPDATE"
+
+# What a batch is judged against (``rules.Existing``), in one statement: the stored events named by
+# id (0), the stored redactions naming an id of the batch (1), the events holding a device seq (2).
+_EXISTING = """
+SELECT 0, event_id, body, seq, hash FROM events WHERE user_id = $1 AND event_id = ANY($2::varchar[])
+UNION ALL
+SELECT 1, target, NULL, NULL, NULL FROM events WHERE user_id = $1 AND target = ANY($3::varchar[])
+UNION ALL
+SELECT 2, e.event_id, NULL, e.device_seq, e.device_id
+FROM unnest($4::varchar[], $5::bigint[]) AS wanted(device_id, device_seq)
+JOIN events AS e
+  ON e.user_id = $1 AND e.device_id = wanted.device_id AND e.device_seq = wanted.device_seq
+"""
+
+_TYPES = ("int", "bigint", "varchar", "varchar", "bigint", "varchar", "int", "varchar", "bigint", "bytea",
+          "varchar", "varchar", "varchar")  # fmt: skip
+assert len(_TYPES) == len(db.EVENT_INSERT_COLUMNS)
+_INSERT = (
+    f"INSERT INTO events ({', '.join(db.EVENT_INSERT_COLUMNS)}) "
+    f"SELECT * FROM unnest({', '.join(f'${i}::{kind}[]' for i, kind in enumerate(_TYPES, 1))})"
+)
+_REWRITE = (
+    "UPDATE events SET body = new.body, hash = new.hash "
+    "FROM unnest($2::varchar[], $3::bytea[], $4::varchar[]) AS new(event_id, body, hash) "
+    "WHERE events.user_id = $1 AND events.event_id = new.event_id"
+)
+_SET_HEAD = "UPDATE users SET last_seq = $2, digest = $3 WHERE id = $1"
+
+# One statement, so one snapshot: the head and the page's rows agree without a transaction.
+_PAGE = """
+SELECT u.last_seq, u.digest, e.seq, e.body, e.received_at
+FROM users AS u
+LEFT JOIN LATERAL (
+    SELECT seq, body, received_at FROM events
+    WHERE user_id = u.id AND seq > $2 AND seq <= u.last_seq
+    ORDER BY seq LIMIT $3
+) AS e ON true
+WHERE u.id = $1
+"""
+
+_UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InsufficientResourcesError,  # disk full, out of memory, too many connections
+    asyncpg.OperatorInterventionError,  # shutdown, a cancelled statement
+    asyncpg.PostgresSystemError,  # an I/O error
+    asyncpg.TransactionRollbackError,  # serialization failure, deadlock
+)
+"""Errors that make a request a 503 ("retry later"), raised as the engine raises them:
+SQLAlchemy's ``OperationalError``."""
+
+
+class _Connection(asyncpg.Connection):  # type: ignore[misc]
+    async def reset(self, *, timeout: float | None = None) -> None:
+        """On release to the pool: every transaction here ends in COMMIT or ROLLBACK, and no session
+        state is ever set, so a connection comes back clean; asyncpg's own reset would spend a round
+        trip on it every time (RESET ALL, UNLISTEN, ...)."""
+        if self.is_in_transaction():
+            await self.execute("ROLLBACK", timeout=timeout)
+
+
+class PostgresRecorder(Recorder):
+    single_writer = False
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.before_statement: list[Callable[[str], None]] = []
+        """Called with each statement before it runs (as the engine's ``before_cursor_execute``):
+        what a test uses to play a failing disk."""
+        self._pool: Any = None
+        self._opening = asyncio.Lock()
+
+    async def _open(self) -> Any:
+        async with self._opening:
+            if self._pool is None:
+                _, options = self.engine.dialect.create_connect_args(self.engine.url)
+                options.pop("prepared_statement_cache_size", None)
+                self._pool = await asyncpg.create_pool(
+                    **options,
+                    min_size=0,
+                    max_size=db.POOL_SIZE,
+                    connection_class=_Connection,
+                    # As the engine's connections (``server.database.tables.create_engine`` says why).
+                    server_settings={"plan_cache_mode": "force_custom_plan"},
+                )
+        return self._pool
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        try:
+            pool = self._pool or await self._open()
+            async with pool.acquire(timeout=30) as connection:
+                yield connection
+        except _UNAVAILABLE as exc:
+            raise OperationalError("event log", None, exc) from exc
+
+    async def _run(self, connection: Connection, sql: str, *args: Any) -> Any:
+        for hook in self.before_statement:
+            hook(sql)
+        return await connection.fetch(sql, *args)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[Connection]:
+        async with self._connection() as connection:
+            await self._run(connection, "BEGIN")
+            try:
+                yield connection
+            except BaseException:
+                if not connection.is_closed():
+                    with suppress(Exception):  # else the pool's reset rolls it back, or drops it
+                        await connection.execute("ROLLBACK")
+                raise
+            await self._run(connection, "COMMIT")
+
+    async def append(self, push: Append) -> Appended:
+        async with self._transaction() as connection:
+            return await self._apply(connection, push)
+
+    async def append_group(self, pushes: Sequence[Append]) -> list[Answered]:
+        answers: list[Answered] = []
+        async with self._transaction() as connection:
+            for push in pushes:
+                await self._run(connection, "SAVEPOINT push")
+                try:
+                    answer = await self._apply(connection, push)
+                except Exception as exc:
+                    await connection.execute("ROLLBACK TO SAVEPOINT push")
+                    answers.append((None, exc))  # rolled back to its savepoint alone
+                else:
+                    answers.append((answer, None))
+                await connection.execute("RELEASE SAVEPOINT push")
+        return answers
+
+    async def read_page(self, user_id: int, after: int, limit: int) -> Page:
+        async with self._connection() as connection:
+            rows = await self._run(connection, _PAGE, user_id, after, limit)
+        if not rows:
+            raise NoResultFound(f"no user {user_id}")
+        last_seq, digest = int(rows[0][0]), rows[0][1]
+        rules.check_cursor(after, last_seq)
+        served = [(seq, served_event(seq, body, at)) for _, _, seq, body, at in rows if seq is not None]
+        cursor = served[-1][0] if served else after
+        return Page(served_page(served), len(served), cursor, last_seq, digest)
+
+    async def head(self, user_id: int) -> tuple[int, str]:
+        async with self._connection() as connection:
+            return await self._head(connection, _HEAD, user_id)
+
+    def close(self) -> None:
+        """Closes the pool's connections (the engine is disposed by its owner)."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+
+    async def _head(self, connection: Connection, sql: str, user_id: int) -> tuple[int, str]:
+        rows = await self._run(connection, sql, user_id)
+        if not rows:
+            raise NoResultFound(f"no user {user_id}")
+        return int(rows[0][0]), rows[0][1]
+
+    async def _apply(self, connection: Connection, push: Append) -> Appended:
+        """One push inside a write transaction: lock and read the head, look up, insert, write the head."""
+        user_id, items, after = push
+        last_seq, digest = await self._head(connection, _LOCK_HEAD, user_id)
+        rules.check_cursor(after, last_seq)
+        valid = rules.valid_events(items)
+        if not valid:
+            return Appended(rules.all_rejected(items), last_seq, False)
+        existing = await self._existing(connection, user_id, valid)
+        judged = rules.judge(user_id, items, existing, last_seq, digest, utc_now())
+        if judged.rows:
+            await self._run(connection, _INSERT, *(list(column) for column in zip(*judged.rows, strict=True)))
+            if judged.rewrites:
+                rewrites = judged.rewrites.items()
+                await self._run(
+                    connection,
+                    _REWRITE,
+                    user_id,
+                    [event_id for event_id, _ in rewrites],
+                    [body for _, (body, _) in rewrites],
+                    [format(hash_value, "032x") for _, (_, hash_value) in rewrites],
+                )
+            await self._run(connection, _SET_HEAD, user_id, judged.last_seq, judged.digest)
+        return Appended(judged.outcomes, judged.last_seq, bool(judged.rows))
+
+    async def _existing(self, connection: Connection, user_id: int, valid: list[ValidEvent]) -> Existing:
+        """What the stored log holds that the batch is judged against (``rules.Existing``)."""
+        wanted = rules.lookups(valid)
+        devices = [(device_id, seq) for device_id, seqs in wanted.seqs_by_device for seq in seqs]
+        rows = await self._run(
+            connection,
+            _EXISTING,
+            user_id,
+            [event_id for chunk in wanted.ids for event_id in chunk],
+            [event_id for chunk in wanted.own for event_id in chunk],
+            [device_id for device_id, _ in devices],
+            [device_seq for _, device_seq in devices],
+        )
+        existing = Existing()
+        for kind, event_id, body, seq, extra in rows:
+            if kind == 0:
+                existing.by_id[event_id] = (body, seq, int(extra, 16))
+            elif kind == 1:
+                existing.redacted.add(event_id)
+            else:
+                existing.by_device[(extra, seq)] = event_id
+        return existing
