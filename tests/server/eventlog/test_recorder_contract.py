@@ -274,6 +274,20 @@ def test_event_store_picks_the_sqlite_recorder_for_a_file_and_the_engine_for_mem
     asyncio.run(check())
 
 
+def test_event_store_picks_the_asyncpg_recorder_for_postgresql(postgres_databases: PostgresDatabases) -> None:
+    async def check() -> None:
+        engine = db.create_engine(postgres_databases.create())
+        store = event_store(engine)
+        try:
+            assert type(store.recorder) is PostgresRecorder and store.direct is None
+            assert not store.recorder.single_writer
+        finally:
+            store.close()
+            await engine.dispose()
+
+    asyncio.run(check())
+
+
 def test_concurrent_pushes_through_the_store_get_gap_free_seqs_per_user(
     recorded: Callable[[Scenario], None],
 ) -> None:
