@@ -275,8 +275,10 @@ def test_event_store_picks_the_sqlite_recorder_for_a_file_and_the_engine_for_mem
 
 
 def test_event_store_picks_the_asyncpg_recorder_for_postgresql(postgres_databases: PostgresDatabases) -> None:
+    url = postgres_databases.create()
+
     async def check() -> None:
-        engine = db.create_engine(postgres_databases.create())
+        engine = db.create_engine(url)
         store = event_store(engine)
         try:
             assert type(store.recorder) is PostgresRecorder and store.direct is None
