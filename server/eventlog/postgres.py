@@ -3,9 +3,9 @@
 Through the engine a push took 15 round trips and a page 9 (a pooled connection's pre-ping alone is
 three: BEGIN, a ping, ROLLBACK), with the statements built, compiled and adapted by SQLAlchemy on the
 way. Here a push is BEGIN, the user's row locked and read, one lookup of what the batch is judged
-against (``= ANY`` arrays, never chunks), one INSERT of every new row (``unnest`` of one array per
-column), the user's row written, COMMIT; a page is one statement. The recorder keeps a small pool of
-its own connections (``POOL_SIZE`` at most), opened on first use, with the engine's connection
+against (arrays, never chunks), one binary COPY of every new row, the user's row written, COMMIT;
+a page is one statement; so is a token lookup (``fetch``). The recorder keeps a small pool of its own
+connections (``POOL_SIZE`` at most), opened on first use, with the engine's connection
 settings; everything else the server does (accounts, the projector, admin) stays on the engine.
 
 Writers in turn: a push reads the user's row ``FOR UPDATE``, so pushes of one user, from any
@@ -48,24 +48,29 @@ _LOCK_HEAD = _HEAD + " FOR UPDATE"
 
 # What a batch is judged against (``rules.Existing``), in one statement: the stored events named by
 # id (0), the stored redactions naming an id of the batch (1), the events holding a device seq (2).
+# One index probe per value (LATERAL ... LIMIT 1, on the unique indexes): a join or ``= ANY`` let the
+# planner scan the user's whole log, 19 ms for a batch of 1,000 against 20,000 events, where the
+# probes take 3.7 ms whatever the log's size.
 _EXISTING = """
-SELECT 0, event_id, body, seq, hash FROM events WHERE user_id = $1 AND event_id = ANY($2::varchar[])
+SELECT 0, e.event_id, e.body, e.seq, e.hash FROM unnest($2::varchar[]) AS w(id)
+CROSS JOIN LATERAL (
+    SELECT event_id, body, seq, hash FROM events WHERE user_id = $1 AND event_id = w.id LIMIT 1
+) AS e
 UNION ALL
-SELECT 1, target, NULL, NULL, NULL FROM events WHERE user_id = $1 AND target = ANY($3::varchar[])
+SELECT 1, e.target, NULL, NULL, NULL FROM unnest($3::varchar[]) AS w(id)
+CROSS JOIN LATERAL (SELECT target FROM events WHERE user_id = $1 AND target = w.id LIMIT 1) AS e
 UNION ALL
 SELECT 2, e.event_id, NULL, e.device_seq, e.device_id
-FROM unnest($4::varchar[], $5::bigint[]) AS wanted(device_id, device_seq)
-JOIN events AS e
-  ON e.user_id = $1 AND e.device_id = wanted.device_id AND e.device_seq = wanted.device_seq
+FROM unnest($4::varchar[], $5::bigint[]) AS w(device_id, device_seq)
+CROSS JOIN LATERAL (
+    SELECT event_id, device_seq, device_id FROM events
+    WHERE user_id = $1 AND device_id = w.device_id AND device_seq = w.device_seq LIMIT 1
+) AS e
 """
 
-_TYPES = ("int", "bigint", "varchar", "varchar", "bigint", "varchar", "int", "varchar", "bigint", "bytea",
-          "varchar", "varchar", "varchar")  # fmt: skip
-assert len(_TYPES) == len(db.EVENT_INSERT_COLUMNS)
-_INSERT = (
-    f"INSERT INTO events ({', '.join(db.EVENT_INSERT_COLUMNS)}) "
-    f"SELECT * FROM unnest({', '.join(f'${i}::{kind}[]' for i, kind in enumerate(_TYPES, 1))})"
-)
+# The new rows go in by binary COPY: a third less time in PostgreSQL than an INSERT of unnested arrays,
+# half that of executemany. (asyncpg reads the columns' types once per connection, then caches them.)
+_COPY = f"COPY events ({', '.join(db.EVENT_INSERT_COLUMNS)}) FROM STDIN (FORMAT binary)"
 _REWRITE = (
     "UPDATE events SET body = new.body, hash = new.hash "
     "FROM unnest($2::varchar[], $3::bytea[], $4::varchar[]) AS new(event_id, body, hash) "
@@ -225,7 +230,11 @@ class PostgresRecorder(Recorder):
         existing = await self._existing(connection, user_id, valid)
         judged = rules.judge(user_id, items, existing, last_seq, digest, utc_now())
         if judged.rows:
-            await self._run(connection, _INSERT, *(list(column) for column in zip(*judged.rows, strict=True)))
+            for hook in self.before_statement:
+                hook(_COPY)
+            await connection.copy_records_to_table(
+                "events", records=judged.rows, columns=db.EVENT_INSERT_COLUMNS
+            )
             if judged.rewrites:
                 rewrites = judged.rewrites.items()
                 await self._run(
