@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
 
-from schema import EMPTY_DIGEST, Rejection, ValidEvent, validate_fields
+from schema import EMPTY_DIGEST, Rejection, ValidEvent, digest_of, validate_fields
 from server.database import migrate
 from server.database import tables as db
 from server.eventlog import postgres
@@ -23,7 +23,8 @@ from server.eventlog.postgres import PostgresRecorder
 from server.eventlog.recorder import Append, Appended, Recorder
 from server.eventlog.rules import CursorAhead
 from server.eventlog.sqlalchemy import SQLAlchemyRecorder
-from tests.factories import an_event
+from tests.factories import Device, an_event
+from tests.server.eventlog.support import validated
 from tests.strategies import user_logs, uuids
 from tests.support.databases import PostgresDatabases
 
@@ -140,3 +141,54 @@ def test_the_asyncpg_recorder_stores_and_answers_as_the_engines_does(
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(postgres, "COPY_FROM", copy_from)  # 1: every push by COPY
         asyncio.run(run())
+
+
+class Counting(PostgresRecorder):
+    """Counts the pushes whose head moved under them (and so took the lock)."""
+
+    conflicts = 0
+
+    async def _swap(self, connection: Any, push: Append) -> Appended | None:
+        swapped = await super()._swap(connection, push)
+        Counting.conflicts += swapped is None
+        return swapped
+
+
+def test_processes_pushing_one_user_at_once_store_each_event_once_in_seq_order(database: str) -> None:
+    """Four servers (a pool each, as ``--workers`` processes) push overlapping batches of one user at
+    once: every event is accepted once and a duplicate elsewhere with the same seq, the seqs run from 1
+    without a gap, and the head's digest is that of the stored events."""
+    devices = [Device() for _ in range(4)]
+    events = [event for device in devices for event in device.events(30)]
+    batches = [validated(events[start : start + 6]) for start in range(0, len(events), 3)]
+
+    async def run() -> None:
+        engines = [db.create_engine(database) for _ in range(4)]
+        recorders = [Counting(engine) for engine in engines]
+        try:
+            user = await _user(engines[0], "racing")
+            pushes = [
+                recorders[i % 4].append(Append(user, batch, None)) for i, batch in enumerate(batches * 2)
+            ]
+            answers = await asyncio.gather(*pushes)
+            accepted: dict[str, int] = {}
+            for answer in answers:
+                for outcome in answer.outcomes:
+                    assert outcome.status in ("accepted", "duplicate"), outcome.status
+                    if outcome.status == "accepted":
+                        assert outcome.id not in accepted
+                        accepted[str(outcome.id)] = int(outcome.seq or 0)
+            assert sorted(accepted.values()) == list(range(1, len(events) + 1))
+            for answer in answers:
+                assert all(accepted[str(o.id)] == o.seq for o in answer.outcomes)
+            stored = await _stored(engines[0], user)
+            assert [row[0] for row in stored] == list(range(1, len(events) + 1))
+            hashes = [int(row[db.events.c.keys().index("hash") - 2], 16) for row in stored]
+            assert await recorders[0].head(user) == (len(events), digest_of(hashes))
+            assert Counting.conflicts > 0  # some pushes found the head moved, and took the lock
+        finally:
+            for recorder, engine in zip(recorders, engines, strict=True):
+                recorder.close()
+                await engine.dispose()
+
+    asyncio.run(run())
