@@ -1,23 +1,19 @@
-"""The recorder on PostgreSQL through plain ``asyncpg``: a push in two round trips, a page in one.
+"""The recorder on PostgreSQL through plain ``asyncpg``: a push in four round trips, a page in one.
 
 Through the engine a push took 15 round trips and a page 9 (a pooled connection's pre-ping alone is
 three: BEGIN, a ping, ROLLBACK), each statement built, compiled and adapted by SQLAlchemy on the way;
 on this project's machines a round trip over loopback TCP costs more than the work it carries. Here a
-push is one lookup of what the batch is judged against, with the log head (arrays, never chunks; one
-index probe a value), then one statement that inserts the rows, rewrites redacted targets and moves
-the head if it is still the one the lookup read (``_SWAP``), committed on its own. A push the head
-moved under (another push of the user came first), or a batch of ``COPY_FROM`` rows or more, takes
-the lock instead: BEGIN with the user's row lock (one simple-protocol message); the lookup; one INSERT
-of an array per column, or a binary COPY; the head written with COMMIT. A page is one statement, and
-so is a token lookup (``fetch``). The recorder keeps a small pool of its own connections
-(``POOL_SIZE`` at most), opened on first use with the engine's settings; everything else (the
-projector, admin, account writes) stays on the engine.
+push is: BEGIN with the user's row lock (one simple-protocol message); one lookup of what the batch is
+judged against, with the log head (arrays, never chunks; one index probe a value); one INSERT of an
+array per column (from ``COPY_FROM`` rows, a binary COPY, two round trips); the head written with
+COMMIT. A page is one statement, and so is a token lookup (``fetch``). The recorder keeps a small pool
+of its own connections (``POOL_SIZE`` at most), opened on first use with the engine's settings;
+everything else (the projector, admin, account writes) stays on the engine.
 
-Writers in turn: both ways go through the user's row (the UPDATE of ``_SWAP`` locks it and re-reads
-it if another push commits first; the locked way reads it ``FOR UPDATE``), so pushes of one user, from
-any connection of any process, take turns on that row and commit in seq order, while pushes of
-different users run in parallel (``single_writer`` is False). Under the lock the lookup runs after the
-lock is granted, by a statement of its own: on READ COMMITTED it sees every push committed before.
+Writers in turn: a push takes the user's row lock (``SELECT ... FOR UPDATE``), so pushes of one user,
+from any connection of any process, take turns on that row and commit in seq order, while pushes of
+different users run in parallel (``single_writer`` is False). The lookup and the head are read after
+the lock is granted, by a statement of its own: on READ COMMITTED it sees every push committed before.
 """
 
 from __future__ import annotations
@@ -93,29 +89,6 @@ _REWRITE = (
     "FROM unnest($2::varchar[], $3::bytea[], $4::varchar[]) AS new(event_id, body, hash) "
     "WHERE events.user_id = $1 AND events.event_id = new.event_id"
 )
-# A push without the lock (``PostgresRecorder._swap``): its rows, its rewrites and the new head in one
-# statement, committed on its own, which stores anything only if the head is still the one its lookup
-# read (compare and swap on the user's row, which the UPDATE locks and re-reads if another commits).
-_N = len(db.EVENT_INSERT_COLUMNS)
-_SWAP = f"""
-WITH head AS (
-    UPDATE users SET last_seq = ${_N + 2}, digest = ${_N + 3}
-    WHERE id = ${_N + 1} AND last_seq = ${_N + 4} AND digest = ${_N + 5}
-    RETURNING id
-), rewritten AS (
-    UPDATE events SET body = new.body, hash = new.hash
-    FROM unnest(${_N + 6}::varchar[], ${_N + 7}::bytea[], ${_N + 8}::varchar[]) AS new(event_id, body, hash),
-        head
-    WHERE events.user_id = head.id AND events.event_id = new.event_id
-)
-INSERT INTO events ({", ".join(db.EVENT_INSERT_COLUMNS)})
-SELECT new.* FROM unnest({", ".join(f"${i}::{kind}[]" for i, kind in enumerate(_TYPES, 1))})
-    AS new({", ".join(db.EVENT_INSERT_COLUMNS)}), head
-"""
-_SWAP_PARTS = ("UPDATE users", "UPDATE events", "INSERT INTO events")
-"""What ``_SWAP`` does, as the statements a ``before_statement`` hook is told of (the second only
-when the push rewrites stored events)."""
-
 _HEX32 = re.compile("[0-9a-f]{32}")
 
 
@@ -218,9 +191,6 @@ class PostgresRecorder(Recorder):
 
     async def append(self, push: Append) -> Appended:
         async with self._connection() as connection:
-            swapped = await self._swap(connection, push)
-            if swapped is not None:
-                return swapped
             try:
                 await self._simple(connection, "BEGIN", _lock(push.user_id))
                 appended, head = await self._apply(connection, push)
@@ -286,43 +256,6 @@ class PostgresRecorder(Recorder):
         if not rows:
             raise NoResultFound(f"no user {user_id}")
         return int(rows[0][0]), rows[0][1]
-
-    async def _swap(self, connection: Connection, push: Append) -> Appended | None:
-        """A push in two round trips, without a transaction: the lookup (with the head), then ``_SWAP``.
-        None when it cannot be done so (another push moved the head in between; a batch for COPY):
-        then nothing is stored, and the push takes the lock."""
-        user_id, items, after = push
-        valid = rules.valid_events(items)
-        last_seq, digest, existing = await self._existing(connection, user_id, valid)
-        rules.check_cursor(after, last_seq)
-        if not valid:
-            return Appended(rules.all_rejected(items), last_seq, False)
-        judged = rules.judge(user_id, items, existing, last_seq, digest, utc_now())
-        if not judged.rows:
-            return Appended(judged.outcomes, judged.last_seq, False)
-        if len(judged.rows) >= COPY_FROM:
-            return None
-        rewrites = judged.rewrites.items()
-        for hook in self.before_statement:
-            for part in _SWAP_PARTS if rewrites else _SWAP_PARTS[::2]:
-                hook(part)
-        status = await connection.execute(
-            _SWAP,
-            *(list(column) for column in zip(*judged.rows, strict=True)),
-            user_id,
-            judged.last_seq,
-            judged.digest,
-            last_seq,
-            digest,
-            [event_id for event_id, _ in rewrites],
-            [body for _, (body, _) in rewrites],
-            [format(hash_value, "032x") for _, (_, hash_value) in rewrites],
-        )
-        if status == f"INSERT 0 {len(judged.rows)}":
-            return Appended(judged.outcomes, judged.last_seq, True)
-        if status != "INSERT 0 0":
-            raise RuntimeError(f"a push of {len(judged.rows)} rows answered {status!r}")
-        return None
 
     async def _apply(self, connection: Connection, push: Append) -> tuple[Appended, list[str]]:
         """One push, its user's row locked: look up (and read the head), insert; what writes the head."""

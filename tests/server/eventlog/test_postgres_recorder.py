@@ -143,17 +143,6 @@ def test_the_asyncpg_recorder_stores_and_answers_as_the_engines_does(
         asyncio.run(run())
 
 
-class Counting(PostgresRecorder):
-    """Counts the pushes whose head moved under them (and so took the lock)."""
-
-    conflicts = 0
-
-    async def _swap(self, connection: Any, push: Append) -> Appended | None:
-        swapped = await super()._swap(connection, push)
-        Counting.conflicts += swapped is None
-        return swapped
-
-
 def test_processes_pushing_one_user_at_once_store_each_event_once_in_seq_order(database: str) -> None:
     """Four servers (a pool each, as ``--workers`` processes) push overlapping batches of one user at
     once: every event is accepted once and a duplicate elsewhere with the same seq, the seqs run from 1
@@ -164,7 +153,7 @@ def test_processes_pushing_one_user_at_once_store_each_event_once_in_seq_order(d
 
     async def run() -> None:
         engines = [db.create_engine(database) for _ in range(4)]
-        recorders = [Counting(engine) for engine in engines]
+        recorders = [PostgresRecorder(engine) for engine in engines]
         try:
             user = await _user(engines[0], "racing")
             pushes = [
@@ -185,7 +174,6 @@ def test_processes_pushing_one_user_at_once_store_each_event_once_in_seq_order(d
             assert [row[0] for row in stored] == list(range(1, len(events) + 1))
             hashes = [int(row[db.events.c.keys().index("hash") - 2], 16) for row in stored]
             assert await recorders[0].head(user) == (len(events), digest_of(hashes))
-            assert Counting.conflicts > 0  # some pushes found the head moved, and took the lock
         finally:
             for recorder, engine in zip(recorders, engines, strict=True):
                 recorder.close()
