@@ -31,6 +31,7 @@ from schema import EMPTY_DIGEST, format_timestamp, parse_timestamp
 from schema.protocol.constants import TOKEN_FORMAT
 from server.database import tables as db
 from server.eventlog.direct import DirectReads
+from server.eventlog.postgres import PostgresRecorder
 from server.eventlog.store import EventStore, Overloaded, utc_now
 from server.exceptions import ServerError
 
@@ -149,8 +150,29 @@ class SQLiteAccountReads(AccountReads):
         return await self.reads.run(_user_name_direct, user_id)
 
 
+class PostgresAccountReads(AccountReads):
+    """One statement each on the event log's own connections (``server.eventlog.postgres``)."""
+
+    def __init__(self, recorder: PostgresRecorder) -> None:
+        self.recorder = recorder
+
+    async def token(self, token_id: str) -> _TokenRow | None:
+        rows = await self.recorder.fetch(
+            "SELECT user_id, secret_hash, revoked_at, expires_at, last_used_at FROM tokens WHERE id = $1",
+            token_id,
+        )
+        return tuple(rows[0]) if rows else None
+
+    async def user_name(self, user_id: int) -> str | None:
+        rows = await self.recorder.fetch("SELECT name FROM users WHERE id = $1", user_id)
+        return str(rows[0][0]) if rows else None
+
+
 def account_reads(store: EventStore) -> AccountReads:
-    """The reads of the store's backend: its reader threads where it has them, else its engine."""
+    """The reads of the store's backend: its reader threads or its own connections where it has them,
+    else its engine."""
+    if isinstance(store.recorder, PostgresRecorder):
+        return PostgresAccountReads(store.recorder)
     return EngineAccountReads(store.engine) if store.direct is None else SQLiteAccountReads(store.direct)
 
 

@@ -42,7 +42,7 @@ def redaction_server(
 def choose_path(server: InProcessServer, path: str) -> None:
     store = server.state.store
     if path == "writer" and not isinstance(store.recorder, SQLiteRecorder):
-        pytest.skip("this backend has no writer thread: every push takes the engine's path")
+        pytest.skip("this backend has no writer thread: every push takes its one path")
     if path == "engine" and isinstance(store.recorder, SQLiteRecorder):
         server.portal.call(asyncio.to_thread, store.recorder.writer.close)
         store.recorder = EngineWrites(store.recorder)

@@ -1,5 +1,6 @@
 """Injected database faults: an error raised before each statement that starts with a prefix, on every
-connection the server writes through (the engine's, and the push writer's own on SQLite)."""
+connection the server writes through (the engine's, the push writer's own on SQLite, the event log's own
+on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from server.eventlog.postgres import PostgresRecorder
 from server.eventlog.sqlite import SQLiteRecorder
 
 
@@ -24,6 +26,8 @@ class Faults:
         self.commits = 0
         event.listen(state.engine.sync_engine, "before_cursor_execute", self._before)
         recorder = state.store.recorder
+        if isinstance(recorder, PostgresRecorder):
+            recorder.before_statement.append(self.check)
         if isinstance(recorder, SQLiteRecorder):
             faults = self
 

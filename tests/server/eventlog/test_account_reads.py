@@ -1,5 +1,6 @@
 """The reads of every request (a token, a user's name) on each backend: one set of tests for the reader
-threads of a SQLite file and for the engine on SQLite and PostgreSQL (``server.accounts.auth``)."""
+threads of a SQLite file, the event log's own connections on PostgreSQL, and the engine on SQLite and
+PostgreSQL (``server.accounts.auth``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from server.accounts.auth import (
     AccountReads,
     Accounts,
     EngineAccountReads,
+    PostgresAccountReads,
     SQLiteAccountReads,
     account_reads,
 )
@@ -21,9 +23,10 @@ from server.database import migrate
 from server.database import tables as db
 from server.eventlog import event_store
 from server.eventlog.direct import DirectReads
+from server.eventlog.postgres import PostgresRecorder
 from tests.support.databases import PostgresDatabases, sqlite_url
 
-READERS = ("sqlite", "engine-sqlite", "engine-postgresql")
+READERS = ("sqlite", "postgresql", "engine-sqlite", "engine-postgresql")
 
 
 @pytest.mark.parametrize("kind", READERS)
@@ -46,9 +49,16 @@ def test_a_token_and_its_users_name_read_the_same_on_every_backend(
             if kind == "sqlite":
                 assert store.direct is not None
                 reads = SQLiteAccountReads(store.direct)
+            elif kind == "postgresql":
+                assert isinstance(store.recorder, PostgresRecorder)
+                reads = PostgresAccountReads(store.recorder)
             else:
                 reads = EngineAccountReads(engine)
-            assert type(account_reads(store)) is (SQLiteAccountReads if store.direct else EngineAccountReads)
+            picked = type(account_reads(store))
+            if url.startswith("postgresql"):
+                assert picked is PostgresAccountReads
+            else:
+                assert picked is (SQLiteAccountReads if store.direct else EngineAccountReads)
             match = TOKEN_PATTERN.match(token)
             assert match is not None
             row = await reads.token(match.group(1))

@@ -1,8 +1,9 @@
 """The recorder contract: every backend's recorder, run through one set of tests.
 
 ``sqlite`` is the plain-sqlite3 recorder (a SQLite file, writer and reader threads);
-``sqlalchemy-sqlite`` and ``sqlalchemy-postgresql`` the engine's recorder on each
-database (the PostgreSQL one when ``WINLEDGER_TEST_POSTGRES_URL`` is set).
+``postgresql`` the plain-asyncpg recorder (its own pool); ``sqlalchemy-sqlite`` and
+``sqlalchemy-postgresql`` the engine's recorder on each database (the PostgreSQL ones when
+``WINLEDGER_TEST_POSTGRES_URL`` is set).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from server.database import migrate
 from server.database import tables as db
 from server.eventlog import event_store, recorder_for
 from server.eventlog.direct import sqlite_path
+from server.eventlog.postgres import PostgresRecorder
 from server.eventlog.recorder import Append, Appended, Recorder
 from server.eventlog.rules import CursorAhead
 from server.eventlog.sqlalchemy import SQLAlchemyRecorder
@@ -31,7 +33,7 @@ from tests.factories import Device, an_event
 from tests.server.eventlog.support import valid, validated
 from tests.support.databases import PostgresDatabases, sqlite_url
 
-RECORDERS = ("sqlite", "sqlalchemy-sqlite", "sqlalchemy-postgresql")
+RECORDERS = ("sqlite", "postgresql", "sqlalchemy-sqlite", "sqlalchemy-postgresql")
 ADA, GRACE = 1, 2
 
 Scenario = Callable[[Recorder], Awaitable[None]]
@@ -54,6 +56,8 @@ def recorded(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callabl
             path = sqlite_path(engine)
             assert path is not None
             recorder = SQLiteRecorder(engine, path)
+        elif kind == "postgresql":
+            recorder = PostgresRecorder(engine)
         else:
             recorder = SQLAlchemyRecorder(engine)
         try:
@@ -266,6 +270,22 @@ def test_event_store_picks_the_sqlite_recorder_for_a_file_and_the_engine_for_mem
             finally:
                 store.close()
                 await engine.dispose()
+
+    asyncio.run(check())
+
+
+def test_event_store_picks_the_asyncpg_recorder_for_postgresql(postgres_databases: PostgresDatabases) -> None:
+    url = postgres_databases.create()
+
+    async def check() -> None:
+        engine = db.create_engine(url)
+        store = event_store(engine)
+        try:
+            assert type(store.recorder) is PostgresRecorder and store.direct is None
+            assert not store.recorder.single_writer
+        finally:
+            store.close()
+            await engine.dispose()
 
     asyncio.run(check())
 
