@@ -40,7 +40,8 @@ from dataclasses import dataclass, field
 
 from schema.events import EventRetracted
 from schema.projections import ProjectModel
-from schema.projections.fold import fold_read, retracted_ids
+from schema.projections.fold import retracted_ids
+from schema.projections.forward import ProjectFold
 from server.eventlog.store import EventStore
 from server.exceptions import ServerError
 from server.projections.bodies import RETRACTED, TARGETING, decode_event, read_body, retraction_target
@@ -155,7 +156,7 @@ def fold_projects(
         bodies = grouped.pop(key)
         events = [event for event in map(read_body, bodies) if event is not None]
         del bodies
-        yield key, fold_read(project_of(key), events, retracted)
+        yield key, ProjectFold.of(project_of(key), events, retracted).model()
 
 
 async def acquire_lease(

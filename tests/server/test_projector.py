@@ -24,6 +24,7 @@ from server.projections import leases
 from server.projections.leases import new_holder
 from server.projections.projector import project_batch
 from server.projections.rebuild import rebuild_user
+from server.projections.states import ForwardRead
 from server.projections.tracking import Checkpoint
 from server.projections.verify import verify_user
 from tests.factories import Device, an_event, client_fields, new_id
@@ -138,13 +139,18 @@ def test_a_restart_resumes_from_the_checkpoint_without_reapplying_events(
     first.close()
 
     folded: list[list[str]] = []
-    fold = server.projections.projector._fold
+    refold, fold_batch = server.projections.projector.refold, server.projections.projector.fold_batch
 
     def spy(events: dict[str, list[dict[str, Any]]], retracted: list[dict[str, Any]]) -> Any:
         folded.append(sorted(events))
-        return fold(events, retracted)
+        return refold(events, retracted)
 
-    monkeypatch.setattr(server.projections.projector, "_fold", spy)
+    def forward_spy(read: ForwardRead) -> Any:
+        folded.append(sorted(read.keys))
+        return fold_batch(read)
+
+    monkeypatch.setattr(server.projections.projector, "refold", spy)
+    monkeypatch.setattr(server.projections.projector, "fold_batch", forward_spy)
     second = server_factory(path, **FAST)
     api = Api(second, token)
     time.sleep(0.3)  # several polls of the projector
@@ -240,15 +246,15 @@ def test_a_projector_hands_the_lease_over_to_a_rebuild_that_asked_for_it(user: A
 def test_a_failing_projection_is_retried_and_never_fails_a_push(
     user: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fold = server.projections.projector._fold
+    fold = server.projections.projector.fold_batch
     failures = [RuntimeError("boom")]
 
-    def flaky(events: dict[str, list[dict[str, Any]]], retracted: list[dict[str, Any]]) -> Any:
+    def flaky(read: ForwardRead) -> Any:
         if failures:
             raise failures.pop()
-        return fold(events, retracted)
+        return fold(read)
 
-    monkeypatch.setattr(server.projections.projector, "_fold", flaky)
+    monkeypatch.setattr(server.projections.projector, "fold_batch", flaky)
     result = user.push([an_event()])
     assert result["results"][0]["status"] == "accepted"
     assert projects(user, min_seq=result["cursor"])["as_of_seq"] == result["cursor"]

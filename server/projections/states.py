@@ -1,0 +1,136 @@
+"""The projector's folded states: each user's projects kept in memory between batches, folded forward.
+
+``schema.projections.forward.UserFold`` holds a user's projects as states that new events are applied
+to, so that a batch costs what its events cost, not what the projects they touch hold. Between batches
+``States`` keeps each user's state beside the checkpoint it reflects; a batch (server/projections/
+projector.py) uses it only if the checkpoint it reads is that one (another process, a rebuild or an
+erasure moved it otherwise), and keeps it again only once its write has committed.
+
+Within a batch, read in the batch's snapshot:
+
+- a user without a state starts from their retractions up to the batch's end;
+- the projects the batch touches that the state does not hold are read whole (up to the batch's end),
+  as a re-fold reads them, and folded;
+- the new events are applied forward.
+
+Where that cannot be done (an event lands before those folded, a retraction or redaction names a folded
+event), ``fold_batch`` gives ``None``: the state is dropped and the batch re-folds its projects from
+the log as before (a second snapshot, the same write). Memory is bounded by ``STATE_EVENTS`` events of
+folded state across users, the least recently projected users dropped first.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from schema.events import Envelope, EventRedacted, EventRetracted
+from schema.projections import ProjectModel, build_project
+from schema.projections.forward import UserFold
+from server.projections.bodies import read_body
+from server.projections.rows import key_of, project_of
+from server.projections.tracking import LogReads
+
+STATE_EVENTS = 400_000
+"""Events of folded state kept across users (a state holds about what its model rows hold)."""
+
+
+class States:
+    """Users' folded states, each at the checkpoint seq it reflects; least recently used dropped first."""
+
+    def __init__(self, limit: int = STATE_EVENTS) -> None:
+        self.limit = limit
+        self._users: OrderedDict[int, tuple[int, int, UserFold]] = OrderedDict()
+        """User id -> (checkpoint seq, events held, state)."""
+
+    def take(self, user_id: int, seq: int | None) -> UserFold | None:
+        """The user's state if it reflects checkpoint ``seq``; it is the caller's until ``keep``."""
+        held = self._users.pop(user_id, None)
+        if held is None or seq is None or held[0] != seq:
+            return None
+        return held[2]
+
+    def keep(self, user_id: int, seq: int, fold: UserFold) -> None:
+        self._users[user_id] = (seq, fold.events(), fold)
+        total = sum(events for _, events, _ in self._users.values())
+        while total > self.limit and self._users:
+            _, (_, events, _) = self._users.popitem(last=False)
+            total -= events
+
+    def drop(self, user_id: int) -> None:
+        self._users.pop(user_id, None)
+
+    def __contains__(self, user_id: int) -> bool:
+        return user_id in self._users
+
+
+class ForwardRead(NamedTuple):
+    """What a batch read for folding forward, in its snapshot."""
+
+    fold: UserFold
+    retractions: list[bytes] | None
+    """The user's retraction bodies up to the batch's end, for a state started afresh."""
+    bodies: list[bytes]
+    """The new events' bodies, in seq order."""
+    whole: list[tuple[str, bytes]]
+    """``(key, body)`` of every event of the touched projects the state does not hold."""
+    keys: set[str]
+    """The projects the batch touches (their rows are written)."""
+    missing: set[str]
+    """Those the state does not hold: ``whole`` holds their events."""
+
+
+async def read_forward(
+    reading: LogReads,
+    user_id: int,
+    fold: UserFold | None,
+    bodies: list[bytes],
+    keys: set[str],
+    end: int,
+) -> ForwardRead:
+    retractions = None
+    if fold is None:
+        fold = UserFold()
+        retractions = await reading.retraction_bodies(user_id, end)
+    held = {key_of(project_id) for project_id in fold.projects}
+    missing = keys - held
+    whole = await reading.project_bodies(user_id, missing, end) if missing else []
+    return ForwardRead(fold, retractions, bodies, whole, keys, missing)
+
+
+def fold_batch(read: ForwardRead) -> dict[str, ProjectModel | None] | None:
+    """The touched projects' models, folded forward; ``None`` where a project must be re-folded."""
+    fold = read.fold
+    if read.retractions is not None:
+        fold.apply(_typed(read.retractions))
+    events = _typed(read.bodies)
+    targeting = [event for event in events if isinstance(event, EventRetracted | EventRedacted)]
+    fold.apply(targeting)
+    if fold.stale:
+        return None
+    grouped: dict[str, list[Envelope]] = {}
+    for key, body in read.whole:
+        event = read_body(body)
+        if event is not None:
+            grouped.setdefault(key, []).append(event)
+    for key in read.missing:
+        fold.refold(project_of(key), grouped.get(key, []))
+    fold.apply(event for event in events if not isinstance(event, EventRetracted | EventRedacted))
+    if fold.stale:
+        return None
+    return {key: fold.model(project_of(key)) for key in read.keys}
+
+
+def refold(
+    events: dict[str, list[dict[str, Any]]], retracted: list[dict[str, Any]]
+) -> dict[str, ProjectModel | None]:
+    """Each project's model re-folded from all of its events (decoded) and the user's retractions."""
+    return {
+        key: build_project(project_of(key), [*items, *retracted]) if items else None
+        for key, items in events.items()
+    }
+
+
+def _typed(bodies: Iterable[bytes]) -> list[Envelope]:
+    return [event for event in map(read_body, bodies) if event is not None]
