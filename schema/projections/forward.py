@@ -53,6 +53,18 @@ __all__ = ["ProjectFold", "UserFold"]
 Key = tuple[int, str, int, str]
 """The canonical order of an event, then its id: ``(clock, device_id, device_seq, id)``."""
 
+_REVISION, _OBSERVED, _LINK, _FEEDBACK, _NOTE = "revision", "observed", "link", "feedback", "note"
+_KINDS: dict[type[Envelope], str] = {
+    ProjectStarted: _REVISION,
+    ProjectUpdated: _REVISION,
+    MetricObserved: _OBSERVED,
+    MetricLinked: _LINK,
+    FeedbackReceived: _FEEDBACK,
+    WinCaptured: _NOTE,
+    LearningNoted: _NOTE,
+}
+"""What each type of event adds to the state besides its timeline line (a dispatch on the exact type:
+the event Structs are final)."""
 _first = itemgetter(0)
 _dated = itemgetter(0, 1)
 
@@ -117,21 +129,28 @@ class ProjectFold:
             return False
         self.ids[event.id] = self.last = key
         order = key[:3]
+        occurred_at = event.occurred_at
+        kind = _KINDS.get(type(event))
         line: TimelineEntry | MetricObserved
-        match event:
-            case ProjectStarted() | ProjectUpdated():
-                self.revisions.append(revision_of(event))
-            case MetricObserved(data=data):
-                dated = (event.occurred_at, order)
-                self.observations.setdefault(data.key, []).append((dated, observation_of(event)))
-            case MetricLinked():
-                self.links.append(((event.occurred_at, order), link_of(event)))
-            case FeedbackReceived():
-                self.feedback.append(feedback_of(event))
-            case WinCaptured() | LearningNoted():
-                self.notes.append(note_of(event))
-        line = event if isinstance(event, MetricObserved) and not event.data.label else entry(event)
-        self.entries.append((event.occurred_at, order, line))
+        if kind is _OBSERVED:
+            data = event.data  # type: ignore[attr-defined]
+            observed = self.observations.get(data.key)
+            if observed is None:
+                observed = self.observations[data.key] = []
+            observed.append(((occurred_at, order), observation_of(event)))  # type: ignore[arg-type]
+            line = event if not data.label else entry(event)  # type: ignore[assignment]
+            self.entries.append((occurred_at, order, line))
+            return True
+        if kind is _NOTE:
+            self.notes.append(note_of(event))  # type: ignore[arg-type]
+        elif kind is _FEEDBACK:
+            self.feedback.append(feedback_of(event))  # type: ignore[arg-type]
+        elif kind is _REVISION:
+            self.revisions.append(revision_of(event))  # type: ignore[arg-type]
+        elif kind is _LINK:
+            self.links.append(((occurred_at, order), link_of(event)))  # type: ignore[arg-type]
+        line = entry(event)
+        self.entries.append((occurred_at, order, line))
         return True
 
     def model(self) -> ProjectModel | None:
@@ -213,8 +232,8 @@ class UserFold:
             fold = self.projects.get(project_id)
             if fold is None:
                 fold = self.projects[project_id] = ProjectFold(project_id)
-            if event.id in self.redacted or not fold.add(event):
-                self.stale.add(project_id)
+            if (event.id in self.redacted and event.id not in fold.ids) or not fold.add(event):
+                self.stale.add(project_id)  # a copy already folded was folded as the log holds it
         return touched
 
     def refold(self, project_id: str | None, events: Iterable[Envelope]) -> None:

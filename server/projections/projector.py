@@ -196,11 +196,12 @@ async def _read_batch(
         for _, kind, _, body in rows
         if kind in TARGETING and (target := retraction_target(decode_event(body)))
     ]
-    keys |= await reading.keys_of_targets(user_id, targets, end)
+    targeted = await reading.keys_of_targets(user_id, targets, end)
+    keys |= targeted
     if states is not None:
         fold = states.take(user_id, None if checkpoint is None else checkpoint.seq)
         bodies = [body for _, _, _, body in rows]
-        forward = await read_forward(reading, user_id, fold, bodies, keys, end)
+        forward = await read_forward(reading, user_id, fold, bodies, keys, targeted, end)
         return _Batch(checkpoint, end, len(rows), {}, [], forward)
     if not keys:
         return _Batch(checkpoint, end, len(rows), {}, [])

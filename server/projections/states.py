@@ -9,13 +9,13 @@ erasure moved it otherwise), and keeps it again only once its write has committe
 Within a batch, read in the batch's snapshot:
 
 - a user without a state starts from their retractions up to the batch's end;
-- the projects the batch touches that the state does not hold are read whole (up to the batch's end),
-  as a re-fold reads them, and folded;
+- the projects the batch touches that the state does not hold, and those holding the target of a new
+  retraction or redaction, are read whole (up to the batch's end), as a re-fold reads them, and folded;
 - the new events are applied forward.
 
-Where that cannot be done (an event lands before those folded, a retraction or redaction names a folded
-event), ``fold_batch`` gives ``None``: the state is dropped and the batch re-folds its projects from
-the log as before (a second snapshot, the same write). Memory is bounded by ``STATE_EVENTS`` events of
+Where that cannot be done (an event lands before those folded), ``fold_batch`` gives ``None``: the
+state is dropped and the batch re-folds its projects from the log as before (a second snapshot, the
+same write). Memory is bounded by ``STATE_EVENTS`` events of
 folded state across users, the least recently projected users dropped first.
 """
 
@@ -78,7 +78,8 @@ class ForwardRead(NamedTuple):
     keys: set[str]
     """The projects the batch touches (their rows are written)."""
     missing: set[str]
-    """Those the state does not hold: ``whole`` holds their events."""
+    """Those the state does not hold, and those holding a new retraction's or redaction's target:
+    ``whole`` holds their events."""
 
 
 async def read_forward(
@@ -87,6 +88,7 @@ async def read_forward(
     fold: UserFold | None,
     bodies: list[bytes],
     keys: set[str],
+    targeted: set[str],
     end: int,
 ) -> ForwardRead:
     retractions = None
@@ -94,7 +96,7 @@ async def read_forward(
         fold = UserFold()
         retractions = await reading.retraction_bodies(user_id, end)
     held = {key_of(project_id) for project_id in fold.projects}
-    missing = keys - held
+    missing = (keys - held) | targeted
     whole = await reading.project_bodies(user_id, missing, end) if missing else []
     return ForwardRead(fold, retractions, bodies, whole, keys, missing)
 
@@ -107,8 +109,8 @@ def fold_batch(read: ForwardRead) -> dict[str, ProjectModel | None] | None:
     events = _typed(read.bodies)
     targeting = [event for event in events if isinstance(event, EventRetracted | EventRedacted)]
     fold.apply(targeting)
-    if fold.stale:
-        return None
+    if {key_of(project_id) for project_id in fold.stale} - read.missing:
+        return None  # not read whole (the log's rows named another project than the state holds)
     grouped: dict[str, list[Envelope]] = {}
     for key, body in read.whole:
         event = read_body(body)
