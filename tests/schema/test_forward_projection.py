@@ -1,5 +1,6 @@
 """Folding forward (``schema.projections.forward``) gives exactly the models of the full fold
-(``build_project``), for every order of the events and every split of them into batches."""
+(``build_project``), for every order of the events and every split of them into batches; and the
+timeline's lines, cut on a fast path, read as the plain rule gives them."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schema import validate_fields
+from schema import ValidEvent, validate_fields
 from schema.events import Envelope, EventRedacted, EventRetracted
 from schema.projections import build_models
 from schema.projections.fold import readable_events
 from schema.projections.forward import ProjectFold, UserFold
+from schema.projections.journal import entry, summarize
 from schema.upcast import read_event
 from tests import strategies
 
@@ -114,3 +116,25 @@ def _two_wins() -> list[dict[str, Any]]:
         }
         for seq in (1, 2)
     ]
+
+
+def _one_line(text: str) -> str:
+    """The timeline's summary rule, spelled plainly: whitespace runs as one space, cut at 140 characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= 140 else line[:139].rstrip() + "…"
+
+
+@given(strategies.events())
+def test_a_timeline_line_is_its_summary_on_one_line_cut_to_length(fields: dict[str, Any]) -> None:
+    valid = validate_fields(fields)
+    assert isinstance(valid, ValidEvent)
+    event = read_event(dict(valid.fields))
+    assert event is not None
+    assert entry(event).summary == _one_line(summarize(event))
+
+
+@given(st.text(st.sampled_from(list("ab .\t\n\xa0\u2003\u2028…")), max_size=300) | st.text(max_size=300))
+def test_a_text_is_put_on_one_line_and_cut_as_the_rule_says(text: str) -> None:
+    event = read_event(_two_wins()[0] | {"data": {"text": text or "x", "source": "text"}})
+    assert event is not None
+    assert entry(event).summary == _one_line(summarize(event))
