@@ -45,7 +45,8 @@ from server.eventlog.store import EventStore
 from server.exceptions import ServerError
 from server.projections.bodies import RETRACTED, TARGETING, decode_event, read_body, retraction_target
 from server.projections.leases import DEFAULT_LEASE_S
-from server.projections.pool import FoldPool, fold_projects
+from server.projections.pool import FoldPool
+from server.projections.pool import fold_projects as fold_projects  # the fold of a read, here as before
 from server.projections.recorders import recorder_for
 from server.projections.rows import NO_PROJECT_KEY, EncodedRow, encode_row, key_of
 from server.projections.tracking import Checkpoint, LogReads, TrackingRecorder, code_version
