@@ -136,7 +136,7 @@ async def project_batch(
             if caught_up and not keep_lease and not handed:
                 await writes.release_lease(user_id, holder)
         if states is not None and read.forward is not None:
-            states.keep(user_id, read.end, read.forward.fold)  # committed: the state is at the checkpoint
+            states.keep(user_id, read.end, read.forward.last, read.forward.fold)  # committed
         if handed:
             return BatchResult("busy", read.end, read.events)  # a rebuild asked for the user
         return BatchResult("caught_up" if caught_up else "more", read.end, read.events)
@@ -199,9 +199,8 @@ async def _read_batch(
     targeted = await reading.keys_of_targets(user_id, targets, end)
     keys |= targeted
     if states is not None:
-        fold = states.take(user_id, None if checkpoint is None else checkpoint.seq)
-        bodies = [body for _, _, _, body in rows]
-        forward = await read_forward(reading, user_id, fold, bodies, keys, targeted, end)
+        held = states.take(user_id, None if checkpoint is None else checkpoint.seq)
+        forward = await read_forward(reading, user_id, held, rows, keys, targeted, start.seq, end)
         return _Batch(checkpoint, end, len(rows), {}, [], forward)
     if not keys:
         return _Batch(checkpoint, end, len(rows), {}, [])

@@ -6,7 +6,8 @@ to, so that a batch costs what its events cost, not what the projects they touch
 projector.py) uses it only if the checkpoint it reads is that one (another process, a rebuild or an
 erasure moved it otherwise), and keeps it again only once its write has committed.
 
-Within a batch, read in the batch's snapshot:
+Within a batch, read in the batch's snapshot (a state is used only if the event at the checkpoint is
+still the one it ended with):
 
 - a user without a state starts from their retractions up to the batch's end;
 - the projects the batch touches that the state does not hold, and those holding the target of a new
@@ -30,7 +31,7 @@ from schema.projections import ProjectModel, build_project
 from schema.projections.forward import UserFold
 from server.projections.bodies import read_body
 from server.projections.rows import key_of, project_of
-from server.projections.tracking import LogReads
+from server.projections.tracking import LogReads, LogRow
 
 STATE_EVENTS = 400_000
 """Events of folded state kept across users (a state holds about what its model rows hold)."""
@@ -41,21 +42,22 @@ class States:
 
     def __init__(self, limit: int = STATE_EVENTS) -> None:
         self.limit = limit
-        self._users: OrderedDict[int, tuple[int, int, UserFold]] = OrderedDict()
-        """User id -> (checkpoint seq, events held, state)."""
+        self._users: OrderedDict[int, tuple[int, bytes | None, int, UserFold]] = OrderedDict()
+        """User id -> (checkpoint seq, body of the event at that seq, events held, state)."""
 
-    def take(self, user_id: int, seq: int | None) -> UserFold | None:
-        """The user's state if it reflects checkpoint ``seq``; it is the caller's until ``keep``."""
+    def take(self, user_id: int, seq: int | None) -> tuple[UserFold, bytes | None] | None:
+        """The user's state, and the body of its last event, if it reflects checkpoint ``seq``; it is the
+        caller's until ``keep``."""
         held = self._users.pop(user_id, None)
         if held is None or seq is None or held[0] != seq:
             return None
-        return held[2]
+        return held[3], held[1]
 
-    def keep(self, user_id: int, seq: int, fold: UserFold) -> None:
-        self._users[user_id] = (seq, fold.events(), fold)
-        total = sum(events for _, events, _ in self._users.values())
+    def keep(self, user_id: int, seq: int, last: bytes | None, fold: UserFold) -> None:
+        self._users[user_id] = (seq, last, fold.events(), fold)
+        total = sum(events for _, _, events, _ in self._users.values())
         while total > self.limit and self._users:
-            _, (_, events, _) = self._users.popitem(last=False)
+            _, (_, _, events, _) = self._users.popitem(last=False)
             total -= events
 
     def drop(self, user_id: int) -> None:
@@ -80,25 +82,38 @@ class ForwardRead(NamedTuple):
     missing: set[str]
     """Those the state does not hold, and those holding a new retraction's or redaction's target:
     ``whole`` holds their events."""
+    last: bytes | None
+    """The body of the event at the batch's end: the state is taken again only beside the same."""
 
 
 async def read_forward(
     reading: LogReads,
     user_id: int,
-    fold: UserFold | None,
-    bodies: list[bytes],
+    held: tuple[UserFold, bytes | None] | None,
+    rows: list[LogRow],
     keys: set[str],
     targeted: set[str],
+    start: int,
     end: int,
 ) -> ForwardRead:
+    """What the batch of ``rows`` (``start < seq <= end``) needs to fold forward from ``held``."""
+    fold, last = held if held is not None else (None, None)
+    if fold is not None and start > 0:
+        # The same seq is the same log only if it ends with the same event (a user erased, and their id
+        # given to a new user, could reach it again); a body rewritten by a redaction starts afresh too.
+        at = await reading.events_after(user_id, start - 1, start)
+        if not at or at[0][3] != last:
+            fold = None
     retractions = None
     if fold is None:
         fold = UserFold()
         retractions = await reading.retraction_bodies(user_id, end)
-    held = {key_of(project_id) for project_id in fold.projects}
-    missing = (keys - held) | targeted
+    held_keys = {key_of(project_id) for project_id in fold.projects}
+    missing = (keys - held_keys) | targeted
     whole = await reading.project_bodies(user_id, missing, end) if missing else []
-    return ForwardRead(fold, retractions, bodies, whole, keys, missing)
+    bodies = [body for _, _, _, body in rows]
+    last = bodies[-1] if bodies else last
+    return ForwardRead(fold, retractions, bodies, whole, keys, missing, last)
 
 
 def fold_batch(read: ForwardRead) -> dict[str, ProjectModel | None] | None:
