@@ -34,6 +34,7 @@ from server.eventlog import EventStore, event_store
 from server.projections.leases import new_holder
 from server.projections.projector import project_batch
 from server.projections.rebuild import rebuild_user
+from server.projections.states import States
 
 MILESTONES = ["trained", "evaluated", "shadow_deployed", "deployed", "adopted"]
 
@@ -131,7 +132,8 @@ async def main(count: int, projects: int, batch: int) -> None:
 
         holder = new_holder("bench")
         started = time.perf_counter()
-        while (await project_batch(store, user, holder, batch=batch)).status == "more":
+        states = States()  # as the server's projector keeps them
+        while (await project_batch(store, user, holder, batch=batch, states=states)).status == "more":
             pass
         report(f"projector (batches of {batch})", count, time.perf_counter() - started)
 
@@ -148,12 +150,13 @@ async def main(count: int, projects: int, batch: int) -> None:
         ):
             store, user = await _setup(Path(tmp) / f"{size}.db")
             pushing = projecting = 0.0
+            states = States()
             for start in range(0, len(events), size):
                 mark = time.perf_counter()
                 await store.push(user, events[start : start + size])
                 pushing += time.perf_counter() - mark
                 mark = time.perf_counter()
-                await project_batch(store, user, holder, batch=batch)
+                await project_batch(store, user, holder, batch=batch, states=states)
                 projecting += time.perf_counter() - mark
             report(f"push, {name}", count, pushing)
             report("projector, one batch per push", count, projecting)

@@ -46,10 +46,15 @@ from schema.upcast import read_event
 __all__ = [
     "build_models",
     "build_project",
+    "feedback_of",
     "fold_project",
     "fold_read",
+    "link_of",
+    "note_of",
+    "observation_of",
     "readable_events",
     "retracted_ids",
+    "revision_of",
     "summary_of",
 ]
 
@@ -143,17 +148,17 @@ def fold_project(project_id: str | None, events: list[Envelope]) -> ProjectModel
         order = canonical_order(_key_fields(event))
         match event:
             case ProjectStarted() | ProjectUpdated():
-                revisions.append(_revision(event))
+                revisions.append(revision_of(event))
             case MetricObserved(data=data):
                 observations.setdefault(data.key, []).append(
-                    ((event.occurred_at, order), _observation(event))
+                    ((event.occurred_at, order), observation_of(event))
                 )
             case MetricLinked():
-                links.append(((event.occurred_at, order), _link(event)))
+                links.append(((event.occurred_at, order), link_of(event)))
             case FeedbackReceived():
-                feedback.append(_feedback(event))
+                feedback.append(feedback_of(event))
             case WinCaptured() | LearningNoted():
-                notes.append(_note(event))
+                notes.append(note_of(event))
         entries.append((event.occurred_at, order, event))
     entries.sort(key=lambda item: (item[0], item[1]))
     links.sort(key=lambda item: item[0])
@@ -172,7 +177,7 @@ def fold_project(project_id: str | None, events: list[Envelope]) -> ProjectModel
     )
 
 
-def _revision(event: ProjectStarted | ProjectUpdated) -> Revision:
+def revision_of(event: ProjectStarted | ProjectUpdated) -> Revision:
     data = event.data
     return Revision(
         id=event.id,
@@ -185,7 +190,7 @@ def _revision(event: ProjectStarted | ProjectUpdated) -> Revision:
     )
 
 
-def _observation(event: MetricObserved) -> Observation:
+def observation_of(event: MetricObserved) -> Observation:
     data = event.data
     return Observation(
         id=event.id,
@@ -203,7 +208,7 @@ def _observation(event: MetricObserved) -> Observation:
     )
 
 
-def _link(event: MetricLinked) -> Link:
+def link_of(event: MetricLinked) -> Link:
     data = event.data
     return Link(
         id=event.id,
@@ -215,7 +220,7 @@ def _link(event: MetricLinked) -> Link:
     )
 
 
-def _feedback(event: FeedbackReceived) -> Feedback:
+def feedback_of(event: FeedbackReceived) -> Feedback:
     data = event.data
     return Feedback(
         id=event.id,
@@ -227,7 +232,7 @@ def _feedback(event: FeedbackReceived) -> Feedback:
     )
 
 
-def _note(event: WinCaptured | LearningNoted) -> Note:
+def note_of(event: WinCaptured | LearningNoted) -> Note:
     if isinstance(event, WinCaptured):
         data = event.data
         return Note(

@@ -86,6 +86,15 @@ def summarize(event: Envelope, labels: Mapping[str, str] | None = None) -> str:
 
 
 def _clip(text: str) -> str:
+    """The text on one line, its whitespace runs one space, cut to ``_SUMMARY_CHARS`` with an ellipsis."""
+    head = text[: _SUMMARY_CHARS + 1]
+    # Fast path: a text already on one line (no whitespace but single spaces, none at its start) is its
+    # own normalized form up to where it is cut (``isprintable`` is false for every other whitespace).
+    if head.isprintable() and "  " not in head and head[:1] != " ":
+        if len(text) <= _SUMMARY_CHARS and text[-1:] != " ":
+            return text
+        if len(head) > _SUMMARY_CHARS and head[-1] != " ":
+            return head[: _SUMMARY_CHARS - 1].rstrip() + "…"
     line = " ".join(text.split())
     return line if len(line) <= _SUMMARY_CHARS else line[: _SUMMARY_CHARS - 1].rstrip() + "…"
 

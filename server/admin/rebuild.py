@@ -26,6 +26,7 @@ from server.admin.store import admin_store, fail
 from server.eventlog.store import EventStore
 from server.projections import reads
 from server.projections.leases import new_holder
+from server.projections.pool import fold_pool
 from server.projections.rebuild import LeaseBusy, Outcome, rebuild_user
 from server.projections.verify import verify_user
 
@@ -88,12 +89,27 @@ async def _each_user(
 
         # Recorded in the database every few seconds, for the server's GET /metrics.
         async with stats.rebuild_progress(store, total, lambda: int(progress.tasks[0].completed)):
-            for user_id, name, _ in users:
-                progress.update(task, description=f"{name}")
-                action = verify_user if verify else rebuild_user
-                outcome = await action(store, user_id, holder, lease_wait_s=30.0, on_events=advance)
-                outcomes.append((name, outcome))
-                _grow_past_the_count(progress, task)
+            if verify:
+                for user_id, name, _ in users:
+                    progress.update(task, description=f"{name}")
+                    outcome = await verify_user(store, user_id, holder, lease_wait_s=30.0, on_events=advance)
+                    outcomes.append((name, outcome))
+                    _grow_past_the_count(progress, task)
+                return outcomes
+            # Rebuilt side by side, folded by worker processes on every core (server/projections/pool.py).
+            with fold_pool(total) as pool:
+                side_by_side = asyncio.Semaphore(pool.workers if pool is not None else 1)
+
+                async def rebuild(user_id: int, name: str) -> tuple[str, Outcome]:
+                    async with side_by_side:
+                        progress.update(task, description=f"{name}")
+                        outcome = await rebuild_user(
+                            store, user_id, holder, lease_wait_s=30.0, on_events=advance, pool=pool
+                        )
+                        _grow_past_the_count(progress, task)
+                        return name, outcome
+
+                outcomes += await asyncio.gather(*(rebuild(user_id, name) for user_id, name, _ in users))
     return outcomes
 
 

@@ -8,12 +8,13 @@ For each user whose newest seq is above their checkpoint it takes the user's
 lease (one projector per user, in any process; a write transaction), then runs
 batches of at most ``batch`` events. Each batch:
 
-1. reads, in one read snapshot, the events after the checkpoint, the affected
-   projects (the project of each new event; for a new retraction or redaction,
-   the project of its target if the target has arrived), and all events up to the batch's
-   end of each affected project plus the user's retractions;
-2. re-folds each affected project from those events (``build_project``),
-   outside any transaction;
+1. reads, in one read snapshot, the events after the checkpoint, the affected projects (the
+   project of each new event; for a new retraction or redaction, the project of its target if
+   it has arrived), and all events up to the batch's end of each affected project that the
+   user's folded state (server/projections/states.py) does not hold;
+2. folds them forward into that state, outside any transaction; where it cannot (an event lands
+   before those folded, a retraction or redaction names a folded one), re-reads the batch in a
+   new snapshot and re-folds its projects from all of their events (``build_project``);
 3. in one write transaction of the tracking recorder (server/projections/tracking.py):
    renews the lease, upserts or deletes the affected projects' rows and moves the
    checkpoint to the batch's end, compare-and-set against where step 1 found it.
@@ -24,9 +25,7 @@ write lock because the log below its head never changes (but for a redaction's
 rewrite of its target, which commits with the redaction, whose seq then
 re-folds the target's project: ADR 0007); keeping them out of
 the write transaction means a push never waits for a fold, however large the
-projects it touches (measured in docs/decisions/0006-read-models.md). A
-project is re-folded rather than folded forward because events arrive late and
-out of canonical order (offline devices).
+projects it touches (measured in docs/decisions/0006-read-models.md).
 
 A user whose stored projection version differs from the code's, or who is far
 behind (first start on an old log), is rebuilt in the background by
@@ -42,13 +41,14 @@ import contextlib
 import logging
 from typing import Any, Literal, NamedTuple
 
-from schema.projections import ProjectModel, build_project
+from schema.projections import ProjectModel
 from server.eventlog.store import EventStore
 from server.projections.bodies import TARGETING, decode_event, retraction_target
 from server.projections.leases import DEFAULT_LEASE_S, new_holder
 from server.projections.rebuild import rebuild_user
 from server.projections.recorders import recorder_for
-from server.projections.rows import key_of, project_of
+from server.projections.rows import key_of
+from server.projections.states import ForwardRead, States, fold_batch, read_forward, refold
 from server.projections.tracking import (
     Checkpoint,
     CheckpointMoved,
@@ -87,6 +87,8 @@ class _Batch(NamedTuple):
     projects: dict[str, list[dict[str, Any]]]
     """Every event up to ``end`` of each project the batch touches, by key."""
     retracted: list[dict[str, Any]]
+    forward: ForwardRead | None = None
+    """What folding forward needs, when the projector keeps folded states (``projects`` is then empty)."""
 
 
 async def project_batch(
@@ -99,6 +101,7 @@ async def project_batch(
     rebuild_gap: int | None = None,
     keep_lease: bool = False,
     leased: bool = False,
+    states: States | None = None,
 ) -> BatchResult:
     """Apply the next batch of one user's events to their read models.
 
@@ -106,7 +109,8 @@ async def project_batch(
     renewed it); releases it once caught up unless ``keep_lease``. ``rebuild``
     when the stored version is not the code's, or when the user is more than
     ``rebuild_gap`` events behind: a full rebuild is cheaper than re-folding
-    the same projects batch after batch.
+    the same projects batch after batch. With ``states``, the batch folds forward from the user's
+    folded state (server/projections/states.py), and keeps it there once its write commits.
     """
     recorder = recorder_for(store)
     version = code_version()
@@ -118,22 +122,23 @@ async def project_batch(
         # Read and fold outside the write transaction, so that a push never waits for a fold: the
         # events up to the log's head never change, and the write below commits only if the lease
         # is still ours and the checkpoint is still where this read found it.
-        async with recorder.reading() as reading:
-            read = await _read_batch(reading, user_id, version, batch, rebuild_gap)
+        read, models = await _read_and_fold(recorder, user_id, version, batch, rebuild_gap, states)
         if isinstance(read, int):
             if not keep_lease:
                 await _release(recorder, user_id, holder)
             return BatchResult("rebuild", read, 0)
-        models = await asyncio.to_thread(_fold, read.projects, read.retracted) if read.projects else {}
         async with recorder.writing() as writes:
             if not await writes.take_lease(user_id, holder, lease_s):
                 raise CheckpointMoved(f"lost the lease of user {user_id} to another projector")
             await writes.record(user_id, models, Checkpoint(read.end, version), read.checkpoint)
             caught_up = read.end == await writes.log_head(user_id)
-            if not keep_lease and await writes.hand_over(user_id, holder, lease_s):
-                return BatchResult("busy", read.end, read.events)  # a rebuild asked for the user
-            if caught_up and not keep_lease:
+            handed = not keep_lease and await writes.hand_over(user_id, holder, lease_s)
+            if caught_up and not keep_lease and not handed:
                 await writes.release_lease(user_id, holder)
+        if states is not None and read.forward is not None:
+            states.keep(user_id, read.end, read.forward.last, read.forward.fold)  # committed
+        if handed:
+            return BatchResult("busy", read.end, read.events)  # a rebuild asked for the user
         return BatchResult("caught_up" if caught_up else "more", read.end, read.events)
     except BaseException:
         if not keep_lease:
@@ -142,8 +147,40 @@ async def project_batch(
         raise
 
 
+async def _read_and_fold(
+    recorder: TrackingRecorder,
+    user_id: int,
+    version: int,
+    batch: int,
+    rebuild_gap: int | None,
+    states: States | None,
+) -> tuple[_Batch | int, dict[str, ProjectModel | None]]:
+    """The batch read in one snapshot and its projects' models (folded outside any transaction):
+    forward from the user's folded state where it can, else re-folded from the log."""
+    async with recorder.reading() as reading:
+        read = await _read_batch(reading, user_id, version, batch, rebuild_gap, states)
+    if isinstance(read, int):
+        return read, {}
+    if read.forward is not None:
+        models = await asyncio.to_thread(fold_batch, read.forward)
+        if models is not None:
+            return read, models
+        # An event landed before those folded, or a retraction or redaction names one: re-fold.
+        async with recorder.reading() as reading:
+            read = await _read_batch(reading, user_id, version, batch, rebuild_gap, None)
+        if isinstance(read, int):
+            return read, {}
+    models = await asyncio.to_thread(refold, read.projects, read.retracted) if read.projects else {}
+    return read, models
+
+
 async def _read_batch(
-    reading: LogReads, user_id: int, version: int, batch: int, rebuild_gap: int | None
+    reading: LogReads,
+    user_id: int,
+    version: int,
+    batch: int,
+    rebuild_gap: int | None,
+    states: States | None = None,
 ) -> _Batch | int:
     """The batch's events, in one snapshot; or the checkpoint's seq, when the user needs a rebuild."""
     head, checkpoint = await reading.standing(user_id)
@@ -159,7 +196,12 @@ async def _read_batch(
         for _, kind, _, body in rows
         if kind in TARGETING and (target := retraction_target(decode_event(body)))
     ]
-    keys |= await reading.keys_of_targets(user_id, targets, end)
+    targeted = await reading.keys_of_targets(user_id, targets, end)
+    keys |= targeted
+    if states is not None:
+        held = states.take(user_id, None if checkpoint is None else checkpoint.seq)
+        forward = await read_forward(reading, user_id, held, rows, keys, targeted, start.seq, end)
+        return _Batch(checkpoint, end, len(rows), {}, [], forward)
     if not keys:
         return _Batch(checkpoint, end, len(rows), {}, [])
     retracted = await reading.retractions(user_id, end)
@@ -169,15 +211,6 @@ async def _read_batch(
 async def _release(recorder: TrackingRecorder, user_id: int, holder: str) -> None:
     async with recorder.writing() as writes:
         await writes.release_lease(user_id, holder)
-
-
-def _fold(
-    events: dict[str, list[dict[str, Any]]], retracted: list[dict[str, Any]]
-) -> dict[str, ProjectModel | None]:
-    return {
-        key: build_project(project_of(key), [*items, *retracted]) if items else None
-        for key, items in events.items()
-    }
 
 
 class Projector:
@@ -201,6 +234,8 @@ class Projector:
         self.lease_s = lease_s
         self.rebuild_gap = rebuild_gap if rebuild_gap is not None else 5 * batch
         self.holder = new_holder("projector")
+        self.states = States()
+        """Each user's projects folded forward between batches (server/projections/states.py)."""
         self._wake = asyncio.Event()
         self._progress = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -292,6 +327,7 @@ class Projector:
                 lease_s=self.lease_s,
                 rebuild_gap=self.rebuild_gap,
                 leased=leased,
+                states=self.states,
             )
             leased = result.status == "more"  # the batch renewed the lease and kept it
             self._signal()

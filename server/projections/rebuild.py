@@ -1,7 +1,7 @@
 """Rebuilding a user's read models from their event log, beside the live ones.
 
 A project's model depends only on its own events and the user's retractions
-(``schema.projections.fold_read``), so the log is folded one project at a time
+(``schema.projections.forward.ProjectFold.of``), so the log is folded one project at a time
 and memory is bounded by the largest project, not by the log. While a server
 keeps serving and taking pushes:
 
@@ -40,13 +40,15 @@ from dataclasses import dataclass, field
 
 from schema.events import EventRetracted
 from schema.projections import ProjectModel
-from schema.projections.fold import fold_read, retracted_ids
+from schema.projections.fold import retracted_ids
 from server.eventlog.store import EventStore
 from server.exceptions import ServerError
 from server.projections.bodies import RETRACTED, TARGETING, decode_event, read_body, retraction_target
 from server.projections.leases import DEFAULT_LEASE_S
+from server.projections.pool import FoldPool
+from server.projections.pool import fold_projects as fold_projects  # the fold of a read, here as before
 from server.projections.recorders import recorder_for
-from server.projections.rows import NO_PROJECT_KEY, EncodedRow, encode_row, key_of, project_of
+from server.projections.rows import NO_PROJECT_KEY, EncodedRow, encode_row, key_of
 from server.projections.tracking import Checkpoint, LogReads, TrackingRecorder, code_version
 
 PAGE = 5000
@@ -88,7 +90,13 @@ class Spool:
         if model is None:
             self.index[key] = None
             return
-        encoded, summary = encode_row(key, model)
+        self.put_encoded(key, *encode_row(key, model))
+
+    def put_encoded(self, key: str, encoded: bytes | None, summary: bytes | None) -> None:
+        """A row encoded already (``encode_row``); ``encoded`` ``None``: the project has no model."""
+        if encoded is None:
+            self.index[key] = None
+            return
         self._file.seek(self._end)
         self._file.write(encoded)
         self._file.write(summary or b"")
@@ -143,21 +151,6 @@ def plan(sizes: Iterable[tuple[str, int]], page: int | None = None) -> list[list
     return reads
 
 
-def fold_projects(
-    rows: list[tuple[str, bytes]], keys: Iterable[str], retracted: set[str]
-) -> Iterator[tuple[str, ProjectModel | None]]:
-    """Fold each project of ``keys`` from its stored bodies in ``rows`` (consumed as it goes)."""
-    grouped: dict[str, list[bytes]] = {key: [] for key in keys}
-    for key, body in rows:
-        grouped[key].append(body)
-    rows.clear()
-    for key in list(grouped):
-        bodies = grouped.pop(key)
-        events = [event for event in map(read_body, bodies) if event is not None]
-        del bodies
-        yield key, fold_read(project_of(key), events, retracted)
-
-
 async def acquire_lease(
     store: EventStore | TrackingRecorder, user_id: int, holder: str, lease_s: float, wait_s: float
 ) -> None:
@@ -189,9 +182,10 @@ class UserLog:
         lease_s: float,
         on_events: Callable[[int], None],
         fold_in_thread: bool,
+        pool: FoldPool | None = None,
     ) -> None:
         self.recorder, self.user_id, self.holder, self.lease_s = recorder, user_id, holder, lease_s
-        self.on_events, self.fold_in_thread = on_events, fold_in_thread
+        self.on_events, self.fold_in_thread, self.pool = on_events, fold_in_thread, pool
         self.count = 0
         """Events read (each once: a re-fold does not count its events again)."""
         self.sizes: dict[str, int] = {}
@@ -220,12 +214,34 @@ class UserLog:
         self._add_retractions(bodies)
         self.counted(len(bodies))
 
-    async def fold_all(self, upto: int, sink: Callable[[str, ProjectModel | None], None]) -> None:
-        """Fold every project of the log up to ``upto`` into ``sink``, one read of projects at a time."""
+    async def fold_all(self, upto: int, spool: Spool) -> None:
+        """Fold every project of the log up to ``upto`` into ``spool``, one read of projects at a time
+        (with a pool, its workers fold a read while the next is read)."""
         await self.read_sizes()
-        for keys in plan(self.sizes.items()):
-            self.counted(await self.fold(keys, upto, sink))
-            await self.renew()
+        folding: asyncio.Future[None] | None = None
+        try:
+            for keys in plan(self.sizes.items()):
+                if self.pool is None:
+                    self.counted(await self.fold(keys, upto, spool.put))
+                else:
+                    rows = await self.recorder.project_bodies(self.user_id, keys, upto)
+                    self.counted(len(rows))
+                    if folding is not None:
+                        await folding
+                    folding = asyncio.ensure_future(self._fold_in_pool(self.pool, rows, keys, spool))
+                await self.renew()
+            if folding is not None:
+                await folding
+        finally:
+            if folding is not None and not folding.done():
+                folding.cancel()
+                await asyncio.gather(folding, return_exceptions=True)
+
+    async def _fold_in_pool(
+        self, pool: FoldPool, rows: list[tuple[str, bytes]], keys: list[str], spool: Spool
+    ) -> None:
+        for key, encoded, summary in await pool.fold(rows, keys, self.retracted):
+            spool.put_encoded(key, encoded, summary)
 
     async def read_sizes(self) -> None:
         async with self.recorder.reading() as reading:
@@ -323,16 +339,18 @@ async def rebuild_user(
     lease_wait_s: float = 0.0,
     fold_in_thread: bool = False,
     on_events: Callable[[int], None] = lambda count: None,
+    pool: FoldPool | None = None,
 ) -> Outcome:
-    """Rebuild one user's read models and swap them in with the checkpoint (see the module docstring)."""
+    """Rebuild one user's read models and swap them in with the checkpoint (see the module docstring);
+    with ``pool``, its workers fold (server/projections/pool.py)."""
     recorder = recorder_for(store)
     await acquire_lease(recorder, user_id, holder, lease_s, lease_wait_s)
     spool = Spool()
     try:
-        log = UserLog(recorder, user_id, holder, lease_s, on_events, fold_in_thread)
+        log = UserLog(recorder, user_id, holder, lease_s, on_events, fold_in_thread, pool)
         head = await log.head()
         await log.read_retractions(head)
-        await log.fold_all(head, spool.put)
+        await log.fold_all(head, spool)
         # Whatever arrived while folding, re-folded per project outside the swap transaction.
         for _ in range(_CATCH_UPS):
             newest = await log.head()

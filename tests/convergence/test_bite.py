@@ -27,10 +27,11 @@ import schema.projections
 from client_sdk import _merge, _sync
 from schema.events import EventRetracted
 from schema.projections import fold
+from schema.projections import forward as forward_fold
+from schema.projections.forward import ProjectFold
 from server.eventlog import sqlalchemy as sqlalchemy_recorder
 from server.eventlog import sqlite as sqlite_recorder
 from server.eventlog.rules import Existing
-from server.projections import projector
 from tests import strategies
 from tests.convergence import checks
 from tests.convergence.checks import Violation
@@ -221,11 +222,14 @@ def test_hlc_bites_a_clock_that_follows_the_wall_clock_back(
 def test_models_bite_a_projector_that_folds_in_arrival_order(
     fleet: Fleet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def arrival_order(key: str | None, events: Any) -> Any:
-        models = arrival_order_models(events)
-        return models.get(key)
+    add = ProjectFold.add
 
-    monkeypatch.setattr(projector, "build_project", arrival_order)
+    def arrival_order(state: ProjectFold, event: Any) -> bool:
+        state.last = None  # a late event is appended where it arrives, not re-folded where it lands
+        return add(state, event)
+
+    monkeypatch.setattr(ProjectFold, "add", arrival_order)
+    monkeypatch.setattr(forward_fold, "key_of", lambda event: 0)  # and a re-fold keeps the log's order
     two_renames_out_of_order(fleet)
     wait_for_projector(fleet, "ada")
     assert caught(fleet.check) == checks.MODELS

@@ -21,9 +21,12 @@ import server.projections.projector
 import server.projections.rebuild
 from schema.projections import build_models
 from server.projections import leases
+from server.projections import pool as server_pool
+from server.projections import rebuild as server_rebuild
 from server.projections.leases import new_holder
 from server.projections.projector import project_batch
 from server.projections.rebuild import rebuild_user
+from server.projections.states import ForwardRead, fold_batch, refold
 from server.projections.tracking import Checkpoint
 from server.projections.verify import verify_user
 from tests.factories import Device, an_event, client_fields, new_id
@@ -138,13 +141,17 @@ def test_a_restart_resumes_from_the_checkpoint_without_reapplying_events(
     first.close()
 
     folded: list[list[str]] = []
-    fold = server.projections.projector._fold
 
     def spy(events: dict[str, list[dict[str, Any]]], retracted: list[dict[str, Any]]) -> Any:
         folded.append(sorted(events))
-        return fold(events, retracted)
+        return refold(events, retracted)
 
-    monkeypatch.setattr(server.projections.projector, "_fold", spy)
+    def forward_spy(read: ForwardRead) -> Any:
+        folded.append(sorted(read.keys))
+        return fold_batch(read)
+
+    monkeypatch.setattr(server.projections.projector, "refold", spy)
+    monkeypatch.setattr(server.projections.projector, "fold_batch", forward_spy)
     second = server_factory(path, **FAST)
     api = Api(second, token)
     time.sleep(0.3)  # several polls of the projector
@@ -240,15 +247,15 @@ def test_a_projector_hands_the_lease_over_to_a_rebuild_that_asked_for_it(user: A
 def test_a_failing_projection_is_retried_and_never_fails_a_push(
     user: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fold = server.projections.projector._fold
+    fold = fold_batch
     failures = [RuntimeError("boom")]
 
-    def flaky(events: dict[str, list[dict[str, Any]]], retracted: list[dict[str, Any]]) -> Any:
+    def flaky(read: ForwardRead) -> Any:
         if failures:
             raise failures.pop()
-        return fold(events, retracted)
+        return fold(read)
 
-    monkeypatch.setattr(server.projections.projector, "_fold", flaky)
+    monkeypatch.setattr(server.projections.projector, "fold_batch", flaky)
     result = user.push([an_event()])
     assert result["results"][0]["status"] == "accepted"
     assert projects(user, min_seq=result["cursor"])["as_of_seq"] == result["cursor"]
@@ -286,6 +293,35 @@ def test_admin_rebuild_and_verify_in_process(user: Api) -> None:
     assert verified.differences == [
         f"{project}: $.timeline.name: live 'Tampered' != rebuilt 'Unnamed project {project[:8]}'"
     ]
+
+
+def test_a_rebuild_folded_by_worker_processes_writes_the_rows_of_one_folded_in_process(
+    user: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = user.server
+    user_id = user_id_of(server, user.token)
+    devices, projects_ = [Device(), Device()], [new_id() for _ in range(5)]
+    events = [
+        devices[index % 2].event("win.captured", project_id=projects_[index % 5]) for index in range(60)
+    ]
+    events.append(devices[0].event("event.retracted", data={"target": events[3]["id"]}))
+    events += [devices[1].event("win.captured", project_id=None) for _ in range(3)]
+    cursor = user.push(events)["cursor"]
+    assert projects(user, min_seq=cursor)["as_of_seq"] == cursor
+    before = stored(server, user_id)
+    monkeypatch.setattr(server_pool, "POOL_EVENTS", 1)
+    monkeypatch.setattr(server_rebuild, "READ_EVENTS", 20)  # several reads, folded side by side
+
+    async def rebuild() -> Any:
+        with server_pool.fold_pool(len(events), workers=2) as pool:
+            assert pool is not None
+            return await rebuild_user(
+                server.state.store, user_id, new_holder("test"), lease_wait_s=5, pool=pool
+            )
+
+    outcome = server.portal.call(rebuild)
+    assert (outcome.events, outcome.projects, outcome.seq) == (len(events), 5, cursor)
+    assert stored(server, user_id) == before
 
 
 def test_a_rebuilds_memory_is_one_read_of_projects_not_the_whole_log(
@@ -382,15 +418,18 @@ def test_incremental_models_equal_a_fold_of_the_whole_log_and_a_rebuild(
     cuts = sorted(data.draw(st.sets(st.integers(1, max(1, len(order) - 1)), max_size=3)))
     batches = [order[a:b] for a, b in zip([0, *cuts], [*cuts, len(order)], strict=True) if order[a:b]]
     cursor = 0
+    user_id = user_id_of(server, token)
     for batch in batches:
         results = api.push(batch)
         assert {r["status"] for r in results["results"]} == {"accepted"}
         cursor = results["cursor"]
+        # After each batch, folded forward from the models of the batches before it (or re-folded).
+        assert projects(api, min_seq=cursor)["as_of_seq"] == cursor
+        assert stored(server, user_id)[1] == encoded(build_models(log_as_stored(api)))
     again = data.draw(st.sampled_from(batches))
     assert {r["status"] for r in api.push(again)["results"]} == {"duplicate"}
     assert projects(api, min_seq=cursor)["as_of_seq"] == cursor == len(log)
 
-    user_id = user_id_of(server, token)
     checkpoint, incremental = stored(server, user_id)
     assert checkpoint is not None and checkpoint.seq == cursor
     whole = encoded(build_models(log_as_stored(api)))
