@@ -17,6 +17,7 @@ Only for SQLite files; an in-memory database, or another backend, uses the engin
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -24,6 +25,11 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's own lock alone orders the writers
+    fcntl = None  # type: ignore[assignment]
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 T = TypeVar("T")
@@ -158,3 +164,50 @@ class DirectWriter:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+class WriteTurn:
+    """The turn to write a SQLite file among the processes of this machine: an ``flock`` on a file beside
+    it (``<file>-write.lock``), taken before ``BEGIN IMMEDIATE`` and given back after the commit.
+
+    SQLite's own lock is taken by polling: a writer that finds the file locked sleeps 1, 2, 5, 10 ...
+    up to 100 ms between tries, so the projector process, whose transactions come between the server's
+    back-to-back group commits, waited up to most of a second for each of them (projector_lag in
+    docs/performance.md). The kernel wakes a process waiting on an ``flock`` as soon as it is free.
+    Within a process the store's write lock already orders writers; every writer of the process takes
+    the turn through the same open file. SQLite's lock still guards against any other writer.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._fd = os.open(f"{path}-write.lock", os.O_RDWR | os.O_CREAT, 0o600) if fcntl else -1
+
+    def take(self) -> None:
+        """Wait for the turn (blocking: on a thread of its own)."""
+        if fcntl:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def give(self) -> None:
+        if fcntl:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    async def take_async(self) -> None:
+        """Wait for the turn without blocking the event loop."""
+        if not fcntl:
+            return
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        waiting = asyncio.ensure_future(asyncio.to_thread(self.take))
+        try:
+            await asyncio.shield(waiting)
+        except asyncio.CancelledError:
+            # The thread takes the turn all the same: give it back once it has it.
+            waiting.add_done_callback(lambda done: None if done.exception() else self.give())
+            raise
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

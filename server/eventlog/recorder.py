@@ -24,7 +24,7 @@ from typing import NamedTuple
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from schema import Rejection, ValidEvent, format_timestamp
-from server.eventlog.direct import DirectReads
+from server.eventlog.direct import DirectReads, WriteTurn
 from server.eventlog.rules import Outcome
 
 
@@ -87,6 +87,10 @@ class Recorder(ABC):
     reads: DirectReads | None = None
     """Reader threads with connections of their own, which other one-hop reads may share (token
     lookups, rebuilds); None on a backend read through the engine alone."""
+
+    turn: WriteTurn | None = None
+    """The turn to write among this machine's processes (SQLite files): every write transaction of the
+    store takes it before it begins (``server.eventlog.direct.WriteTurn``)."""
 
     single_writer: bool
     """True when the database takes one writer at a time (SQLite): this process then queues its

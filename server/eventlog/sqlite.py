@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from schema import ValidEvent
 from server.database import tables as db
 from server.eventlog import rules
-from server.eventlog.direct import DirectReads, DirectWriter
+from server.eventlog.direct import DirectReads, DirectWriter, WriteTurn
 from server.eventlog.recorder import (
     SMALL_PAGE,
     Answered,
@@ -46,6 +46,7 @@ class SQLiteRecorder(Recorder):
         self.engine = engine
         self._reads = self.reads = DirectReads(path)
         self.writer = DirectWriter(path)
+        self._write_turn = self.turn = WriteTurn(path)
         self._engine_recorder = SQLAlchemyRecorder(engine)
 
     async def append(self, push: Append) -> Appended:
@@ -56,7 +57,7 @@ class SQLiteRecorder(Recorder):
         return answer
 
     async def append_group(self, pushes: Sequence[Append]) -> list[Answered]:
-        return await self.writer.run(_group, list(pushes))
+        return await self.writer.run(_group, list(pushes), self._write_turn)
 
     async def read_page(self, user_id: int, after: int, limit: int) -> Page:
         return await self._reads.run(_read_page, user_id, after, limit)
@@ -71,6 +72,7 @@ class SQLiteRecorder(Recorder):
     def close(self) -> None:
         self._reads.close()
         self.writer.close()
+        self._write_turn.close()
 
 
 # `served_event` in SQL: SQLite splices the bytes in C, in the reader thread (the GIL released), which
@@ -119,8 +121,16 @@ def insert_rows(connection: sqlite3.Connection, rows: Sequence[tuple[object, ...
         connection.execute(_INSERT + ", ".join([_ROW] * len(chunk)), list(chain.from_iterable(chunk)))
 
 
-def _group(connection: sqlite3.Connection, pushes: list[Append]) -> list[Answered]:
+def _group(connection: sqlite3.Connection, pushes: list[Append], turn: WriteTurn) -> list[Answered]:
     """One group commit on the writer thread: each push in a savepoint of its own, one commit for all."""
+    turn.take()
+    try:
+        return _group_in_turn(connection, pushes)
+    finally:
+        turn.give()
+
+
+def _group_in_turn(connection: sqlite3.Connection, pushes: list[Append]) -> list[Answered]:
     results: list[Answered] = []
     connection.execute("BEGIN IMMEDIATE")
     try:

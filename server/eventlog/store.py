@@ -99,10 +99,23 @@ class EventStore:
         at once, with a time to retry, than left to wait until its client gives
         up. Background work (the projector) and admin commands always queue.
         """
-        async with self._turn(shed=shed), self.engine.connect() as connection:
+        async with self._turn(shed=shed), self._file_turn(), self.engine.connect() as connection:
             connection = await connection.execution_options(write=True)
             async with connection.begin():
                 yield connection
+
+    @asynccontextmanager
+    async def _file_turn(self) -> AsyncIterator[None]:
+        """The turn among this machine's processes, where the backend has one (``Recorder.turn``)."""
+        turn = self.recorder.turn
+        if turn is None:
+            yield
+            return
+        await turn.take_async()
+        try:
+            yield
+        finally:
+            turn.give()
 
     async def push(
         self, user_id: int, items: Sequence[ValidEvent | Rejection], after: int | None = None
