@@ -82,6 +82,13 @@ _first_versions: msgspec.json.Decoder[Envelope] = msgspec.json.Decoder(
 """Every type at version 1 in one tagged union: most events are decoded once, not twice (``_Head``)."""
 _tags = {struct: name for name, versions in EVENT_TYPES.items() for struct in versions.values()}
 
+
+def _tag_of(struct: type[Envelope]) -> str:
+    """The ``type`` of an event Struct (also of one registered after import, as a newer schema's)."""
+    tag = _tags.get(struct)
+    return tag if tag is not None else str(struct.__struct_config__.tag)
+
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SLUG_RULE = "Expected a metric key: 1-64 of a-z, 0-9, '_', '.', '-', starting with a letter or digit"
 
@@ -246,7 +253,7 @@ def _normalize(event: Envelope, path: str, event_id: str | None, fast: bool) -> 
             "device_seq": event.device_seq,
             "clock": event.clock,
             "occurred_at": event.occurred_at,
-            "type": _tags[type(event)],
+            "type": _tag_of(type(event)),
             "v": event.v,
             "project_id": event.project_id,
             "data": msgspec.to_builtins(event.data),  # type: ignore[attr-defined]
