@@ -33,8 +33,11 @@ from server.projections.bodies import read_body
 from server.projections.rows import key_of, project_of
 from server.projections.tracking import LogReads, LogRow
 
-STATE_EVENTS = 400_000
-"""Events of folded state kept across users (a state holds about what its model rows hold)."""
+STATE_EVENTS = 150_000
+"""Events of folded state kept across users: about 500 bytes an event (measured: 45 MiB for the state of
+100,000 of the benchmarks' events), so at most about 70 MiB beside the projector's own 70 MiB, within
+the server's memory target with room for the requests. A user whose state alone is larger is folded
+as before, each batch re-folding the projects it touches."""
 
 
 class States:
