@@ -11,7 +11,6 @@ from msgspec import UNSET, Raw
 from schema import Rejection, ValidEvent, decode_event
 from schema.protocol import (
     MAX_DEPTH,
-    EventResult,
     PullResponse,
     PushResponse,
     RawPushBody,
@@ -170,7 +169,7 @@ def body_int(value: Any, name: str, default: int, minimum: int) -> int:
 
 
 def push_response(outcomes: list[Outcome], cursor: int, epoch: str) -> PushResponse:
-    return PushResponse(results=_results(outcomes), cursor=cursor, epoch=epoch)
+    return PushResponse(results=outcomes, cursor=cursor, epoch=epoch)
 
 
 def pull_response(page: Page, fmt: Format, epoch: str) -> PullResponse:
@@ -189,7 +188,7 @@ def pull_response(page: Page, fmt: Format, epoch: str) -> PullResponse:
 def sync_response(outcomes: list[Outcome], page: Page, fmt: Format, epoch: str) -> SyncResponse:
     pulled = pull_response(page, fmt, epoch)
     return SyncResponse(
-        results=_results(outcomes),
+        results=outcomes,
         events=pulled.events,
         cursor=pulled.cursor,
         more=pulled.more,
@@ -197,10 +196,6 @@ def sync_response(outcomes: list[Outcome], page: Page, fmt: Format, epoch: str) 
         digest=pulled.digest,
         epoch=epoch,
     )
-
-
-def _results(outcomes: list[Outcome]) -> list[EventResult]:
-    return outcomes  # the store's outcomes are the protocol's results (server.eventlog.rules.Outcome)
 
 
 def _page_events(page: Page, fmt: Format) -> list[StoredEvent]:
