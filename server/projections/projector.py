@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any, Literal, NamedTuple
 
 from schema.projections import ProjectModel
@@ -50,7 +51,7 @@ from server.projections.bodies import TARGETING, decode_event, retraction_target
 from server.projections.leases import DEFAULT_LEASE_S, new_holder
 from server.projections.rebuild import rebuild_user
 from server.projections.recorders import recorder_for
-from server.projections.rows import key_of
+from server.projections.rows import Encoded, encode_rows, key_of
 from server.projections.states import ForwardRead, States, fold_batch, read_forward, refold
 from server.projections.tracking import (
     Checkpoint,
@@ -187,7 +188,7 @@ async def project_round(
                     held.append(user_id)
                 else:
                     results[user_id] = BatchResult("busy", -1, 0)
-    reads: dict[int, tuple[_Batch, dict[str, ProjectModel | None]]] = {}
+    reads: dict[int, tuple[_Batch, dict[str, Encoded | None]]] = {}
     letting_go: list[int] = []
     for user_id in held:
         try:
@@ -245,7 +246,7 @@ async def _read_and_fold(
     batch: int,
     rebuild_gap: int | None,
     states: States | None,
-) -> tuple[_Batch | int, dict[str, ProjectModel | None]]:
+) -> tuple[_Batch | int, dict[str, Encoded | None]]:
     """The batch read in one snapshot and its projects' models (folded outside any transaction):
     forward from the user's folded state where it can, else re-folded from the log."""
     async with recorder.reading() as reading:
@@ -253,7 +254,7 @@ async def _read_and_fold(
     if isinstance(read, int):
         return read, {}
     if read.forward is not None:
-        models = await asyncio.to_thread(fold_batch, read.forward)
+        models = await asyncio.to_thread(_encoded, fold_batch, read.forward)
         if models is not None:
             return read, models
         # An event landed before those folded, or a retraction or redaction names one: re-fold.
@@ -261,8 +262,17 @@ async def _read_and_fold(
             read = await _read_batch(reading, user_id, version, batch, rebuild_gap, None)
         if isinstance(read, int):
             return read, {}
-    models = await asyncio.to_thread(refold, read.projects, read.retracted) if read.projects else {}
-    return read, models
+    models = await asyncio.to_thread(_encoded, refold, read.projects, read.retracted) if read.projects else {}
+    return read, models or {}
+
+
+def _encoded(
+    fold: Callable[..., dict[str, ProjectModel | None] | None], *args: Any
+) -> dict[str, Encoded | None] | None:
+    """The fold's models encoded as rows, in the fold's thread: the write transaction, which holds the
+    store's write lock that pushes wait for, then only writes bytes."""
+    models = fold(*args)
+    return None if models is None else encode_rows(models)
 
 
 async def _read_batch(

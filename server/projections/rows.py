@@ -8,6 +8,9 @@ The wins and learnings captured without a project have a row of their own, under
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import NamedTuple
+
 import msgspec
 
 from schema.projections import ProjectModel, ProjectSummary, summary_of
@@ -43,7 +46,20 @@ def decode_summary(raw: bytes) -> ProjectSummary:
     return _summary_decoder.decode(raw)
 
 
-def encode_row(key: str, model: ProjectModel) -> tuple[bytes, bytes | None]:
+class Encoded(NamedTuple):
+    """A model row's ``model`` and ``summary`` columns, as stored."""
+
+    model: bytes
+    summary: bytes | None
+
+
+def encode_row(key: str, model: ProjectModel) -> Encoded:
     """A model row's ``model`` and ``summary`` columns."""
     summary = None if key == NO_PROJECT_KEY else _encoder.encode(summary_of(model))
-    return encode_model(model), summary
+    return Encoded(encode_model(model), summary)
+
+
+def encode_rows(models: Mapping[str, ProjectModel | None]) -> dict[str, Encoded | None]:
+    """``encode_row`` of each model (``None`` stays: the project has no row), so that a writer can encode
+    before it takes the write lock."""
+    return {key: None if model is None else encode_row(key, model) for key, model in models.items()}

@@ -26,14 +26,14 @@ against each.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, NamedTuple
 
 from schema import projections
 from schema.projections import ProjectModel
 from server.exceptions import ServerError
-from server.projections.rows import EncodedRow
+from server.projections.rows import Encoded, EncodedRow
 
 
 class Checkpoint(NamedTuple):
@@ -147,11 +147,12 @@ class TrackingWrites(LogReads):
     async def record(
         self,
         user_id: int,
-        models: dict[str, ProjectModel | None],
+        models: Mapping[str, ProjectModel | Encoded | None],
         new: Checkpoint,
         expected: Checkpoint | None,
     ) -> None:
-        """Replace the rows of these projects (``None`` deletes one: nothing of the project remains) and
+        """Replace the rows of these projects (``None`` deletes one: nothing of the project remains; a model
+        may come encoded already, by ``rows.encode_row``) and
         move the checkpoint from ``expected`` to ``new``; ``CheckpointMoved`` if it is not at
         ``expected``. The checkpoint is left alone when ``new == expected``."""
 

@@ -8,7 +8,7 @@ only statements here that write rows also move the checkpoint, in the same trans
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -21,7 +21,7 @@ from server.eventlog.store import EventStore
 from server.projections import leases, reads
 from server.projections.bodies import RETRACTED, TARGETING, decode_event
 from server.projections.reads import IN_CHUNK
-from server.projections.rows import NO_PROJECT_KEY, EncodedRow, encode_row, key_of
+from server.projections.rows import NO_PROJECT_KEY, Encoded, EncodedRow, encode_row, key_of
 from server.projections.tracking import (
     Checkpoint,
     CheckpointMoved,
@@ -175,7 +175,7 @@ class SqlAlchemyWrites(SqlAlchemyReads, TrackingWrites):
     async def record(
         self,
         user_id: int,
-        models: dict[str, ProjectModel | None],
+        models: Mapping[str, ProjectModel | Encoded | None],
         new: Checkpoint,
         expected: Checkpoint | None,
     ) -> None:
@@ -187,7 +187,12 @@ class SqlAlchemyWrites(SqlAlchemyReads, TrackingWrites):
                 delete(table).where(table.c.user_id == user_id, table.c.project_key.in_(chunk))
             )
         await self._insert(
-            user_id, [(key, *encode_row(key, model)) for key, model in models.items() if model is not None]
+            user_id,
+            [
+                (key, *(model if isinstance(model, Encoded) else encode_row(key, model)))
+                for key, model in models.items()
+                if model is not None
+            ],
         )
         if new != expected:
             await self._move_checkpoint(user_id, new, expected)
