@@ -90,7 +90,7 @@ def test_each_event_schema_pins_its_type_and_version_and_describes_its_payload(
 ) -> None:
     name = f"event.{event_type}.v{version}.json"
     event = _root(name)
-    assert event["properties"]["type"] == {"enum": [event_type]}
+    assert event["properties"]["type"] == {"type": "string", "enum": [event_type]}
     assert event["properties"]["v"] == {"type": "integer", "enum": [version]}
     assert {"id", "device_id", "device_seq", "clock", "occurred_at", "v", "data"} <= set(event["required"])
     payload = DOCUMENTS[name]["$defs"][event["properties"]["data"]["$ref"].removeprefix("#/$defs/")]
@@ -102,7 +102,8 @@ def test_metric_observed_has_a_document_per_version() -> None:
     v1, v2 = DOCUMENTS["event.metric.observed.v1.json"], DOCUMENTS["event.metric.observed.v2.json"]
     assert v1["$ref"] == "#/$defs/MetricObservedV1Event" and v2["$ref"] == "#/$defs/MetricObserved"
     assert v1["$defs"]["MetricObservedV1"]["properties"]["direction"]["anyOf"][0] == {
-        "enum": ["higher_is_better", "lower_is_better"]
+        "type": "string",
+        "enum": ["higher_is_better", "lower_is_better"],
     }
     payload = v2["$defs"]["MetricObservedV2"]
     assert set(payload["required"]) == {"key", "layer", "value"}
@@ -110,7 +111,8 @@ def test_metric_observed_has_a_document_per_version() -> None:
     assert payload["properties"]["measure"]["default"] == "level"
     assert "lift or a saving" in payload["properties"]["measure"]["description"]
     assert payload["properties"]["direction"]["anyOf"][0] == {
-        "enum": ["higher_is_better", "lower_is_better", "none"]
+        "type": "string",
+        "enum": ["higher_is_better", "lower_is_better", "none"],
     }
 
 
