@@ -44,25 +44,29 @@ _MONTH_DAY = (
     r"|(?:0[13-9]|1[0-2])-(?:29|30)"
     r"|(?:0[13578]|1[02])-31)"
 )
-_DATE = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29|1969-12-31|2100-01-01)"
-_TIME = (
-    r"[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?"
-    r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+_DATE = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)"
+_TIME = r"[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\.[0-9]+)?"
+_OFFSET = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]"
+TIMESTAMP_PATTERN = (
+    f"^(?:{_DATE}{_TIME}(?:[Zz]|[+-]{_OFFSET})"
+    f"|1969-12-31{_TIME}-{_OFFSET}"
+    f"|2100-01-01{_TIME}\\+{_OFFSET})(?!\\n)$"
 )
-TIMESTAMP_PATTERN = f"^{_DATE}{_TIME}(?!\\n)$"
 """What ``occurred_at`` may be (docs/protocol.md 5.2): an RFC 3339 date-time with a zone, a date that
 exists (no 30 February; 29 February in leap years), hours 00-23 in the time and the offset, a leap
-second, and a local date from 1969-12-31 to 2100-01-01. Whether a time on one of those two edge days
-falls inside 1970-01-01T00:00Z to 2100-01-01T00:00Z once its offset is applied is arithmetic, which a
-pattern does not do: one of ``UNSAYABLE``. No ``format: date-time``: generators turn it into a date
-object, which loses the microseconds and the offset that the event's canonical form keeps.
+second, and a date from 1970-01-01 to 2099-12-31, or 1969-12-31 behind UTC, or 2100-01-01 ahead of
+it. Whether a time on one of those two edge days falls inside 1970-01-01T00:00Z to 2100-01-01T00:00Z
+once its offset is applied is arithmetic, which a pattern does not do: one of ``UNSAYABLE``. No
+``format: date-time``: generators turn it into a date object, which loses the microseconds and the
+offset that the event's canonical form keeps.
 ``(?!\\n)`` because Python's ``$`` also matches before a trailing newline."""
 
 UNSAYABLE: dict[str, str] = {
     "integer_spelling": "An integer field (`device_seq`, `clock`, `v`, `after`, `limit`) written with a "
     "fraction or an exponent (`1.0`, `1e3`) is refused; JSON Schema counts `1.0` as the integer 1.",
-    "occurred_at_range": "`occurred_at` on 1969-12-31 or 2100-01-01 (local date) must still fall within "
-    "1970-01-01T00:00:00Z to 2100-01-01T00:00:00Z once its offset is applied.",
+    "occurred_at_range": "`occurred_at` on 1969-12-31 with an offset behind UTC, or on 2100-01-01 with "
+    "one ahead of it, must still fall within 1970-01-01T00:00:00Z to 2100-01-01T00:00:00Z once the offset "
+    "is applied.",
     "interval_order": "`metric.observed`: `low <= value <= high`.",
     "redaction_of_itself": "`event.redacted`: `data.target` is not the event's own `id`.",
 }
