@@ -106,9 +106,19 @@ def finish(node: Any) -> None:
         finish(value)
 
 
+def sent_defaults(schema: dict[str, Any]) -> None:
+    """A field a client may leave out says its default in words, not as ``default``: openapi-typescript
+    (by default) types a property with a ``default`` as always present, which a request is not."""
+    for field in schema["properties"].values():
+        if "default" in field:
+            value = msgspec.json.encode(field.pop("default")).decode()
+            field["description"] = f"{field.get('description', '')} Default: `{value}`.".strip()
+
+
 def _payload_rules(event_type: str, payload: dict[str, Any]) -> None:
     """The rules across fields of one payload that JSON Schema can say (``schema.validation``)."""
     properties = payload["properties"]
+    sent_defaults(payload)
     for field in properties.values():  # free text is NUL-free (a slug, enum or UUID holds none anyway)
         for branch in (field, *field.get("anyOf", ()), field.get("items", {})):
             if branch.get("type") == "string" and "pattern" not in branch and "enum" not in branch:

@@ -10,7 +10,15 @@ from typing import Any
 
 import msgspec
 
-from schema.jsonschema import REF_TEMPLATE, document, event_schemas, finish, stored_events, versioned_events
+from schema.jsonschema import (
+    REF_TEMPLATE,
+    document,
+    event_schemas,
+    finish,
+    sent_defaults,
+    stored_events,
+    versioned_events,
+)
 from schema.protocol.messages import (
     EventResult,
     InfoResponse,
@@ -109,6 +117,7 @@ def complete(components: dict[str, Any], ref_template: str) -> None:
         items = versioned_events(components, ref_template)
         for schema in pushed:
             schema["properties"]["events"]["items"] = items
+            sent_defaults(schema)
     if "StoredEvent" in components:
         # A pulled event is one of the same types and versions, normalized, plus `seq` and `received_at`.
         components["StoredEvent"] = {
