@@ -151,7 +151,7 @@ def _uuid() -> dict[str, Any]:
     }
 
 
-def _event_rules(event: dict[str, Any], struct: type[Envelope], version: int, ref_template: str) -> None:
+def _event_rules(event: dict[str, Any], struct: type[Envelope], version: int) -> None:
     """Pin ``type`` and ``v``, require ``project_id`` where the type needs one, check ``occurred_at``."""
     properties = event["properties"]
     _pin_version(event, version)
@@ -179,7 +179,7 @@ def event_components(ref_template: str) -> dict[str, Any]:
     for event_type, versions in EVENT_TYPES.items():
         for version, struct in versions.items():
             event = components[struct.__name__]
-            _event_rules(event, struct, version, ref_template)
+            _event_rules(event, struct, version)
             payload = event["properties"]["data"]["$ref"].rsplit("/", 1)[-1]
             if "not" not in components[payload]:
                 _payload_rules(event_type, components[payload])

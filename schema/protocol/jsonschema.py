@@ -135,6 +135,14 @@ def complete(components: dict[str, Any], ref_template: str) -> None:
             "enum": list(PROBLEM_CODES),
             "description": "A stable, machine-readable code (protocol section 7). Branch on this.",
         }
+    for name in ("PullResponse", "SyncResponse"):
+        digest = components[name]["properties"]["digest"] if name in components else {}
+        for branch in digest.get("anyOf", [digest]):
+            if branch.get("type") == "string":
+                branch |= {
+                    "pattern": "^[0-9a-f]{32}$",
+                    "description": "The digest (section 8): 32 hex digits.",
+                }
     for name, fields in _COUNTERS.items():
         for field in fields if name in components else ():
             schema = components[name]["properties"][field]

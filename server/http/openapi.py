@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 description of the whole HTTP API, served at ``GET /openapi.json``.
 
 Bodies come from the msgspec types the server speaks (``msgspec.json.schema_components``;
-pushed and pulled events at every version ``schema.EVENT_TYPES`` knows, as ``oneOf`` unions with a
-``discriminator`` on ``type``, from ``schema.protocol.jsonschema``), so the
+pushed and pulled events at every version ``schema.EVENT_TYPES`` knows, as ``oneOf`` unions of members
+pinned by ``type`` and ``v``, from ``schema.protocol.jsonschema``), so the
 document cannot drift from the code; paths, parameters, the security
 scheme and the problem responses are written here. The limits in it are the
 running server's settings. ``tests/e2e/test_fuzz.py`` runs schemathesis against it.
