@@ -80,7 +80,7 @@ PROBLEM_CODES = (
     "unavailable",
 )
 """Every ``code`` of a whole-request problem (docs/protocol.md, section 7; the server raises no other:
-tests/schema/test_schema_agrees_with_server.py reads them from its source and the doc's table)."""
+tests/server/test_openapi.py reads them from its source and the doc's table)."""
 
 _COUNTERS = {
     "EventResult": ("seq",),
