@@ -10,7 +10,15 @@ from typing import Any
 
 import msgspec
 
-from schema.jsonschema import REF_TEMPLATE, document, event_schemas, versioned_events
+from schema.jsonschema import (
+    REF_TEMPLATE,
+    document,
+    event_schemas,
+    finish,
+    sent_defaults,
+    stored_events,
+    versioned_events,
+)
 from schema.protocol.messages import (
     EventResult,
     InfoResponse,
@@ -30,6 +38,8 @@ from schema.protocol.readmodels import (
     ReviewDraftResponse,
     TimelineResponse,
 )
+from schema.types import MAX_INT
+from schema.validation import REJECTION_CODES
 
 WIRE_MESSAGES: tuple[type[msgspec.Struct], ...] = (
     PushRequest,
@@ -52,6 +62,33 @@ READ_MODEL_RESPONSES: tuple[type[msgspec.Struct], ...] = (
 )
 """Responses of the read-model routes (docs/protocol.md, section 12)."""
 
+
+PROBLEM_CODES = (
+    "malformed_body",
+    "invalid_parameter",
+    "unauthorized",
+    "not_found",
+    "method_not_allowed",
+    "not_acceptable",
+    "body_timeout",
+    "cursor_ahead",
+    "batch_too_large",
+    "body_too_large",
+    "unsupported_media_type",
+    "rate_limited",
+    "internal_error",
+    "unavailable",
+)
+"""Every ``code`` of a whole-request problem (docs/protocol.md, section 7; the server raises no other:
+tests/server/test_openapi.py reads them from its source and the doc's table)."""
+
+_COUNTERS = {
+    "EventResult": ("seq",),
+    "PushResponse": ("cursor",),
+    "PullResponse": ("cursor", "count"),
+    "SyncResponse": ("cursor", "count"),
+}
+"""The log's positions and counts in answers: 0 to 2^53 - 1 (a seq of an accepted event from 1)."""
 
 PUSHED_EVENTS: tuple[type[msgspec.Struct], ...] = (PushRequest, SyncRequest)
 """The messages whose ``events`` may be of any known type at any known version."""
@@ -76,10 +113,44 @@ def complete(components: dict[str, Any], ref_template: str) -> None:
         required = {*schema.get("required", ()), *message.always_sent}
         schema["required"] = [f.encode_name for f in msgspec.structs.fields(message) if f.name in required]
     pushed = [components[m.__name__] for m in PUSHED_EVENTS if m.__name__ in components]
-    if pushed:
+    if pushed or "StoredEvent" in components:
         items = versioned_events(components, ref_template)
         for schema in pushed:
             schema["properties"]["events"]["items"] = items
+            sent_defaults(schema)
+    if "StoredEvent" in components:
+        # A pulled event is one of the same types and versions, normalized, plus `seq` and `received_at`.
+        components["StoredEvent"] = {
+            "title": "StoredEvent",
+            "description": components["StoredEvent"]["description"],
+            **stored_events(components, ref_template),
+        }
+    if "EventResult" in components:
+        code = components["EventResult"]["properties"]["code"]
+        code["anyOf"][0] = {"type": "string", "enum": list(REJECTION_CODES)}
+        code["description"] = "Why the event was rejected (`status` `rejected`), else null."
+    if "Problem" in components:
+        components["Problem"]["properties"]["code"] = {
+            "type": "string",
+            "enum": list(PROBLEM_CODES),
+            "description": "A stable, machine-readable code (protocol section 7). Branch on this.",
+        }
+    for name in ("PullResponse", "SyncResponse"):
+        digest = components[name]["properties"]["digest"] if name in components else {}
+        for branch in digest.get("anyOf", [digest]):
+            if branch.get("type") == "string":
+                branch |= {
+                    "pattern": "^[0-9a-f]{32}$",
+                    "description": "The digest (section 8): 32 hex digits.",
+                }
+    for name, fields in _COUNTERS.items():
+        for field in fields if name in components else ():
+            schema = components[name]["properties"][field]
+            bounds = {"minimum": 1 if field == "seq" else 0, "maximum": MAX_INT}
+            for branch in schema.get("anyOf", [schema]):
+                if branch.get("type") == "integer":
+                    branch |= bounds
+    finish(components)
 
 
 def message_components(

@@ -1,7 +1,8 @@
 """The OpenAPI 3.1 description of the whole HTTP API, served at ``GET /openapi.json``.
 
 Bodies come from the msgspec types the server speaks (``msgspec.json.schema_components``;
-pushed events at every version ``schema.EVENT_TYPES`` knows, from ``schema.protocol.jsonschema``), so the
+pushed and pulled events at every version ``schema.EVENT_TYPES`` knows, as ``oneOf`` unions of members
+pinned by ``type`` and ``v``, from ``schema.protocol.jsonschema``), so the
 document cannot drift from the code; paths, parameters, the security
 scheme and the problem responses are written here. The limits in it are the
 running server's settings. ``tests/e2e/test_fuzz.py`` runs schemathesis against it.
@@ -133,7 +134,7 @@ def _query(name: str, schema: dict[str, Any], description: str, *, required: boo
 
 
 def _integer(minimum: int) -> dict[str, Any]:
-    return {"type": "integer", "minimum": minimum, "maximum": MAX_INT}
+    return {"type": "integer", "format": "int64", "minimum": minimum, "maximum": MAX_INT}
 
 
 _DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}

@@ -90,7 +90,7 @@ def test_each_event_schema_pins_its_type_and_version_and_describes_its_payload(
 ) -> None:
     name = f"event.{event_type}.v{version}.json"
     event = _root(name)
-    assert event["properties"]["type"] == {"enum": [event_type]}
+    assert event["properties"]["type"] == {"type": "string", "enum": [event_type]}
     assert event["properties"]["v"] == {"type": "integer", "enum": [version]}
     assert {"id", "device_id", "device_seq", "clock", "occurred_at", "v", "data"} <= set(event["required"])
     payload = DOCUMENTS[name]["$defs"][event["properties"]["data"]["$ref"].removeprefix("#/$defs/")]
@@ -102,15 +102,18 @@ def test_metric_observed_has_a_document_per_version() -> None:
     v1, v2 = DOCUMENTS["event.metric.observed.v1.json"], DOCUMENTS["event.metric.observed.v2.json"]
     assert v1["$ref"] == "#/$defs/MetricObservedV1Event" and v2["$ref"] == "#/$defs/MetricObserved"
     assert v1["$defs"]["MetricObservedV1"]["properties"]["direction"]["anyOf"][0] == {
-        "enum": ["higher_is_better", "lower_is_better"]
+        "type": "string",
+        "enum": ["higher_is_better", "lower_is_better"],
     }
     payload = v2["$defs"]["MetricObservedV2"]
     assert set(payload["required"]) == {"key", "layer", "value"}
     assert payload["properties"]["measure"]["enum"] == ["change", "level"]
-    assert payload["properties"]["measure"]["default"] == "level"
+    assert "default" not in payload["properties"]["measure"]  # in words: generators would require it
+    assert payload["properties"]["measure"]["description"].endswith('Default: `"level"`.')
     assert "lift or a saving" in payload["properties"]["measure"]["description"]
     assert payload["properties"]["direction"]["anyOf"][0] == {
-        "enum": ["higher_is_better", "lower_is_better", "none"]
+        "type": "string",
+        "enum": ["higher_is_better", "lower_is_better", "none"],
     }
 
 
@@ -195,3 +198,47 @@ def test_wire_response_examples_validate() -> None:
     }
     assert problems(DOCUMENTS["Problem.json"], problem) == []
     assert problems(DOCUMENTS["Problem.json"], without(problem, "code")) != []
+
+
+def _nodes(node: Any, path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            yield from _nodes(value, f"{path}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _nodes(value, f"{path}/{index}")
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_every_document_is_shaped_for_code_generators(name: str) -> None:
+    """int64 integers (a 32-bit Int overflows on a clock), no `default: null` (generators then require
+    the field), unions as oneOf, and `anyOf` only to say that a field may be null."""
+    for path, node in _nodes(DOCUMENTS[name], name):
+        if node.get("type") == "integer" and "enum" not in node:
+            assert node.get("format") == "int64", path
+        assert node.get("default", 0) is not None, path
+        if "anyOf" in node and not path.endswith("/not"):
+            assert len(node["anyOf"]) == 2 and {"type": "null"} in node["anyOf"], path
+
+
+def test_events_are_a_oneof_pinned_by_type_and_version_pushed_and_pulled() -> None:
+    pushed = _root("PushRequest.json")["properties"]["events"]["items"]["oneOf"]
+    pulled = DOCUMENTS["PullResponse.json"]["$defs"]["StoredEvent"]["oneOf"]
+    structs = [struct for versions in EVENT_TYPES.values() for _, struct in sorted(versions.items())]
+    assert pushed == [{"$ref": f"#/$defs/{struct.__name__}"} for struct in structs]
+    assert pulled == [{"$ref": f"#/$defs/Stored{struct.__name__}"} for struct in structs]
+    stored = {**an_event("milestone.reached"), "seq": 2**40, "received_at": "2026-03-14T09:26:53.000000Z"}
+    page = {"events": [stored], "cursor": 2**40, "more": True, "epoch": "e"}
+    assert problems(DOCUMENTS["PullResponse.json"], page) == []
+    stored["occurred_at"] = "2026-03-14T09:26:53.589793Z"
+    assert problems(DOCUMENTS["PullResponse.json"], page) == []
+    for broken in (
+        without(stored, "project_id"),  # the normalized form always has it
+        without(stored, "seq"),
+        stored | {"occurred_at": "2026-03-14T10:26:53+01:00"},  # not normalized
+        stored | {"v": 2},
+        stored | {"data": {"milestone": "launched"}},
+    ):
+        assert problems(DOCUMENTS["PullResponse.json"], page | {"events": [broken]}) != [], broken
+    assert problems(DOCUMENTS["PullResponse.json"], page | {"more": False, "count": 1, "digest": "x"}) != []

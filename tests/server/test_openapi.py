@@ -3,12 +3,17 @@ against a live server (tests/e2e/test_fuzz.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import msgspec
 from starlette.routing import Route
 
+from schema import EVENT_TYPES
+from schema.protocol.jsonschema import PROBLEM_CODES
+from schema.validation import REJECTION_CODES
 from server.http.openapi import BODIES
 from tests.server.conftest import Api
 from tests.server.test_isolation import OPERATOR, PUBLIC, ROUTES
@@ -76,24 +81,86 @@ def test_bodies_come_from_the_wire_types_and_limits_from_the_settings(make_api: 
 
 
 def test_pushed_events_may_be_any_version_the_server_knows(api: Api) -> None:
-    """metric.observed is at version 2 and version 1 is still accepted: the document says both."""
+    """metric.observed is at version 2 and version 1 is still accepted: the document says both, as two
+    members of one flat ``oneOf``, each pinned by ``type`` and ``v``."""
     schemas = _document(api)["components"]["schemas"]
-    for body in ("PushRequest", "SyncRequest"):
-        items = schemas[body]["properties"]["events"]["items"]
-        assert items["discriminator"]["mapping"]["metric.observed"] == (
-            "#/components/schemas/MetricObservedAnyVersion"
-        )
-        assert {"$ref": "#/components/schemas/MetricObservedAnyVersion"} in items["anyOf"]
-    choice = schemas["MetricObservedAnyVersion"]["anyOf"]
-    assert choice == [
-        {"$ref": "#/components/schemas/MetricObservedV1Event"},
-        {"$ref": "#/components/schemas/MetricObserved"},
+    members = [
+        {"$ref": f"#/components/schemas/{struct.__name__}"}
+        for versions in EVENT_TYPES.values()
+        for _, struct in sorted(versions.items())
     ]
+    for body in ("PushRequest", "SyncRequest"):
+        assert schemas[body]["properties"]["events"]["items"] == {"oneOf": members}
+    assert len(members) == 11
+    assert {"$ref": "#/components/schemas/MetricObservedV1Event"} in members
+    assert {"$ref": "#/components/schemas/MetricObserved"} in members
     assert schemas["MetricObservedV1Event"]["properties"]["v"] == {"type": "integer", "enum": [1]}
     assert schemas["MetricObserved"]["properties"]["v"] == {"type": "integer", "enum": [2]}
+    assert schemas["MetricObserved"]["properties"]["type"] == {"type": "string", "enum": ["metric.observed"]}
     assert schemas["MetricObserved"]["properties"]["data"] == {
         "$ref": "#/components/schemas/MetricObservedV2"
     }
     assert "measure" in schemas["MetricObservedV2"]["properties"]
     assert "measure" not in schemas["MetricObservedV1"]["properties"]
     assert schemas["WinCaptured"]["properties"]["v"] == {"type": "integer", "enum": [1]}
+
+
+def test_pulled_events_are_the_same_union_plus_seq_and_received_at(api: Api) -> None:
+    schemas = _document(api)["components"]["schemas"]
+    assert schemas["PullResponse"]["properties"]["events"]["items"] == {
+        "$ref": "#/components/schemas/StoredEvent"
+    }
+    members = [member["$ref"].rsplit("/", 1)[-1] for member in schemas["StoredEvent"]["oneOf"]]
+    assert members == [
+        f"Stored{struct.__name__}"
+        for versions in EVENT_TYPES.values()
+        for _, struct in sorted(versions.items())
+    ]
+    for name in members:
+        stored, pushed = schemas[name], schemas[name.removeprefix("Stored")]
+        assert set(stored["properties"]) == set(pushed["properties"]) | {"seq", "received_at"}
+        assert set(stored["required"]) == set(stored["properties"])  # project_id too: null for none
+        assert stored["properties"]["type"] == pushed["properties"]["type"]
+        assert stored["properties"]["v"] == pushed["properties"]["v"]
+        assert stored["properties"]["data"] == pushed["properties"]["data"]
+        assert stored["properties"]["seq"]["format"] == "int64"
+
+
+def test_result_and_problem_codes_are_enums_and_big_integers_are_int64(api: Api) -> None:
+    document = _document(api)
+    schemas = document["components"]["schemas"]
+    code = schemas["EventResult"]["properties"]["code"]
+    assert code["anyOf"] == [{"type": "string", "enum": list(REJECTION_CODES)}, {"type": "null"}]
+    assert schemas["Problem"]["properties"]["code"]["enum"] == list(PROBLEM_CODES)
+    int32 = []
+    for path, node in _walk(document):
+        if node.get("type") == "integer" and node.get("format") != "int64" and "enum" not in node:
+            int32.append(path)
+    assert int32 == []
+    for path, node in _walk(document):
+        assert node.get("default", 0) is not None, f"{path}: default null makes generators require it"
+
+
+def _walk(node: Any, path: str = "$") -> Iterator[tuple[str, dict[str, Any]]]:
+    if isinstance(node, dict):
+        yield path, node
+        for key, value in node.items():
+            yield from _walk(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _walk(value, f"{path}[{index}]")
+
+
+def test_the_problem_codes_are_those_the_server_raises_and_the_protocol_doc_lists() -> None:
+    root = Path(__file__).parents[2]
+    raised: set[str] = set()
+    for source in (root / "server").rglob("*.py"):
+        text = source.read_text(encoding="utf-8")
+        raised |= set(re.findall(r'ProblemError\(\s*\d+,\s*"(\w+)"', text))
+        raised |= set(re.findall(r'\d{3}: "(\w+)"', text)) & {"not_found", "method_not_allowed"}
+    # `http_error` is server/http/app.py's fallback for a framework HTTPException other than 404 and 405,
+    # which no route raises: not a code a client meets, so not in the enum.
+    assert raised - {"http_error"} == set(PROBLEM_CODES)
+    doc = (root / "docs" / "protocol.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## 7. Whole-request errors") : doc.index("## 8. The digest")]
+    assert set(re.findall(r"^\| \d{3} \| `(\w+)` \|", section, re.MULTILINE)) == set(PROBLEM_CODES)
