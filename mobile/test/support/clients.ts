@@ -24,9 +24,9 @@ export async function openDevice(
   });
 }
 
-/** The `data` of a stored event (from its canonical body). */
+/** The `data` of a stored event. */
 export function dataOf(event: StoredEvent): Record<string, unknown> {
-  return (JSON.parse(event.body) as { data: Record<string, unknown> }).data;
+  return event.data;
 }
 
 /** The texts of the `win.captured` events a client holds, sorted. */

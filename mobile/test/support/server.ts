@@ -120,6 +120,24 @@ export function freePort(): Promise<number> {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Whether `promise` settles within `ms` (its timer does not keep the process alive). */
+export function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolvePromise) => {
+    const timer = setTimeout(() => resolvePromise(false), ms);
+    timer.unref();
+    void promise.then(
+      () => {
+        clearTimeout(timer);
+        resolvePromise(true);
+      },
+      () => {
+        clearTimeout(timer);
+        resolvePromise(true);
+      },
+    );
+  });
+}
+
 /** A token as `admin create-user` / `create-token` print it, with the id `revoke-token` takes. */
 export interface Token {
   token: string;
@@ -263,7 +281,7 @@ export class WinledgerServer {
   async stop(): Promise<void> {
     if (!this.child) return;
     this.signalGroup("SIGTERM");
-    const done = await Promise.race([this.exited!.then(() => true), sleep(15_000).then(() => false)]);
+    const done = await within(this.exited!, 15_000);
     if (!done) {
       this.signalGroup("SIGKILL");
       await this.exited;
@@ -278,7 +296,7 @@ export class WinledgerServer {
   async kill(): Promise<void> {
     if (!this.child) return;
     this.signalGroup("SIGKILL");
-    await Promise.race([this.exited!, sleep(10_000)]);
+    await within(this.exited!, 10_000);
     this.child = undefined;
     live.delete(this);
   }

@@ -1,0 +1,73 @@
+/**
+ * A mixed fleet: one user with a Python device (the `winledger` command, its own journal file and
+ * home folder: `winledger login` with the token on standard input, `winledger win`, `winledger sync`)
+ * and a TypeScript device, capturing offline and syncing in orders fast-check picks. After each
+ * device syncs twice at the end, both hold the same synced event set as the server, and the same
+ * digest: the Python journal's (client_sdk's own hash, through pydevice.py), the TypeScript client's
+ * (`verify()` and its stored hashes), and the server's (`GET /v1/events` `count` and `digest`).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { digestOfHashes } from "../../src/index.js";
+import { capturedTexts, openDevice, syncedIds } from "../support/clients.js";
+import { PythonDevice } from "../support/python-device.js";
+import { withServer } from "../support/server.js";
+
+type Move = "py.win" | "ts.capture" | "py.sync" | "ts.sync";
+
+test("a Python device and a TypeScript device of one user converge on the same events and digest, in any order", async () => {
+  await withServer(async (server) => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom<Move>("py.win", "ts.capture", "py.sync", "ts.sync"), { minLength: 2, maxLength: 6 }),
+        async (moves) => {
+          run += 1;
+          const name = `fleet-${run}`;
+          const laptopToken = await server.createUser(name, "laptop");
+          const phoneToken = await server.createToken(name, "phone");
+          const laptop = new PythonDevice(server.dir, `laptop-${run}`);
+          await laptop.login(server.url, laptopToken.token);
+          const phone = await openDevice(server.url, phoneToken.token);
+          try {
+            const captured: string[] = [];
+            // Both start with something captured offline, so every order mixes the two devices' events.
+            captured.push(await laptop.win(`laptop ${run}: first, offline`));
+            captured.push(await phone.capture(`phone ${run}: first, offline`));
+            for (const move of moves) {
+              if (move === "py.win") captured.push(await laptop.win(`laptop ${run}: win ${captured.length}`));
+              else if (move === "ts.capture") captured.push(await phone.capture(`phone ${run}: win ${captured.length}`));
+              else if (move === "py.sync") await laptop.sync();
+              else await phone.sync();
+            }
+            await laptop.sync();
+            await phone.sync();
+            await laptop.sync();
+
+            const everything = [...captured].sort();
+            const log = await server.serverLog(phoneToken);
+            assert.deepEqual(log.ids, everything);
+            assert.equal(log.count, everything.length);
+
+            const journal = await laptop.journal();
+            assert.deepEqual(journal.pending, []);
+            assert.deepEqual(journal.rejected, []);
+            assert.deepEqual(journal.synced, everything);
+            assert.equal(journal.count, log.count);
+            assert.equal(journal.digest, log.digest);
+
+            assert.equal(await phone.pending(), 0);
+            assert.deepEqual(await syncedIds(phone), everything);
+            assert.equal(digestOfHashes((await phone.events()).map((event) => event.h)), log.digest);
+            assert.equal(await phone.verify(), true);
+            assert.deepEqual(await capturedTexts(phone), journal.texts);
+          } finally {
+            await phone.close();
+          }
+        },
+      ),
+      { numRuns: 4, endOnFailure: true },
+    );
+  });
+});
