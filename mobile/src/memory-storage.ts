@@ -1,10 +1,10 @@
 import { compareCanonical } from "./canonical-order.js";
 import { Mutex } from "./mutex.js";
-import type { EventState, RejectedEvent, Storage, StorageTx, StoredEvent } from "./types.js";
+import type { EventState, RejectedEvent, Storage, StorageTx, EventRow } from "./types.js";
 
 interface State {
   meta: Map<string, string>;
-  events: Map<string, StoredEvent>;
+  events: Map<string, EventRow>;
   rejected: RejectedEvent[];
   aliases: Map<string, string>;
   readModels: Map<string, string>;
@@ -54,18 +54,18 @@ class MemoryTx implements StorageTx {
     if (value === null) this.s.meta.delete(key);
     else this.s.meta.set(key, value);
   }
-  async getEvent(id: string): Promise<StoredEvent | null> {
+  async getEvent(id: string): Promise<EventRow | null> {
     const e = this.s.events.get(id);
     return e ? { ...e } : null;
   }
-  async putEvent(event: StoredEvent): Promise<void> {
+  async putEvent(event: EventRow): Promise<void> {
     this.s.events.set(event.id, { ...event });
   }
   async deleteEvent(id: string): Promise<void> {
     this.s.events.delete(id);
   }
-  async listEvents(filter: { state?: EventState; deviceId?: string; type?: string; target?: string; projectId?: string } = {}): Promise<StoredEvent[]> {
-    const out: StoredEvent[] = [];
+  async listEvents(filter: { state?: EventState; deviceId?: string; type?: string; target?: string; projectId?: string } = {}): Promise<EventRow[]> {
+    const out: EventRow[] = [];
     for (const e of this.s.events.values()) {
       if (filter.state !== undefined && e.state !== filter.state) continue;
       if (filter.deviceId !== undefined && e.device_id !== filter.deviceId) continue;

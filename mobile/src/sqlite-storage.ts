@@ -1,5 +1,5 @@
 import { Mutex } from "./mutex.js";
-import type { EventState, RejectedEvent, SqlValue, Storage, StorageTx, StoredEvent } from "./types.js";
+import type { EventState, RejectedEvent, SqlValue, Storage, StorageTx, EventRow } from "./types.js";
 
 /**
  * The few calls `SqliteStorage` needs from a SQLite binding. `betterSqlite3Driver`,
@@ -121,7 +121,7 @@ CREATE TABLE IF NOT EXISTS read_models (key TEXT PRIMARY KEY, value TEXT NOT NUL
 
 const EVENT_COLUMNS = "id, device_id, device_seq, clock, type, v, project_id, target, body, h, state, seq, code, message";
 
-function toEvent(row: Record<string, SqlValue>): StoredEvent {
+function toEvent(row: Record<string, SqlValue>): EventRow {
   return {
     id: String(row.id),
     device_id: String(row.device_id),
@@ -192,11 +192,11 @@ class SqliteTx implements StorageTx {
     if (value === null) await this.db.run("DELETE FROM meta WHERE key = ?", [key]);
     else await this.db.run("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [key, value]);
   }
-  async getEvent(id: string): Promise<StoredEvent | null> {
+  async getEvent(id: string): Promise<EventRow | null> {
     const rows = await this.db.all<Record<string, SqlValue>>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id = ?`, [id]);
     return rows[0] ? toEvent(rows[0]) : null;
   }
-  async putEvent(e: StoredEvent): Promise<void> {
+  async putEvent(e: EventRow): Promise<void> {
     await this.db.run(`INSERT OR REPLACE INTO events (${EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
       e.id, e.device_id, e.device_seq, e.clock, e.type, e.v, e.project_id, e.target, e.body, e.h, e.state, e.seq, e.code, e.message,
     ]);
@@ -204,7 +204,7 @@ class SqliteTx implements StorageTx {
   async deleteEvent(id: string): Promise<void> {
     await this.db.run("DELETE FROM events WHERE id = ?", [id]);
   }
-  async listEvents(filter: { state?: EventState; deviceId?: string; type?: string; target?: string; projectId?: string } = {}): Promise<StoredEvent[]> {
+  async listEvents(filter: { state?: EventState; deviceId?: string; type?: string; target?: string; projectId?: string } = {}): Promise<EventRow[]> {
     const where: string[] = [];
     const params: SqlValue[] = [];
     const add = (column: string, value: string | undefined) => {

@@ -16,8 +16,8 @@ export interface EventFields {
 /** `pending`: in the outbox; `synced`: the server holds it at `seq`; `unconfirmed`: being re-checked after a restore (9.4). */
 export type EventState = "pending" | "synced" | "unconfirmed";
 
-/** One event as the local store holds it. */
-export interface StoredEvent {
+/** One event as the local store holds it (a storage row). */
+export interface EventRow {
   id: string;
   device_id: string;
   device_seq: number;
@@ -34,6 +34,18 @@ export interface StoredEvent {
   state: EventState;
   seq: number | null;
   /** The last deferral's code and message (`unknown_type`, `unsupported_version`), else null. */
+  code: string | null;
+  message: string | null;
+}
+
+/** One local event as `Client.events()` returns it: its nine client fields, its state and hash. */
+export interface StoredEvent extends EventFields {
+  state: EventState;
+  /** The server's `seq` while synced, else null. */
+  seq: number | null;
+  /** `h` of the canonical text (section 8). */
+  h: string;
+  /** The last deferral's code and message while the server does not know the type or version, else null. */
   code: string | null;
   message: string | null;
 }
@@ -70,12 +82,12 @@ export type SqlValue = string | number | null;
 export interface StorageTx {
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string | null): Promise<void>;
-  getEvent(id: string): Promise<StoredEvent | null>;
+  getEvent(id: string): Promise<EventRow | null>;
   /** Insert the event, or replace the one with the same id. */
-  putEvent(event: StoredEvent): Promise<void>;
+  putEvent(event: EventRow): Promise<void>;
   deleteEvent(id: string): Promise<void>;
   /** Events matching every given filter, in canonical order (clock, device_id, device_seq). */
-  listEvents(filter?: { state?: EventState; deviceId?: string; type?: string; target?: string; projectId?: string }): Promise<StoredEvent[]>;
+  listEvents(filter?: { state?: EventState; deviceId?: string; type?: string; target?: string; projectId?: string }): Promise<EventRow[]>;
   /** Turn every synced event into unconfirmed and forget its seq (9.4 step 2); returns how many. */
   unconfirmAll(): Promise<number>;
   /** Turn every unconfirmed event into pending (9.4 step 4); returns how many. */
