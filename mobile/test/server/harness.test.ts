@@ -7,6 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { FaultProxy, jsonAnswer } from "../support/proxy.js";
+import { PythonDevice } from "../support/python-device.js";
 import { withServer } from "../support/server.js";
 
 let deviceSeq = 0;
@@ -102,5 +103,24 @@ test("the proxy loses requests and answers, delivers twice and answers in the se
     } finally {
       await proxy.stop();
     }
+  });
+});
+
+test("a Python device signs in, captures offline, syncs, and its journal's digest is the server's", async () => {
+  await withServer(async (server) => {
+    const token = await server.createUser("alice", "laptop");
+    const laptop = new PythonDevice(server.dir, "laptop");
+    const offline = await laptop.win("captured before signing in");
+    await laptop.login(server.url, token.token);
+    const online = await laptop.win("captured after");
+    let journal = await laptop.journal();
+    assert.deepEqual(journal.pending, [offline, online].sort());
+    await laptop.sync();
+    journal = await laptop.journal();
+    const log = await server.serverLog(token);
+    assert.deepEqual(journal.synced, [offline, online].sort());
+    assert.deepEqual(log.ids, journal.synced);
+    assert.equal(journal.digest, log.digest);
+    assert.deepEqual(journal.texts, ["captured after", "captured before signing in"]);
   });
 });
