@@ -10,6 +10,11 @@ import { capturedTexts, dataOf, openDevice, syncedIds } from "../support/clients
 import { FaultProxy } from "../support/proxy.js";
 import { withServer } from "../support/server.js";
 
+/** The body of GET /v1/projects/{id}/timeline (docs/protocol-examples.md 3.2), as far as these tests read it. */
+interface TimelineBody {
+  timeline: { entries: Array<{ id: string }> };
+}
+
 test("captured offline, synced, verified; a second device pulls the same events and digest", async () => {
   await withServer(async (server) => {
     const phoneToken = await server.createUser("alice", "phone");
@@ -29,13 +34,15 @@ test("captured offline, synced, verified; a second device pulls the same events 
 
     // Offline: appends never touch the network.
     const project = await phone.startProject({ name: "Churn early warning", kind: "model", team: "Retention" });
+    const started = (await phone.events()).find((event) => event.type === "project.started")!;
+    assert.equal(started.project_id, project);
     const ids = [
-      project,
+      started.id,
       await phone.capture("Customer success works the churn list every Monday", { project, tags: ["retention"] }),
       await phone.milestone(project, "deployed", { note: "behind a flag" }),
       await phone.metric(project, { key: "saved_rate", layer: "business", value: 34, unit: "%", baseline: 25 }),
       await phone.capture("Shipped the onboarding checklist"),
-      await phone.learning("Ask for the baseline before the launch", { kind: "lesson" }),
+      await phone.learning("Ask for the baseline before the launch", { kind: "learned" }),
     ];
     assert.deepEqual(requests, []);
     assert.equal(await phone.pending(), ids.length);
@@ -91,6 +98,7 @@ test("read models are fetched with min_seq after a push and served from the last
     try {
       const phone = await openDevice(proxy.url, token.token);
       const project = await phone.startProject({ name: "Search ranking", kind: "model" });
+      const started = (await phone.events()).find((event) => event.type === "project.started")!.id;
       const milestone = await phone.milestone(project, "deployed");
       const metric = await phone.metric(project, { key: "ndcg_at_10", layer: "model", value: 0.71, baseline: 0.65 });
       await phone.sync();
@@ -100,8 +108,8 @@ test("read models are fetched with min_seq after a push and served from the last
       assert.equal(timeline.fromCache, false);
       // The server answered only once its projector had folded the push: every event is in it.
       assert.ok((timeline.asOfSeq ?? 0) >= newest, `as_of_seq ${timeline.asOfSeq} < ${newest}`);
-      const entries = (timeline.data as { entries: Array<{ id: string }> }).entries.map((entry) => entry.id);
-      assert.deepEqual(entries.sort(), [project, milestone, metric].sort());
+      const entries = (timeline.data as TimelineBody).timeline.entries.map((entry) => entry.id);
+      assert.deepEqual(entries.sort(), [started, milestone, metric].sort());
       const asked = proxy.requests(`/v1/projects/${project}/timeline`);
       assert.equal(asked.length, 1);
       const minSeq = Number(new URL(asked[0]!.path, proxy.url).searchParams.get("min_seq"));
@@ -130,7 +138,7 @@ test("read models are fetched with min_seq after a push and served from the last
       assert.equal(await phone.pending(), 0);
       const fresh = await phone.timeline(project);
       assert.equal(fresh.fromCache, false);
-      assert.equal((fresh.data as { entries: unknown[] }).entries.length, 4);
+      assert.equal((fresh.data as TimelineBody).timeline.entries.length, 4);
       assert.ok(dataOf((await phone.events({ project })).find((e) => e.type === "win.captured")!).text);
       await phone.close();
     } finally {
