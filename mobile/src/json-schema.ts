@@ -11,6 +11,8 @@ export interface SchemaProblem {
   /** Path of the value at fault, `data.text`, `tags.3`, or "" for the whole value. */
   path: string;
   message: string;
+  /** True when the problem comes from a `not` (the schema cannot say which field is at fault). */
+  generic?: boolean;
 }
 
 type Schema = boolean | Record<string, unknown>;
@@ -114,7 +116,8 @@ export function check(schema: Schema, value: unknown, root: Schema = schema, pat
       }
     }
     if (typeof s.pattern === "string" && !regex(s.pattern).test(value)) {
-      return { path, message: `${here} ${show(value)} does not match ${s.pattern}` };
+      const shown = s.pattern.length > 60 ? s.pattern.slice(0, 57) + "..." : s.pattern;
+      return { path, message: `${here} ${show(value)} does not match ${shown}` };
     }
   }
   if (typeof value === "number") {
@@ -191,7 +194,7 @@ export function check(schema: Schema, value: unknown, root: Schema = schema, pat
     if (passed > 1) return { path, message: `${here} matches more than one of its allowed forms` };
   }
   if (s.not !== undefined && check(s.not as Schema, value, root, path) === null) {
-    return { path, message: `${here} is not allowed here` };
+    return { path, message: `${here} is not allowed here`, generic: true };
   }
   if (s.if !== undefined) {
     const branch = check(s.if as Schema, value, root, path) === null ? s.then : s.else;

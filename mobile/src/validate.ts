@@ -98,35 +98,23 @@ export function validateEvent(input: Record<string, unknown>): EventFields {
 
   checkStrings(raw, "", false);
   const problem = check(EVENT_SCHEMAS[`${type}@${v}`] as Record<string, unknown>, raw);
-  if (problem) throw new ValidationError(problem.path, problem.message);
+  if (problem) {
+    // A schema that says a rule with `not`, or a timestamp by its pattern, cannot name the field
+    // or the reason as well as the rules written here: let them speak first when they apply.
+    if (problem.path === "occurred_at" && typeof raw.occurred_at === "string") {
+      const t = normalizeTimestamp(raw.occurred_at);
+      if ("error" in t) throw new ValidationError("occurred_at", t.error);
+    }
+    if (problem.generic && raw.data !== null && typeof raw.data === "object") crossFieldRules(type, raw);
+    throw new ValidationError(problem.path, problem.message);
+  }
 
   const occurred = normalizeTimestamp(raw.occurred_at as string);
   if ("error" in occurred) throw new ValidationError("occurred_at", occurred.error);
+  crossFieldRules(type, raw);
 
   const data = raw.data as Record<string, unknown>;
   const projectId = isPresent(raw.project_id) ? (raw.project_id as string) : null;
-  if (projectId === null && !PROJECT_OPTIONAL.has(type)) {
-    throw new ValidationError("project_id", `project_id is required for ${type}`);
-  }
-  if (type === "project.updated" && !["name", "kind", "summary", "team"].some((k) => isPresent(data[k]))) {
-    throw new ValidationError("data", "a project.updated must change at least one of name, kind, summary or team");
-  }
-  if (type === "metric.observed") {
-    const { low, high, value } = data as { low?: number | null; high?: number | null; value: number };
-    if (isPresent(low) !== isPresent(high)) {
-      throw new ValidationError(isPresent(low) ? "data.high" : "data.low", "low and high come together or not at all");
-    }
-    if (isPresent(low) && isPresent(high)) {
-      if ((low as number) > (high as number)) throw new ValidationError("data.low", `low (${low}) must not be above high (${high})`);
-      if (value < (low as number) || value > (high as number)) {
-        throw new ValidationError("data.value", `value (${value}) must lie between low (${low}) and high (${high})`);
-      }
-    }
-  }
-  if (type === "event.redacted" && data.target === raw.id) {
-    throw new ValidationError("data.target", "a redaction cannot name itself as its target");
-  }
-
   const normalizedData: Record<string, unknown> = {};
   for (const [k, value] of Object.entries(data)) {
     if (!isPresent(value)) continue;
@@ -148,4 +136,31 @@ export function validateEvent(input: Record<string, unknown>): EventFields {
     if (!(CLIENT_FIELDS as readonly string[]).includes(k)) throw new ValidationError(k, `${k} is not a field of an event`);
   }
   return event;
+}
+
+/** The rules across fields (section 5.7, step 6). */
+function crossFieldRules(type: string, raw: Record<string, unknown>): void {
+
+  const data = raw.data as Record<string, unknown>;
+  if (!isPresent(raw.project_id) && !PROJECT_OPTIONAL.has(type)) {
+    throw new ValidationError("project_id", `project_id is required for ${type}`);
+  }
+  if (type === "project.updated" && !["name", "kind", "summary", "team"].some((k) => isPresent(data[k]))) {
+    throw new ValidationError("data", "a project.updated must change at least one of name, kind, summary or team");
+  }
+  if (type === "metric.observed") {
+    const { low, high, value } = data as { low?: number | null; high?: number | null; value: number };
+    if (isPresent(low) !== isPresent(high)) {
+      throw new ValidationError(isPresent(low) ? "data.high" : "data.low", "low and high come together or not at all");
+    }
+    if (typeof low === "number" && typeof high === "number") {
+      if ((low as number) > (high as number)) throw new ValidationError("data.low", `low (${low}) must not be above high (${high})`);
+      if (value < (low as number) || value > (high as number)) {
+        throw new ValidationError("data.value", `value (${value}) must lie between low (${low}) and high (${high})`);
+      }
+    }
+  }
+  if (type === "event.redacted" && data.target === raw.id) {
+    throw new ValidationError("data.target", "a redaction cannot name itself as its target");
+  }
 }
