@@ -19,43 +19,55 @@ test("a restore from backup (new epoch): devices pull from 0 and push back what 
   await withServer(async (server) => {
     const phoneToken = await server.createUser("alice", "phone");
     const tabletToken = await server.createToken("alice", "tablet");
-    const phone = await openDevice(server.url, phoneToken.token);
-    const tablet = await openDevice(server.url, tabletToken.token);
+    const proxy = await new FaultProxy(() => server.url).start();
+    try {
+      const phone = await openDevice(proxy.url, phoneToken.token);
+      const tablet = await openDevice(server.url, tabletToken.token);
 
-    const before = [await phone.capture("before the backup 1"), await phone.capture("before the backup 2")];
-    await phone.sync();
-    const backup = await server.backup();
-    const oldEpoch = (await server.serverLog(phoneToken)).epoch;
+      const before = [await phone.capture("before the backup 1"), await phone.capture("before the backup 2")];
+      await phone.sync();
+      const backup = await server.backup();
+      const oldEpoch = (await server.serverLog(phoneToken)).epoch;
 
-    const fromTablet = await tablet.capture("tablet, after the backup");
-    await tablet.sync();
-    const after = [await phone.capture("after the backup 1"), await phone.capture("after the backup 2")];
-    await phone.sync(); // pushes its two and pulls the tablet's
-    const everything = [...before, ...after, fromTablet].sort();
-    assert.deepEqual((await server.serverLog(phoneToken)).ids, everything);
+      const fromTablet = await tablet.capture("tablet, after the backup");
+      await tablet.sync();
+      const after = [await phone.capture("after the backup 1"), await phone.capture("after the backup 2")];
+      await phone.sync(); // pushes its two and pulls the tablet's
+      const everything = [...before, ...after, fromTablet].sort();
+      assert.deepEqual((await server.serverLog(phoneToken)).ids, everything);
 
-    await server.restoreFromBackup(backup);
-    const restored = await server.serverLog(phoneToken);
-    assert.notEqual(restored.epoch, oldEpoch);
-    assert.deepEqual(restored.ids, [...before].sort());
+      await server.restoreFromBackup(backup);
+      const restored = await server.serverLog(phoneToken);
+      assert.notEqual(restored.epoch, oldEpoch);
+      assert.deepEqual(restored.ids, [...before].sort());
 
-    // The phone pushes back its own lost events and the tablet's, which it had pulled.
-    await phone.sync();
-    assert.equal(await phone.pending(), 0);
-    assert.equal(await phone.verify(), true);
-    const healed = await server.serverLog(phoneToken);
-    assert.deepEqual(healed.ids, everything);
-    assert.equal(healed.count, everything.length);
-    assert.deepEqual(await syncedIds(phone), everything);
+      // The phone pushes back its own lost events and the tablet's, which it had pulled. It sees the new
+      // epoch in /v1/info and never pulls with the old cursor: its first pull is from 0, and no 409.
+      const pushesBefore = proxy.requests("/v1/sync").length;
+      proxy.log.length = 0;
+      await phone.sync();
+      const syncs = proxy.log.filter((entry) => entry.path.startsWith("/v1/sync"));
+      assert.ok(pushesBefore > 0 && syncs.length > 0);
+      assert.ok(!proxy.log.some((entry) => entry.status === 409), "the phone pulled with the old epoch's cursor");
+      assert.equal(syncs[0]!.after, 0, "the first pull in the new epoch is not from 0");
+      assert.equal(await phone.pending(), 0);
+      assert.equal(await phone.verify(), true);
+      const healed = await server.serverLog(phoneToken);
+      assert.deepEqual(healed.ids, everything);
+      assert.equal(healed.count, everything.length);
+      assert.deepEqual(await syncedIds(phone), everything);
 
-    // The tablet re-pushes its event too (a duplicate now), and agrees.
-    await tablet.sync();
-    assert.equal(await tablet.pending(), 0);
-    assert.equal(await tablet.verify(), true);
-    assert.deepEqual(await syncedIds(tablet), everything);
-    assert.deepEqual((await server.serverLog(phoneToken)).ids, everything);
-    await phone.close();
-    await tablet.close();
+      // The tablet re-pushes its event too (a duplicate now), and agrees.
+      await tablet.sync();
+      assert.equal(await tablet.pending(), 0);
+      assert.equal(await tablet.verify(), true);
+      assert.deepEqual(await syncedIds(tablet), everything);
+      assert.deepEqual((await server.serverLog(phoneToken)).ids, everything);
+      await phone.close();
+      await tablet.close();
+    } finally {
+      await proxy.stop();
+    }
   });
 });
 

@@ -46,6 +46,8 @@ export interface LogEntry {
   method: string;
   path: string;
   fault: string;
+  /** The pull position the request asked for (`after` in its query or its JSON body), if any. */
+  after?: number;
   /** The server's status (the last one, for a duplicate); undefined when the server was not asked. */
   status?: number;
   at: number;
@@ -106,6 +108,8 @@ export class FaultProxy {
       fault: typeof fault === "string" ? fault : Object.keys(fault)[0]!,
       at: Date.now(),
     };
+    const after = afterOf(proxied);
+    if (after !== undefined) entry.after = after;
     this.log.push(entry);
     if (fault === "drop_request") {
       req.socket.destroy();
@@ -161,6 +165,13 @@ export class FaultProxy {
       upstream.end(body);
     });
   }
+}
+
+function afterOf(request: ProxiedRequest): number | undefined {
+  const query = new URL(request.path, "http://proxy").searchParams.get("after");
+  if (query !== null) return Number(query);
+  const match = /"after"\s*:\s*(\d+)/.exec(request.body.toString());
+  return match?.[1] === undefined ? undefined : Number(match[1]);
 }
 
 function send(res: ServerResponse, answer: Answer): void {
