@@ -703,11 +703,13 @@ export class Client {
 
   private async readModel(key: string, path: string, params: Record<string, string | undefined>): Promise<ReadModel<unknown>> {
     const cursor = await this.storage.transaction(async (tx) => num(await tx.getMeta("cursor")));
-    const query = new URLSearchParams();
-    for (const [k, v] of Object.entries(params)) if (v !== undefined) query.set(k, v);
-    query.set("min_seq", String(cursor));
+    // Built by hand: React Native's URLSearchParams lacks `set` on older versions.
+    const query = Object.entries({ ...params, min_seq: String(cursor) })
+      .filter((entry): entry is [string, string] => entry[1] !== undefined)
+      .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+      .join("&");
     try {
-      const data = await this.http.get(`${path}?${query.toString()}`);
+      const data = await this.http.get(`${path}?${query}`);
       const model: ReadModel<unknown> = {
         data,
         asOfSeq: typeof data.as_of_seq === "number" ? data.as_of_seq : null,

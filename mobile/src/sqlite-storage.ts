@@ -67,15 +67,15 @@ export function expoSqliteDriver(db: ExpoSqliteLike): SqliteDriver {
   };
 }
 
-/**
- * The part of an @op-engineering/op-sqlite `DB` the driver uses: `execute` resolves to a result
- * whose `rows` is an array of objects (op-sqlite 9 and later) or `{ _array }` (earlier versions).
- */
+/** What @op-engineering/op-sqlite's `execute` gives: `rows` as objects (op-sqlite 9 and later) or `{ _array }` (earlier). */
+export interface OpSqliteResult {
+  rowsAffected?: number;
+  rows?: Array<Record<string, unknown>> | { _array: Array<Record<string, unknown>> };
+}
+/** The part of an @op-engineering/op-sqlite `DB` the driver uses (typed structurally: nothing is imported). */
 export interface OpSqliteLike {
-  execute(query: string, params?: SqlValue[]): Promise<{
-    rowsAffected?: number;
-    rows?: Array<Record<string, unknown>> | { _array: Array<Record<string, unknown>> };
-  }>;
+  /** Asynchronous in op-sqlite 7 and later, synchronous before: both are awaited. */
+  execute(query: string, params?: SqlValue[]): Promise<OpSqliteResult> | OpSqliteResult;
   close(): unknown;
 }
 

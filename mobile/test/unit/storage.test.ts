@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import Database from "better-sqlite3";
-import { betterSqlite3Driver, Client, MemoryStorage, SqliteStorage } from "../../src/index.js";
+import { betterSqlite3Driver, Client, expoSqliteDriver, MemoryStorage, opSqliteDriver, SqliteStorage } from "../../src/index.js";
 import type { EventRow, Storage } from "../../src/index.js";
 
 function row(id: string, clock: number, extra: Partial<EventRow> = {}): EventRow {
@@ -139,6 +139,61 @@ test("the same appends give the same journal in memory and in SQLite (ids aside)
     assert.deepEqual(sqlite, memory);
     assert.match(memory[1] as string, /"text":"\[redacted\]"/);
     assert.match(memory[1] as string, /"tags":\[\]/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+// expo-sqlite and op-sqlite are React Native modules; here a real SQLite database (better-sqlite3)
+// is given their async call shapes, so that the two drivers' own code runs against real SQL.
+function expoShaped(db: Database.Database) {
+  return {
+    async execAsync(source: string) {
+      db.exec(source);
+    },
+    async runAsync(source: string, params: Array<string | number | null>) {
+      const r = db.prepare(source).run(...params);
+      return { changes: r.changes, lastInsertRowId: Number(r.lastInsertRowid) };
+    },
+    async getAllAsync<T>(source: string, params: Array<string | number | null>) {
+      return db.prepare(source).all(...params) as T[];
+    },
+    async closeAsync() {
+      db.close();
+    },
+  };
+}
+
+function opShaped(db: Database.Database, legacyRows: boolean) {
+  return {
+    async execute(query: string, params: Array<string | number | null> = []) {
+      const statement = db.prepare(query); // one statement only, as op-sqlite's execute
+      if (statement.reader) {
+        const rows = statement.all(...params) as Array<Record<string, unknown>>;
+        return { rowsAffected: 0, rows: legacyRows ? { _array: rows } : rows };
+      }
+      return { rowsAffected: statement.run(...params).changes };
+    },
+    close() {
+      db.close();
+    },
+  };
+}
+
+test("the expo-sqlite and op-sqlite drivers hold the same as MemoryStorage", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "winledger-mobile-"));
+  try {
+    const memory = await exercise(new MemoryStorage());
+    const drivers = [
+      ["expo-sqlite", expoSqliteDriver(expoShaped(new Database(join(dir, "expo.db"))))],
+      ["op-sqlite", opSqliteDriver(opShaped(new Database(join(dir, "op.db")), false))],
+      ["op-sqlite (rows._array)", opSqliteDriver(opShaped(new Database(join(dir, "op-legacy.db")), true))],
+    ] as const;
+    for (const [name, driver] of drivers) {
+      const storage = await SqliteStorage.open(driver);
+      assert.deepEqual(await exercise(storage), memory, name);
+      await storage.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
