@@ -138,7 +138,9 @@ export class Client {
   /**
    * Uses `token` from now on. When the journal already belongs to an account (6.6) and the server
    * can be reached, a token of another account is refused (`SyncError` `account_mismatch`) and
-   * the old token stays; when the server cannot be reached, the token is kept and the next sync checks it.
+   * the old token stays, as it does when the server refuses the new token (`unauthorized`); when the
+   * server cannot be reached, the token is kept and the next sync checks it. A journal that never
+   * synced takes any token without asking the server.
    */
   async setToken(token: string): Promise<void> {
     const stored = await this.storage.transaction((tx) => tx.getMeta("account"));

@@ -6,4 +6,5 @@ export { SqliteStorage, betterSqlite3Driver, expoSqliteDriver, opSqliteDriver } 
 export type { SqliteDriver, BetterSqlite3Like, ExpoSqliteLike, OpSqliteLike, OpSqliteResult } from "./sqlite-storage.js";
 export { ValidationError, SyncError } from "./errors.js";
 export { canonicalJson, eventHash, digestOf, digestOfHashes } from "./jcs.js";
+export { validateEvent } from "./validate.js";
 export type { EventFields, EventRow, EventState, StoredEvent, RejectedEvent, ReadModel, Storage, StorageTx, SqlValue } from "./types.js";
