@@ -13,14 +13,6 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
         "description": "Erase the free text of ``data.target`` everywhere (ADR 0007; ``schema.redaction``).",
         "type": "object",
         "properties": {
-          "type": {
-            "enum": [
-              "event.redacted"
-            ]
-          },
-          "data": {
-            "$ref": "#/$defs/EventRedactedV1"
-          },
           "id": {
             "description": "UUID in canonical lowercase 36-character form.",
             "examples": [
@@ -44,12 +36,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "device_seq": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "clock": {
             "type": "integer",
             "minimum": 0,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "occurred_at": {
             "description": "RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
@@ -57,7 +51,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "2026-03-14T09:26:53.589793Z"
             ],
             "type": "string",
-            "maxLength": 64
+            "maxLength": 64,
+            "pattern": "^(?:(?:(?:19[7-9][0-9]|20[0-9]{2})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29)[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|1969-12-31[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]|2100-01-01[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\\+(?:[01][0-9]|2[0-3]):[0-5][0-9])(?!\\n)$"
+          },
+          "type": {
+            "type": "string",
+            "enum": [
+              "event.redacted"
+            ]
           },
           "v": {
             "type": "integer",
@@ -66,33 +67,33 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
             ]
           },
           "project_id": {
+            "description": "The project, or absent (or null) for none.",
             "anyOf": [
               {
                 "description": "UUID in canonical lowercase 36-character form.",
-                "examples": [
-                  "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"
-                ],
                 "type": "string",
-                "maxLength": 36,
                 "minLength": 36,
+                "maxLength": 36,
                 "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
               },
               {
                 "type": "null"
               }
-            ],
-            "default": null
+            ]
+          },
+          "data": {
+            "$ref": "#/$defs/EventRedactedV1"
           }
         },
         "required": [
-          "type",
-          "data",
           "id",
           "device_id",
           "device_seq",
           "clock",
           "occurred_at",
-          "v"
+          "type",
+          "v",
+          "data"
         ],
         "additionalProperties": false
       },
@@ -115,13 +116,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               {
                 "type": "string",
                 "maxLength": 10000,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           }
         },
         "required": [
@@ -140,14 +142,6 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
         "title": "EventRetracted",
         "type": "object",
         "properties": {
-          "type": {
-            "enum": [
-              "event.retracted"
-            ]
-          },
-          "data": {
-            "$ref": "#/$defs/EventRetractedV1"
-          },
           "id": {
             "description": "UUID in canonical lowercase 36-character form.",
             "examples": [
@@ -171,12 +165,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "device_seq": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "clock": {
             "type": "integer",
             "minimum": 0,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "occurred_at": {
             "description": "RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
@@ -184,7 +180,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "2026-03-14T09:26:53.589793Z"
             ],
             "type": "string",
-            "maxLength": 64
+            "maxLength": 64,
+            "pattern": "^(?:(?:(?:19[7-9][0-9]|20[0-9]{2})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29)[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|1969-12-31[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]|2100-01-01[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\\+(?:[01][0-9]|2[0-3]):[0-5][0-9])(?!\\n)$"
+          },
+          "type": {
+            "type": "string",
+            "enum": [
+              "event.retracted"
+            ]
           },
           "v": {
             "type": "integer",
@@ -193,33 +196,33 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
             ]
           },
           "project_id": {
+            "description": "The project, or absent (or null) for none.",
             "anyOf": [
               {
                 "description": "UUID in canonical lowercase 36-character form.",
-                "examples": [
-                  "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"
-                ],
                 "type": "string",
-                "maxLength": 36,
                 "minLength": 36,
+                "maxLength": 36,
                 "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
               },
               {
                 "type": "null"
               }
-            ],
-            "default": null
+            ]
+          },
+          "data": {
+            "$ref": "#/$defs/EventRetractedV1"
           }
         },
         "required": [
-          "type",
-          "data",
           "id",
           "device_id",
           "device_seq",
           "clock",
           "occurred_at",
-          "v"
+          "type",
+          "v",
+          "data"
         ],
         "additionalProperties": false
       },
@@ -242,13 +245,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               {
                 "type": "string",
                 "maxLength": 10000,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           }
         },
         "required": [
@@ -267,14 +271,6 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
         "title": "FeedbackReceived",
         "type": "object",
         "properties": {
-          "type": {
-            "enum": [
-              "feedback.received"
-            ]
-          },
-          "data": {
-            "$ref": "#/$defs/FeedbackReceivedV1"
-          },
           "id": {
             "description": "UUID in canonical lowercase 36-character form.",
             "examples": [
@@ -298,12 +294,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "device_seq": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "clock": {
             "type": "integer",
             "minimum": 0,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "occurred_at": {
             "description": "RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
@@ -311,7 +309,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "2026-03-14T09:26:53.589793Z"
             ],
             "type": "string",
-            "maxLength": 64
+            "maxLength": 64,
+            "pattern": "^(?:(?:(?:19[7-9][0-9]|20[0-9]{2})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29)[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|1969-12-31[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]|2100-01-01[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\\+(?:[01][0-9]|2[0-3]):[0-5][0-9])(?!\\n)$"
+          },
+          "type": {
+            "type": "string",
+            "enum": [
+              "feedback.received"
+            ]
           },
           "v": {
             "type": "integer",
@@ -320,33 +325,26 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
             ]
           },
           "project_id": {
-            "anyOf": [
-              {
-                "description": "UUID in canonical lowercase 36-character form.",
-                "examples": [
-                  "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"
-                ],
-                "type": "string",
-                "maxLength": 36,
-                "minLength": 36,
-                "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-              },
-              {
-                "type": "null"
-              }
-            ],
-            "default": null
+            "description": "The project (required for this type).",
+            "type": "string",
+            "minLength": 36,
+            "maxLength": 36,
+            "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+          },
+          "data": {
+            "$ref": "#/$defs/FeedbackReceivedV1"
           }
         },
         "required": [
-          "type",
-          "data",
           "id",
           "device_id",
           "device_seq",
           "clock",
           "occurred_at",
-          "v"
+          "type",
+          "v",
+          "project_id",
+          "data"
         ],
         "additionalProperties": false
       },
@@ -357,46 +355,50 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "quote": {
             "type": "string",
             "maxLength": 2000,
-            "minLength": 1
+            "minLength": 1,
+            "pattern": "^[^\\x00]*$"
           },
           "source_name": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 200,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "source_team": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 200,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "decision": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 10000,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           }
         },
         "required": [
@@ -415,14 +417,6 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
         "title": "LearningNoted",
         "type": "object",
         "properties": {
-          "type": {
-            "enum": [
-              "learning.noted"
-            ]
-          },
-          "data": {
-            "$ref": "#/$defs/LearningNotedV1"
-          },
           "id": {
             "description": "UUID in canonical lowercase 36-character form.",
             "examples": [
@@ -446,12 +440,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "device_seq": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "clock": {
             "type": "integer",
             "minimum": 0,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "occurred_at": {
             "description": "RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
@@ -459,7 +455,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "2026-03-14T09:26:53.589793Z"
             ],
             "type": "string",
-            "maxLength": 64
+            "maxLength": 64,
+            "pattern": "^(?:(?:(?:19[7-9][0-9]|20[0-9]{2})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29)[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|1969-12-31[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]|2100-01-01[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\\+(?:[01][0-9]|2[0-3]):[0-5][0-9])(?!\\n)$"
+          },
+          "type": {
+            "type": "string",
+            "enum": [
+              "learning.noted"
+            ]
           },
           "v": {
             "type": "integer",
@@ -468,33 +471,33 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
             ]
           },
           "project_id": {
+            "description": "The project, or absent (or null) for none.",
             "anyOf": [
               {
                 "description": "UUID in canonical lowercase 36-character form.",
-                "examples": [
-                  "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"
-                ],
                 "type": "string",
-                "maxLength": 36,
                 "minLength": 36,
+                "maxLength": 36,
                 "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
               },
               {
                 "type": "null"
               }
-            ],
-            "default": null
+            ]
+          },
+          "data": {
+            "$ref": "#/$defs/LearningNotedV1"
           }
         },
         "required": [
-          "type",
-          "data",
           "id",
           "device_id",
           "device_seq",
           "clock",
           "occurred_at",
-          "v"
+          "type",
+          "v",
+          "data"
         ],
         "additionalProperties": false
       },
@@ -505,13 +508,15 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "text": {
             "type": "string",
             "maxLength": 10000,
-            "minLength": 1
+            "minLength": 1,
+            "pattern": "^[^\\x00]*$"
           },
           "kind": {
             "enum": [
               "learned",
               "next"
-            ]
+            ],
+            "type": "string"
           }
         },
         "required": [
@@ -531,14 +536,6 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
         "title": "MetricLinked",
         "type": "object",
         "properties": {
-          "type": {
-            "enum": [
-              "metric.linked"
-            ]
-          },
-          "data": {
-            "$ref": "#/$defs/MetricLinkedV1"
-          },
           "id": {
             "description": "UUID in canonical lowercase 36-character form.",
             "examples": [
@@ -562,12 +559,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "device_seq": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "clock": {
             "type": "integer",
             "minimum": 0,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "occurred_at": {
             "description": "RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
@@ -575,7 +574,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "2026-03-14T09:26:53.589793Z"
             ],
             "type": "string",
-            "maxLength": 64
+            "maxLength": 64,
+            "pattern": "^(?:(?:(?:19[7-9][0-9]|20[0-9]{2})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29)[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|1969-12-31[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]|2100-01-01[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\\+(?:[01][0-9]|2[0-3]):[0-5][0-9])(?!\\n)$"
+          },
+          "type": {
+            "type": "string",
+            "enum": [
+              "metric.linked"
+            ]
           },
           "v": {
             "type": "integer",
@@ -584,33 +590,26 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
             ]
           },
           "project_id": {
-            "anyOf": [
-              {
-                "description": "UUID in canonical lowercase 36-character form.",
-                "examples": [
-                  "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"
-                ],
-                "type": "string",
-                "maxLength": 36,
-                "minLength": 36,
-                "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-              },
-              {
-                "type": "null"
-              }
-            ],
-            "default": null
+            "description": "The project (required for this type).",
+            "type": "string",
+            "minLength": 36,
+            "maxLength": 36,
+            "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+          },
+          "data": {
+            "$ref": "#/$defs/MetricLinkedV1"
           }
         },
         "required": [
-          "type",
-          "data",
           "id",
           "device_id",
           "device_seq",
           "clock",
           "occurred_at",
-          "v"
+          "type",
+          "v",
+          "project_id",
+          "data"
         ],
         "additionalProperties": false
       },
@@ -636,20 +635,22 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "estimate",
               "shadow",
               "stakeholder_report"
-            ]
+            ],
+            "type": "string"
           },
           "note": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 10000,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           }
         },
         "required": [
@@ -671,14 +672,6 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
         "description": "``metric.observed`` version 1: no ``measure``, and ``direction`` is not ``none``.",
         "type": "object",
         "properties": {
-          "type": {
-            "enum": [
-              "metric.observed"
-            ]
-          },
-          "data": {
-            "$ref": "#/$defs/MetricObservedV1"
-          },
           "id": {
             "description": "UUID in canonical lowercase 36-character form.",
             "examples": [
@@ -702,12 +695,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "device_seq": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "clock": {
             "type": "integer",
             "minimum": 0,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "occurred_at": {
             "description": "RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
@@ -715,7 +710,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "2026-03-14T09:26:53.589793Z"
             ],
             "type": "string",
-            "maxLength": 64
+            "maxLength": 64,
+            "pattern": "^(?:(?:(?:19[7-9][0-9]|20[0-9]{2})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29)[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|1969-12-31[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]|2100-01-01[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\\+(?:[01][0-9]|2[0-3]):[0-5][0-9])(?!\\n)$"
+          },
+          "type": {
+            "type": "string",
+            "enum": [
+              "metric.observed"
+            ]
           },
           "v": {
             "type": "integer",
@@ -724,33 +726,26 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
             ]
           },
           "project_id": {
-            "anyOf": [
-              {
-                "description": "UUID in canonical lowercase 36-character form.",
-                "examples": [
-                  "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"
-                ],
-                "type": "string",
-                "maxLength": 36,
-                "minLength": 36,
-                "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-              },
-              {
-                "type": "null"
-              }
-            ],
-            "default": null
+            "description": "The project (required for this type).",
+            "type": "string",
+            "minLength": 36,
+            "maxLength": 36,
+            "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+          },
+          "data": {
+            "$ref": "#/$defs/MetricObservedV1"
           }
         },
         "required": [
-          "type",
-          "data",
           "id",
           "device_id",
           "device_seq",
           "clock",
           "occurred_at",
-          "v"
+          "type",
+          "v",
+          "project_id",
+          "data"
         ],
         "additionalProperties": false
       },
@@ -768,7 +763,8 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "business",
               "model",
               "production"
-            ]
+            ],
+            "type": "string"
           },
           "value": {
             "description": "A finite number.",
@@ -781,26 +777,28 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               {
                 "type": "string",
                 "maxLength": 100,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "unit": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 100,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "baseline": {
             "anyOf": [
@@ -814,7 +812,7 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "low": {
             "anyOf": [
@@ -828,7 +826,7 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "high": {
             "anyOf": [
@@ -842,7 +840,7 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "direction": {
             "anyOf": [
@@ -850,26 +848,28 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
                 "enum": [
                   "higher_is_better",
                   "lower_is_better"
-                ]
+                ],
+                "type": "string"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "note": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 10000,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           }
         },
         "required": [
@@ -877,7 +877,37 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "layer",
           "value"
         ],
-        "additionalProperties": false
+        "additionalProperties": false,
+        "not": {
+          "anyOf": [
+            {
+              "required": [
+                "low"
+              ],
+              "properties": {
+                "low": {
+                  "type": "number"
+                },
+                "high": {
+                  "const": null
+                }
+              }
+            },
+            {
+              "required": [
+                "high"
+              ],
+              "properties": {
+                "high": {
+                  "type": "number"
+                },
+                "low": {
+                  "const": null
+                }
+              }
+            }
+          ]
+        }
       }
     }
   },
@@ -891,14 +921,6 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
         "description": "``metric.observed`` at its current version, 2 (version 1 reads as a ``level``: ``schema.upcast``).",
         "type": "object",
         "properties": {
-          "type": {
-            "enum": [
-              "metric.observed"
-            ]
-          },
-          "data": {
-            "$ref": "#/$defs/MetricObservedV2"
-          },
           "id": {
             "description": "UUID in canonical lowercase 36-character form.",
             "examples": [
@@ -922,12 +944,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "device_seq": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "clock": {
             "type": "integer",
             "minimum": 0,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "occurred_at": {
             "description": "RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
@@ -935,7 +959,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "2026-03-14T09:26:53.589793Z"
             ],
             "type": "string",
-            "maxLength": 64
+            "maxLength": 64,
+            "pattern": "^(?:(?:(?:19[7-9][0-9]|20[0-9]{2})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29)[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|1969-12-31[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]|2100-01-01[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\\+(?:[01][0-9]|2[0-3]):[0-5][0-9])(?!\\n)$"
+          },
+          "type": {
+            "type": "string",
+            "enum": [
+              "metric.observed"
+            ]
           },
           "v": {
             "type": "integer",
@@ -944,33 +975,26 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
             ]
           },
           "project_id": {
-            "anyOf": [
-              {
-                "description": "UUID in canonical lowercase 36-character form.",
-                "examples": [
-                  "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"
-                ],
-                "type": "string",
-                "maxLength": 36,
-                "minLength": 36,
-                "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-              },
-              {
-                "type": "null"
-              }
-            ],
-            "default": null
+            "description": "The project (required for this type).",
+            "type": "string",
+            "minLength": 36,
+            "maxLength": 36,
+            "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+          },
+          "data": {
+            "$ref": "#/$defs/MetricObservedV2"
           }
         },
         "required": [
-          "type",
-          "data",
           "id",
           "device_id",
           "device_seq",
           "clock",
           "occurred_at",
-          "v"
+          "type",
+          "v",
+          "project_id",
+          "data"
         ],
         "additionalProperties": false
       },
@@ -989,7 +1013,8 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "business",
               "model",
               "production"
-            ]
+            ],
+            "type": "string"
           },
           "value": {
             "description": "A finite number.",
@@ -1002,26 +1027,28 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               {
                 "type": "string",
                 "maxLength": 100,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "unit": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 100,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "baseline": {
             "anyOf": [
@@ -1035,7 +1062,7 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "low": {
             "anyOf": [
@@ -1049,7 +1076,7 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "high": {
             "anyOf": [
@@ -1063,44 +1090,45 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "direction": {
-            "description": "Which way is better: `higher_is_better` (what readers assume when it is absent), `lower_is_better`, or `none` (neither: an elasticity, a neutral share).",
+            "description": "Which way is better: `higher_is_better` (what readers assume when it is absent), `lower_is_better`, or `none` (neither: an elasticity, a neutral share). Default: `null`.",
             "anyOf": [
               {
                 "enum": [
                   "higher_is_better",
                   "lower_is_better",
                   "none"
-                ]
+                ],
+                "type": "string"
               },
               {
                 "type": "null"
               }
-            ],
-            "default": null
+            ]
           },
           "note": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 10000,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "measure": {
-            "description": "What `value` is: `level` (the quantity itself; the default, left out of the normalized form) or `change` (a lift or a saving, recorded as such).",
+            "description": "What `value` is: `level` (the quantity itself; the default, left out of the normalized form) or `change` (a lift or a saving, recorded as such). Default: `\"level\"`.",
             "enum": [
               "change",
               "level"
             ],
-            "default": "level"
+            "type": "string"
           }
         },
         "required": [
@@ -1108,7 +1136,37 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "layer",
           "value"
         ],
-        "additionalProperties": false
+        "additionalProperties": false,
+        "not": {
+          "anyOf": [
+            {
+              "required": [
+                "low"
+              ],
+              "properties": {
+                "low": {
+                  "type": "number"
+                },
+                "high": {
+                  "const": null
+                }
+              }
+            },
+            {
+              "required": [
+                "high"
+              ],
+              "properties": {
+                "high": {
+                  "type": "number"
+                },
+                "low": {
+                  "const": null
+                }
+              }
+            }
+          ]
+        }
       }
     }
   },
@@ -1121,14 +1179,6 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
         "title": "MilestoneReached",
         "type": "object",
         "properties": {
-          "type": {
-            "enum": [
-              "milestone.reached"
-            ]
-          },
-          "data": {
-            "$ref": "#/$defs/MilestoneReachedV1"
-          },
           "id": {
             "description": "UUID in canonical lowercase 36-character form.",
             "examples": [
@@ -1152,12 +1202,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "device_seq": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "clock": {
             "type": "integer",
             "minimum": 0,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "occurred_at": {
             "description": "RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
@@ -1165,7 +1217,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "2026-03-14T09:26:53.589793Z"
             ],
             "type": "string",
-            "maxLength": 64
+            "maxLength": 64,
+            "pattern": "^(?:(?:(?:19[7-9][0-9]|20[0-9]{2})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29)[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|1969-12-31[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]|2100-01-01[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\\+(?:[01][0-9]|2[0-3]):[0-5][0-9])(?!\\n)$"
+          },
+          "type": {
+            "type": "string",
+            "enum": [
+              "milestone.reached"
+            ]
           },
           "v": {
             "type": "integer",
@@ -1174,33 +1233,26 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
             ]
           },
           "project_id": {
-            "anyOf": [
-              {
-                "description": "UUID in canonical lowercase 36-character form.",
-                "examples": [
-                  "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"
-                ],
-                "type": "string",
-                "maxLength": 36,
-                "minLength": 36,
-                "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-              },
-              {
-                "type": "null"
-              }
-            ],
-            "default": null
+            "description": "The project (required for this type).",
+            "type": "string",
+            "minLength": 36,
+            "maxLength": 36,
+            "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+          },
+          "data": {
+            "$ref": "#/$defs/MilestoneReachedV1"
           }
         },
         "required": [
-          "type",
-          "data",
           "id",
           "device_id",
           "device_seq",
           "clock",
           "occurred_at",
-          "v"
+          "type",
+          "v",
+          "project_id",
+          "data"
         ],
         "additionalProperties": false
       },
@@ -1220,20 +1272,22 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "rolled_back",
               "shadow_deployed",
               "trained"
-            ]
+            ],
+            "type": "string"
           },
           "note": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 10000,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           }
         },
         "required": [
@@ -1252,14 +1306,6 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
         "title": "ProjectStarted",
         "type": "object",
         "properties": {
-          "type": {
-            "enum": [
-              "project.started"
-            ]
-          },
-          "data": {
-            "$ref": "#/$defs/ProjectStartedV1"
-          },
           "id": {
             "description": "UUID in canonical lowercase 36-character form.",
             "examples": [
@@ -1283,12 +1329,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "device_seq": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "clock": {
             "type": "integer",
             "minimum": 0,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "occurred_at": {
             "description": "RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
@@ -1296,7 +1344,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "2026-03-14T09:26:53.589793Z"
             ],
             "type": "string",
-            "maxLength": 64
+            "maxLength": 64,
+            "pattern": "^(?:(?:(?:19[7-9][0-9]|20[0-9]{2})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29)[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|1969-12-31[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]|2100-01-01[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\\+(?:[01][0-9]|2[0-3]):[0-5][0-9])(?!\\n)$"
+          },
+          "type": {
+            "type": "string",
+            "enum": [
+              "project.started"
+            ]
           },
           "v": {
             "type": "integer",
@@ -1305,33 +1360,26 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
             ]
           },
           "project_id": {
-            "anyOf": [
-              {
-                "description": "UUID in canonical lowercase 36-character form.",
-                "examples": [
-                  "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"
-                ],
-                "type": "string",
-                "maxLength": 36,
-                "minLength": 36,
-                "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-              },
-              {
-                "type": "null"
-              }
-            ],
-            "default": null
+            "description": "The project (required for this type).",
+            "type": "string",
+            "minLength": 36,
+            "maxLength": 36,
+            "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+          },
+          "data": {
+            "$ref": "#/$defs/ProjectStartedV1"
           }
         },
         "required": [
-          "type",
-          "data",
           "id",
           "device_id",
           "device_seq",
           "clock",
           "occurred_at",
-          "v"
+          "type",
+          "v",
+          "project_id",
+          "data"
         ],
         "additionalProperties": false
       },
@@ -1342,7 +1390,8 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "name": {
             "type": "string",
             "maxLength": 200,
-            "minLength": 1
+            "minLength": 1,
+            "pattern": "^[^\\x00]*$"
           },
           "kind": {
             "enum": [
@@ -1352,33 +1401,36 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "model",
               "other",
               "research"
-            ]
+            ],
+            "type": "string"
           },
           "summary": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 10000,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "team": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 200,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           }
         },
         "required": [
@@ -1398,14 +1450,6 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
         "title": "ProjectUpdated",
         "type": "object",
         "properties": {
-          "type": {
-            "enum": [
-              "project.updated"
-            ]
-          },
-          "data": {
-            "$ref": "#/$defs/ProjectUpdatedV1"
-          },
           "id": {
             "description": "UUID in canonical lowercase 36-character form.",
             "examples": [
@@ -1429,12 +1473,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "device_seq": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "clock": {
             "type": "integer",
             "minimum": 0,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "occurred_at": {
             "description": "RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
@@ -1442,7 +1488,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "2026-03-14T09:26:53.589793Z"
             ],
             "type": "string",
-            "maxLength": 64
+            "maxLength": 64,
+            "pattern": "^(?:(?:(?:19[7-9][0-9]|20[0-9]{2})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29)[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|1969-12-31[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]|2100-01-01[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\\+(?:[01][0-9]|2[0-3]):[0-5][0-9])(?!\\n)$"
+          },
+          "type": {
+            "type": "string",
+            "enum": [
+              "project.updated"
+            ]
           },
           "v": {
             "type": "integer",
@@ -1451,33 +1504,26 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
             ]
           },
           "project_id": {
-            "anyOf": [
-              {
-                "description": "UUID in canonical lowercase 36-character form.",
-                "examples": [
-                  "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"
-                ],
-                "type": "string",
-                "maxLength": 36,
-                "minLength": 36,
-                "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-              },
-              {
-                "type": "null"
-              }
-            ],
-            "default": null
+            "description": "The project (required for this type).",
+            "type": "string",
+            "minLength": 36,
+            "maxLength": 36,
+            "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+          },
+          "data": {
+            "$ref": "#/$defs/ProjectUpdatedV1"
           }
         },
         "required": [
-          "type",
-          "data",
           "id",
           "device_id",
           "device_seq",
           "clock",
           "occurred_at",
-          "v"
+          "type",
+          "v",
+          "project_id",
+          "data"
         ],
         "additionalProperties": false
       },
@@ -1490,13 +1536,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               {
                 "type": "string",
                 "maxLength": 200,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "kind": {
             "anyOf": [
@@ -1508,43 +1555,62 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
                   "model",
                   "other",
                   "research"
-                ]
+                ],
+                "type": "string"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "summary": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 10000,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           },
           "team": {
             "anyOf": [
               {
                 "type": "string",
                 "maxLength": 200,
-                "minLength": 1
+                "minLength": 1,
+                "pattern": "^[^\\x00]*$"
               },
               {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           }
         },
         "required": [],
-        "additionalProperties": false
+        "additionalProperties": false,
+        "not": {
+          "properties": {
+            "name": {
+              "const": null
+            },
+            "kind": {
+              "const": null
+            },
+            "summary": {
+              "const": null
+            },
+            "team": {
+              "const": null
+            }
+          }
+        }
       }
     }
   },
@@ -1557,14 +1623,6 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
         "title": "WinCaptured",
         "type": "object",
         "properties": {
-          "type": {
-            "enum": [
-              "win.captured"
-            ]
-          },
-          "data": {
-            "$ref": "#/$defs/WinCapturedV1"
-          },
           "id": {
             "description": "UUID in canonical lowercase 36-character form.",
             "examples": [
@@ -1588,12 +1646,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "device_seq": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "clock": {
             "type": "integer",
             "minimum": 0,
-            "maximum": 9007199254740991
+            "maximum": 9007199254740991,
+            "format": "int64"
           },
           "occurred_at": {
             "description": "RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
@@ -1601,7 +1661,14 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
               "2026-03-14T09:26:53.589793Z"
             ],
             "type": "string",
-            "maxLength": 64
+            "maxLength": 64,
+            "pattern": "^(?:(?:(?:19[7-9][0-9]|20[0-9]{2})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29)[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|1969-12-31[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]|2100-01-01[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\\+(?:[01][0-9]|2[0-3]):[0-5][0-9])(?!\\n)$"
+          },
+          "type": {
+            "type": "string",
+            "enum": [
+              "win.captured"
+            ]
           },
           "v": {
             "type": "integer",
@@ -1610,33 +1677,33 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
             ]
           },
           "project_id": {
+            "description": "The project, or absent (or null) for none.",
             "anyOf": [
               {
                 "description": "UUID in canonical lowercase 36-character form.",
-                "examples": [
-                  "0190b4c2-7a1e-7c3d-9f2a-3b4c5d6e7f80"
-                ],
                 "type": "string",
-                "maxLength": 36,
                 "minLength": 36,
+                "maxLength": 36,
                 "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
               },
               {
                 "type": "null"
               }
-            ],
-            "default": null
+            ]
+          },
+          "data": {
+            "$ref": "#/$defs/WinCapturedV1"
           }
         },
         "required": [
-          "type",
-          "data",
           "id",
           "device_id",
           "device_seq",
           "clock",
           "occurred_at",
-          "v"
+          "type",
+          "v",
+          "data"
         ],
         "additionalProperties": false
       },
@@ -1647,13 +1714,15 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
           "text": {
             "type": "string",
             "maxLength": 10000,
-            "minLength": 1
+            "minLength": 1,
+            "pattern": "^[^\\x00]*$"
           },
           "source": {
             "enum": [
               "text",
               "voice"
-            ]
+            ],
+            "type": "string"
           },
           "tags": {
             "anyOf": [
@@ -1662,7 +1731,8 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
                 "items": {
                   "type": "string",
                   "maxLength": 50,
-                  "minLength": 1
+                  "minLength": 1,
+                  "pattern": "^[^\\x00]*$"
                 },
                 "maxItems": 20
               },
@@ -1670,7 +1740,7 @@ export const EVENT_SCHEMAS: Record<string, unknown> = {
                 "type": "null"
               }
             ],
-            "default": null
+            "description": "Default: `null`."
           }
         },
         "required": [
@@ -1695,6 +1765,7 @@ export const ENVELOPE_SCHEMA: unknown = {
       "type": "object",
       "properties": {
         "type": {
+          "type": "string",
           "enum": [
             "event.redacted",
             "event.retracted",
@@ -1731,12 +1802,14 @@ export const ENVELOPE_SCHEMA: unknown = {
         "device_seq": {
           "type": "integer",
           "minimum": 1,
-          "maximum": 9007199254740991
+          "maximum": 9007199254740991,
+          "format": "int64"
         },
         "clock": {
           "type": "integer",
           "minimum": 0,
-          "maximum": 9007199254740991
+          "maximum": 9007199254740991,
+          "format": "int64"
         },
         "occurred_at": {
           "description": "RFC 3339 date-time with a timezone, 1970-01-01 to 2100-01-01.",
@@ -1744,12 +1817,14 @@ export const ENVELOPE_SCHEMA: unknown = {
             "2026-03-14T09:26:53.589793Z"
           ],
           "type": "string",
-          "maxLength": 64
+          "maxLength": 64,
+          "pattern": "^(?:(?:(?:19[7-9][0-9]|20[0-9]{2})-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)|(?:19(?:7[26]|8[048]|9[26])|20(?:[02468][048]|[13579][26]))-02-29)[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])|1969-12-31[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?-(?:[01][0-9]|2[0-3]):[0-5][0-9]|2100-01-01[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\\+(?:[01][0-9]|2[0-3]):[0-5][0-9])(?!\\n)$"
         },
         "v": {
           "type": "integer",
           "minimum": 0,
-          "maximum": 9007199254740991
+          "maximum": 9007199254740991,
+          "format": "int64"
         },
         "project_id": {
           "anyOf": [
@@ -1766,8 +1841,7 @@ export const ENVELOPE_SCHEMA: unknown = {
             {
               "type": "null"
             }
-          ],
-          "default": null
+          ]
         },
         "data": {
           "type": "object",
