@@ -15,7 +15,7 @@ interface TimelineBody {
   timeline: { entries: Array<{ id: string }> };
 }
 
-test("captured offline, synced, verified; a second device pulls the same events and digest", async () => {
+test("captured offline, synced, verified; a second device pulls the same events and digest", { timeout: 60_000 }, async () => {
   await withServer(async (server) => {
     const phoneToken = await server.createUser("alice", "phone");
     const tabletToken = await server.createToken("alice", "tablet");
@@ -91,7 +91,7 @@ test("captured offline, synced, verified; a second device pulls the same events 
   });
 });
 
-test("read models are fetched with min_seq after a push and served from the last copy when the server is down", async () => {
+test("read models are fetched with min_seq after a push and served from the last copy when the server is down", { timeout: 60_000 }, async () => {
   await withServer(async (server) => {
     const token = await server.createUser("alice");
     const proxy = await new FaultProxy(() => server.url).start();

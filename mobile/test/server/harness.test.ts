@@ -42,7 +42,7 @@ async function push(url: string, token: string, events: unknown[]): Promise<Resp
   });
 }
 
-test("a served store takes pushes; admin tokens work until revoked; a restored backup has a new epoch", async () => {
+test("a served store takes pushes; admin tokens work until revoked; a restored backup has a new epoch", { timeout: 60_000 }, async () => {
   await withServer(async (server) => {
     const alice = await server.createUser("alice");
     const second = await server.createToken("alice", "tablet");
@@ -65,7 +65,7 @@ test("a served store takes pushes; admin tokens work until revoked; a restored b
   });
 });
 
-test("the proxy loses requests and answers, delivers twice and answers in the server's place", async () => {
+test("the proxy loses requests and answers, delivers twice and answers in the server's place", { timeout: 60_000 }, async () => {
   await withServer(async (server) => {
     const alice = await server.createUser("alice");
     const proxy = await new FaultProxy(() => server.url).start();
@@ -106,7 +106,7 @@ test("the proxy loses requests and answers, delivers twice and answers in the se
   });
 });
 
-test("a Python device signs in, captures offline, syncs, and its journal's digest is the server's", async () => {
+test("a Python device signs in, captures offline, syncs, and its journal's digest is the server's", { timeout: 60_000 }, async () => {
   await withServer(async (server) => {
     const token = await server.createUser("alice", "laptop");
     const laptop = new PythonDevice(server.dir, "laptop");

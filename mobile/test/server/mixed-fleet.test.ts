@@ -1,7 +1,7 @@
 /**
  * A mixed fleet: one user with a Python device (the `winledger` command, its own journal file and
  * home folder: `winledger login` with the token on standard input, `winledger win`, `winledger sync`)
- * and a TypeScript device, capturing offline and syncing in orders fast-check picks. After each
+ * and a TypeScript device (a SqliteStorage file), capturing offline and syncing in orders fast-check picks. After each
  * device syncs twice at the end, both hold the same synced event set as the server, and the same
  * digest: the Python journal's (client_sdk's own hash, through pydevice.py), the TypeScript client's
  * (`verify()` and its stored hashes), and the server's (`GET /v1/events` `count` and `digest`).
@@ -10,13 +10,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { digestOfHashes } from "../../src/index.js";
-import { capturedTexts, openDevice, syncedIds } from "../support/clients.js";
+import { join } from "node:path";
+import { capturedTexts, openDevice, sqliteStorage, syncedIds } from "../support/clients.js";
 import { PythonDevice } from "../support/python-device.js";
 import { withServer } from "../support/server.js";
 
 type Move = "py.win" | "ts.capture" | "py.sync" | "ts.sync";
 
-test("a Python device and a TypeScript device of one user converge on the same events and digest, in any order", async () => {
+test("a Python device and a TypeScript device of one user converge on the same events and digest, in any order", { timeout: 180_000 }, async () => {
   await withServer(async (server) => {
     let run = 0;
     await fc.assert(
@@ -29,7 +30,9 @@ test("a Python device and a TypeScript device of one user converge on the same e
           const phoneToken = await server.createToken(name, "phone");
           const laptop = new PythonDevice(server.dir, `laptop-${run}`);
           await laptop.login(server.url, laptopToken.token);
-          const phone = await openDevice(server.url, phoneToken.token);
+          const phone = await openDevice(server.url, phoneToken.token, {
+            storage: await sqliteStorage(join(server.dir, `phone-${run}.db`)),
+          });
           try {
             const captured: string[] = [];
             // Both start with something captured offline, so every order mixes the two devices' events.
@@ -67,7 +70,7 @@ test("a Python device and a TypeScript device of one user converge on the same e
           }
         },
       ),
-      { numRuns: 4, endOnFailure: true },
+      { numRuns: 5, endOnFailure: true },
     );
   });
 });

@@ -16,7 +16,7 @@ import { dataOf, openDevice, syncedIds } from "../support/clients.js";
 import { FaultProxy } from "../support/proxy.js";
 import { withServer } from "../support/server.js";
 
-test("unknown_type and unsupported_version stay pending on an older server and sync once it is upgraded", async () => {
+test("unknown_type and unsupported_version stay pending on an older server and sync once it is upgraded", { timeout: 90_000 }, async () => {
   await withServer(
     async (server) => {
       const token = await server.createUser("alice");

@@ -7,7 +7,7 @@
  *
  * The faults are real: a loopback proxy in front of a real `winledger serve` closes the connection or
  * sends the request twice; they hit the pushes (`POST /v1/sync`), where a lost answer matters. Each run is a fresh user (and device) on one server; runs are bounded
- * (15 runs, at most 6 steps) so the file takes well under 90 s.
+ * (15 runs, at most 8 steps) so the file takes well under 90 s.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -31,13 +31,13 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   }),
 );
 
-test("under lost requests, lost responses and duplicates, one clean sync leaves each appended event on the server once", async () => {
+test("under lost requests, lost responses and duplicates, one clean sync leaves each appended event on the server once", { timeout: 150_000 }, async () => {
   await withServer(async (server) => {
     const proxy = await new FaultProxy(() => server.url).start();
     let run = 0;
     try {
       await fc.assert(
-        fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 6 }), async (steps) => {
+        fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 8 }), async (steps) => {
           run += 1;
           const token = await server.createUser(`user-${run}`);
           proxy.rule = () => "forward";

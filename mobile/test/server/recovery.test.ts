@@ -15,7 +15,7 @@ import { capturedTexts, dataOf, openDevice, sqliteStorage, syncedIds } from "../
 import { FaultProxy } from "../support/proxy.js";
 import { withServer } from "../support/server.js";
 
-test("a restore from backup (new epoch): devices pull from 0 and push back what the backup lacks", async () => {
+test("a restore from backup (new epoch): devices pull from 0 and push back what the backup lacks", { timeout: 90_000 }, async () => {
   await withServer(async (server) => {
     const phoneToken = await server.createUser("alice", "phone");
     const tabletToken = await server.createToken("alice", "tablet");
@@ -71,7 +71,7 @@ test("a restore from backup (new epoch): devices pull from 0 and push back what 
   });
 });
 
-test("409 cursor_ahead (a database file copied back by hand): the device recovers and pushes back what was lost", async () => {
+test("409 cursor_ahead (a database file copied back by hand): the device recovers and pushes back what was lost", { timeout: 90_000 }, async () => {
   await withServer(async (server) => {
     const token = await server.createUser("alice");
     const proxy = await new FaultProxy(() => server.url).start();
@@ -107,7 +107,7 @@ test("409 cursor_ahead (a database file copied back by hand): the device recover
   });
 });
 
-test("a store copied back by hand after another device pushed past the cursor: the digest notices, the device recovers", async () => {
+test("a store copied back by hand after another device pushed past the cursor: the digest notices, the device recovers", { timeout: 90_000 }, async () => {
   await withServer(async (server) => {
     const phoneToken = await server.createUser("alice", "phone");
     const tabletToken = await server.createToken("alice", "tablet");
@@ -152,7 +152,7 @@ test("a store copied back by hand after another device pushed past the cursor: t
   });
 });
 
-test("device_seq_conflict (a SQLite journal copied to a second phone): a new device id, re-minted events, nothing lost", async () => {
+test("device_seq_conflict (a SQLite journal copied to a second phone): a new device id, re-minted events, nothing lost", { timeout: 90_000 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), "winledger-ts-journals-"));
   try {
     await withServer(async (server) => {

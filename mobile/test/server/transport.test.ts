@@ -17,7 +17,7 @@ import { openDevice, syncedIds } from "../support/clients.js";
 import { FaultProxy, jsonAnswer, type Answer } from "../support/proxy.js";
 import { withServer } from "../support/server.js";
 
-test("a revoked token: SyncError unauthorized, events stay pending, a new token syncs them", async () => {
+test("a revoked token: SyncError unauthorized, events stay pending, a new token syncs them", { timeout: 60_000 }, async () => {
   await withServer(async (server) => {
     const first = await server.createUser("alice", "phone");
     const phone = await openDevice(server.url, first.token);
@@ -50,7 +50,7 @@ test("a revoked token: SyncError unauthorized, events stay pending, a new token 
   });
 });
 
-test("413 body_too_large: batches are split, an event too large alone is set aside, the rest syncs", async () => {
+test("413 body_too_large: batches are split, an event too large alone is set aside, the rest syncs", { timeout: 60_000 }, async () => {
   const serverLimit = 2500;
   await withServer(
     async (server) => {
@@ -95,7 +95,7 @@ test("413 body_too_large: batches are split, an event too large alone is set asi
   );
 });
 
-test("the server's max_batch from /v1/info bounds every push", async () => {
+test("the server's max_batch from /v1/info bounds every push", { timeout: 60_000 }, async () => {
   await withServer(
     async (server) => {
       const token = await server.createUser("alice");
@@ -119,7 +119,7 @@ test("the server's max_batch from /v1/info bounds every push", async () => {
   );
 });
 
-test("503 with Retry-After is waited out; a sync that gives up keeps the outbox for the next", async () => {
+test("503 with Retry-After is waited out; a sync that gives up keeps the outbox for the next", { timeout: 60_000 }, async () => {
   await withServer(async (server) => {
     const token = await server.createUser("alice");
     const proxy = await new FaultProxy(() => server.url).start();
