@@ -8,14 +8,15 @@
  * The 413s need a server whose limit is lower than the one the client read from `/v1/info` (an
  * operator lowered `WINLEDGER_MAX_BODY_BYTES` after the client's last look): the server runs with the
  * low limit, and the proxy hands the client the `/v1/info` of before (the default limits). The 503s
- * come from the proxy, as a load balancer in front of the server sheds load.
+ * come from the proxy, as a load balancer in front of the server sheds load; the 429s from the server
+ * itself, run with a rate limit of one request a second.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { SyncError } from "../../src/index.js";
 import { openDevice, syncedIds } from "../support/clients.js";
 import { FaultProxy, jsonAnswer, type Answer } from "../support/proxy.js";
-import { withServer } from "../support/server.js";
+import { sleep, withServer } from "../support/server.js";
 
 test("a revoked token: SyncError unauthorized, events stay pending, a new token syncs them", { timeout: 60_000 }, async () => {
   await withServer(async (server) => {
@@ -159,4 +160,61 @@ test("503 with Retry-After is waited out; a sync that gives up keeps the outbox 
       await proxy.stop();
     }
   });
+});
+
+test("an expired token: SyncError unauthorized (expired), events stay pending, a new token syncs them", { timeout: 60_000 }, async () => {
+  await withServer(async (server) => {
+    await server.createUser("alice", "setup");
+    // A token that stops working a few seconds from now (a time with its offset, as an operator gives it).
+    const expiry = new Date(Date.now() + 4000).toISOString().replace(/\.\d{3}Z$/, "+00:00");
+    const shortLived = await server.createToken("alice", "phone", ["--expires", expiry]);
+    const phone = await openDevice(server.url, shortLived.token);
+    await phone.capture("synced before the token expired");
+    await phone.sync();
+    const waiting = await phone.capture("waits for a new token");
+    while (Date.now() < Date.parse(expiry) + 1200) await sleep(200);
+
+    await assert.rejects(phone.sync(), (error: unknown) => {
+      assert.ok(error instanceof SyncError, `expected a SyncError, got ${String(error)}`);
+      assert.equal(error.code, "unauthorized");
+      assert.equal(error.status, 401);
+      assert.equal(error.reason, "expired");
+      return true;
+    });
+    assert.equal(await phone.pending(), 1);
+    assert.deepEqual(await phone.rejected(), []);
+
+    const fresh = await server.createToken("alice", "phone again");
+    await phone.setToken(fresh.token);
+    await phone.sync();
+    assert.equal(await phone.pending(), 0);
+    assert.ok((await server.serverLog(fresh)).ids.includes(waiting));
+    assert.equal(await phone.verify(), true);
+    await phone.close();
+  });
+});
+
+test("the server's own 429 rate_limited with Retry-After is waited out", { timeout: 60_000 }, async () => {
+  await withServer(
+    async (server) => {
+      const token = await server.createUser("alice");
+      const proxy = await new FaultProxy(() => server.url).start();
+      try {
+        const phone = await openDevice(proxy.url, token.token, { retry: { attempts: 4, baseDelayMs: 10, maxDelayMs: 50 } });
+        const ids = [await phone.capture("one"), await phone.capture("two")];
+        await phone.sync();
+        const limited = proxy.log.findIndex((entry) => entry.status === 429);
+        assert.ok(limited >= 0, `the server never answered 429: ${JSON.stringify(proxy.log.map((e) => [e.path, e.status]))}`);
+        const retried = proxy.log[limited + 1];
+        assert.ok(retried, "the client did not retry after the 429");
+        assert.ok(retried.at - proxy.log[limited]!.at >= 950, `retried ${retried.at - proxy.log[limited]!.at} ms after a 429 whose Retry-After is at least 1 s`);
+        assert.equal(await phone.pending(), 0);
+        assert.deepEqual((await server.serverLog(token)).ids, [...ids].sort());
+        await phone.close();
+      } finally {
+        await proxy.stop();
+      }
+    },
+    { env: { WINLEDGER_RATE_LIMIT_PER_S: "1", WINLEDGER_RATE_LIMIT_BURST: "1" } },
+  );
 });

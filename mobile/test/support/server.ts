@@ -327,9 +327,9 @@ export class WinledgerServer {
     return parseToken(result.stdout);
   }
 
-  /** `admin create-token NAME`: another token of the user. */
-  async createToken(name: string, label = "another device"): Promise<Token> {
-    const result = await this.cli(["admin", "create-token", name, "--label", label, "--db", this.dbUrl]);
+  /** `admin create-token NAME`: another token of the user (`more`: e.g. `--expires 2026-12-31`). */
+  async createToken(name: string, label = "another device", more: string[] = []): Promise<Token> {
+    const result = await this.cli(["admin", "create-token", name, "--label", label, ...more, "--db", this.dbUrl]);
     return parseToken(result.stdout);
   }
 
@@ -369,16 +369,24 @@ export class WinledgerServer {
     await this.start({ samePort: true });
   }
 
-  /** GET /v1/events from 0 until `more` is false: the user's whole log, its count and digest. */
+  private getEvents(bearer: string, after: number): Promise<Response> {
+    return fetch(`${this.url}/v1/events?after=${after}&limit=5000`, {
+      headers: { authorization: `Bearer ${bearer}` },
+      signal: AbortSignal.timeout(20_000),
+    });
+  }
+
+  /** GET /v1/events from 0 until `more` is false (waiting out a 429 or 503): the user's whole log, its count and digest. */
   async serverLog(token: Token | string): Promise<ServerLog> {
     const bearer = typeof token === "string" ? token : token.token;
     const events: ServerLog["events"] = [];
     let after = 0;
     for (let page = 0; page < 1000; page++) {
-      const response = await fetch(`${this.url}/v1/events?after=${after}&limit=5000`, {
-        headers: { authorization: `Bearer ${bearer}` },
-        signal: AbortSignal.timeout(20_000),
-      });
+      let response = await this.getEvents(bearer, after);
+      for (let retry = 0; retry < 5 && (response.status === 429 || response.status === 503); retry++) {
+        await sleep(1000 * Number(response.headers.get("retry-after") ?? "1"));
+        response = await this.getEvents(bearer, after);
+      }
       if (response.status !== 200) throw new Error(`GET /v1/events: ${response.status} ${await response.text()}`);
       const body = (await response.json()) as {
         events: ServerLog["events"];
