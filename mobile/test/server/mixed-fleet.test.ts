@@ -15,9 +15,12 @@ import { capturedTexts, openDevice, sqliteStorage, syncedIds } from "../support/
 import { PythonDevice } from "../support/python-device.js";
 import { withServer } from "../support/server.js";
 
+/** 5 by default; `FLEET_RUNS=30 npm test` tries more orders (each run takes a few seconds). */
+const RUNS = Number(process.env.FLEET_RUNS ?? 5);
+
 type Move = "py.win" | "ts.capture" | "py.sync" | "ts.sync";
 
-test("a Python device and a TypeScript device of one user converge on the same events and digest, in any order", { timeout: 180_000 }, async () => {
+test("a Python device and a TypeScript device of one user converge on the same events and digest, in any order", { timeout: 60_000 + RUNS * 20_000 }, async () => {
   await withServer(async (server) => {
     let run = 0;
     await fc.assert(
@@ -70,7 +73,7 @@ test("a Python device and a TypeScript device of one user converge on the same e
           }
         },
       ),
-      { numRuns: 5, endOnFailure: true },
+      { numRuns: RUNS, endOnFailure: true },
     );
   });
 });

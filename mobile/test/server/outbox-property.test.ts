@@ -17,6 +17,9 @@ import { openDevice, syncedIds } from "../support/clients.js";
 import { FaultProxy, type Fault } from "../support/proxy.js";
 import { withServer } from "../support/server.js";
 
+/** 15 by default; `PROPERTY_RUNS=200 npm test` searches harder (and takes minutes). */
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 15);
+
 type NetFault = "forward" | "drop_request" | "drop_response" | "duplicate";
 type Step = { kind: "append"; count: number } | { kind: "sync"; faults: NetFault[] };
 
@@ -31,7 +34,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   }),
 );
 
-test("under lost requests, lost responses and duplicates, one clean sync leaves each appended event on the server once", { timeout: 150_000 }, async () => {
+test("under lost requests, lost responses and duplicates, one clean sync leaves each appended event on the server once", { timeout: 30_000 + RUNS * 8_000 }, async () => {
   await withServer(async (server) => {
     const proxy = await new FaultProxy(() => server.url).start();
     let run = 0;
@@ -78,7 +81,7 @@ test("under lost requests, lost responses and duplicates, one clean sync leaves 
             await device.close();
           }
         }),
-        { numRuns: 15, endOnFailure: true, interruptAfterTimeLimit: 80_000 },
+        { numRuns: RUNS, endOnFailure: true, interruptAfterTimeLimit: RUNS * 6_000 },
       );
       // The runs did meet every kind of fault on a push that reached the server or not.
       const met = new Set(proxy.log.filter((entry) => entry.method === "POST").map((entry) => entry.fault));

@@ -41,8 +41,12 @@ test("a restore from backup (new epoch): devices pull from 0 and push back what 
       assert.notEqual(restored.epoch, oldEpoch);
       assert.deepEqual(restored.ids, [...before].sort());
 
-      // The phone pushes back its own lost events and the tablet's, which it had pulled. It sees the new
-      // epoch in /v1/info and never pulls with the old cursor: its first pull is from 0, and no 409.
+      // The phone pushes back its own lost events and the tablet's, which it had pulled, with one it
+      // captured since. It sees the new epoch in /v1/info and never pulls with the old cursor: its
+      // first pull is from 0, and no 409.
+      const since = await phone.capture("captured after the restore");
+      everything.push(since);
+      everything.sort();
       const pushesBefore = proxy.requests("/v1/sync").length;
       proxy.log.length = 0;
       await phone.sync();
@@ -90,6 +94,7 @@ test("409 cursor_ahead (a database file copied back by hand): the device recover
       assert.deepEqual(back.ids, [...kept].sort());
       assert.equal(back.epoch, epoch); // by hand: the epoch did not change
 
+      lost.push(await phone.capture("captured after the copy went back")); // pending during the recovery
       await phone.sync();
       assert.ok(
         proxy.log.some((entry) => entry.status === 409),
