@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { digestOfHashes } from "../../src/index.js";
 import { join } from "node:path";
-import { capturedTexts, openDevice, sqliteStorage, syncedIds } from "../support/clients.js";
+import { capturedTexts, dataOf, openDevice, sqliteStorage, syncedIds } from "../support/clients.js";
 import { PythonDevice } from "../support/python-device.js";
 import { withServer } from "../support/server.js";
 
@@ -75,5 +75,49 @@ test("a Python device and a TypeScript device of one user converge on the same e
       ),
       { numRuns: RUNS, endOnFailure: true },
     );
+  });
+});
+
+test("redactions cross the fleet: each device erases the other's text, and the three digests agree", { timeout: 90_000 }, async () => {
+  await withServer(async (server) => {
+    const laptopToken = await server.createUser("alice", "laptop");
+    const phoneToken = await server.createToken("alice", "phone");
+    const laptop = new PythonDevice(server.dir, "laptop");
+    await laptop.login(server.url, laptopToken.token);
+    const phone = await openDevice(server.url, phoneToken.token, { storage: await sqliteStorage(join(server.dir, "phone.db")) });
+    try {
+      const fromPhone = await phone.capture("Called Jane Example at ACME about the renewal", { tags: ["acme"] });
+      const fromLaptop = await laptop.win("Bob Example's team adopted the dashboard");
+      await phone.sync();
+      await laptop.sync();
+      await phone.sync();
+
+      // Each erases the other's text, on its own copy first, then everywhere through the server.
+      const byLaptop = await laptop.takeBack("redact", fromPhone, "named a customer");
+      const byPhone = await phone.redact(fromLaptop, { reason: "named a person" });
+      const phoneCopy = (await phone.events()).find((event) => event.id === fromLaptop)!;
+      assert.deepEqual(dataOf(phoneCopy), { text: "[redacted]", source: "text" });
+      await laptop.sync();
+      await phone.sync();
+      await laptop.sync();
+
+      const log = await server.serverLog(phoneToken);
+      const everything = [fromPhone, fromLaptop, byLaptop, byPhone].sort();
+      assert.deepEqual(log.ids, everything);
+      const wire = JSON.stringify(log.events);
+      assert.ok(!wire.includes("Jane Example") && !wire.includes("Bob Example"), "a redacted text is still on the server");
+      const phoneTarget = (await phone.events()).find((event) => event.id === fromPhone)!;
+      assert.deepEqual(dataOf(phoneTarget), { text: "[redacted]", source: "text", tags: [] });
+
+      const journal = await laptop.journal();
+      assert.deepEqual(journal.synced, everything);
+      assert.deepEqual(journal.texts, ["[redacted]", "[redacted]"]);
+      assert.equal(journal.digest, log.digest);
+      assert.deepEqual(await syncedIds(phone), everything);
+      assert.equal(digestOfHashes((await phone.events()).map((event) => event.h)), log.digest);
+      assert.equal(await phone.verify(), true);
+    } finally {
+      await phone.close();
+    }
   });
 });

@@ -226,3 +226,44 @@ test("device_seq_conflict (a SQLite journal copied to a second phone): a new dev
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("a redaction lost in a restore is pushed again: the text the backup still holds is erased again", { timeout: 90_000 }, async () => {
+  await withServer(async (server) => {
+    const phoneToken = await server.createUser("alice", "phone");
+    const tabletToken = await server.createToken("alice", "tablet");
+    const phone = await openDevice(server.url, phoneToken.token);
+    const tablet = await openDevice(server.url, tabletToken.token);
+    const secret = await phone.capture("Jane Example from ACME signed the renewal", { tags: ["acme"] });
+    const plain = await phone.capture("The renewal went through");
+    await phone.sync();
+    const backup = await server.backup();
+    const redaction = await phone.redact(secret, { reason: "named a customer" });
+    await phone.sync();
+    await tablet.sync();
+    assert.ok(!JSON.stringify((await server.serverLog(phoneToken)).events).includes("Jane Example"));
+
+    await server.restoreFromBackup(backup); // the backup holds the text, and no redaction
+    assert.ok(JSON.stringify((await server.serverLog(phoneToken)).events).includes("Jane Example"));
+
+    await phone.sync();
+    assert.equal(await phone.pending(), 0);
+    assert.deepEqual(await phone.rejected(), []);
+    const log = await server.serverLog(phoneToken);
+    assert.deepEqual(log.ids, [secret, plain, redaction].sort());
+    assert.ok(!JSON.stringify(log.events).includes("Jane Example"), "the restored text was not erased again");
+    assert.deepEqual(dataOf((await phone.events()).find((event) => event.id === secret)!), {
+      text: "[redacted]",
+      source: "text",
+      tags: [],
+    });
+    assert.equal(await phone.verify(), true);
+
+    await tablet.sync();
+    assert.deepEqual(await tablet.rejected(), []);
+    assert.equal(await tablet.verify(), true);
+    assert.deepEqual(await syncedIds(tablet), log.ids);
+    assert.ok(!JSON.stringify(await tablet.events()).includes("Jane Example"));
+    await phone.close();
+    await tablet.close();
+  });
+});

@@ -52,6 +52,17 @@ export class PythonDevice {
     return match[1];
   }
 
+  /** `winledger redact ID` (or `retract`): the new event's id, read from the journal. */
+  async takeBack(kind: "redact" | "retract", target: string, reason: string): Promise<string> {
+    const before = await this.journal();
+    await this.cli([kind, target, "--reason", reason]);
+    const after = await this.journal();
+    const known = new Set([...before.pending, ...before.synced]);
+    const added = after.pending.filter((id) => !known.has(id));
+    if (added.length !== 1) throw new Error(`${this.name}: winledger ${kind} added ${added.length} events`);
+    return added[0]!;
+  }
+
   async sync(): Promise<string> {
     return (await this.cli(["sync"])).stdout;
   }
