@@ -6,7 +6,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Client, MemoryStorage, digestOfHashes } from "../../src/index.js";
-import { capturedTexts, dataOf, openDevice, syncedIds } from "../support/clients.js";
+import { join } from "node:path";
+import { capturedTexts, dataOf, openDevice, sqliteStorage, syncedIds } from "../support/clients.js";
 import { FaultProxy } from "../support/proxy.js";
 import { withServer } from "../support/server.js";
 
@@ -144,5 +145,28 @@ test("read models are fetched with min_seq after a push and served from the last
     } finally {
       await proxy.stop();
     }
+  }, { projector: "process" }); // as `winledger serve` runs by default: the folds happen in another process
+});
+
+test("a SqliteStorage journal keeps its outbox and its device id across a restart of the app", { timeout: 60_000 }, async () => {
+  await withServer(async (server) => {
+    const token = await server.createUser("alice");
+    const path = join(server.dir, "phone.db");
+    let phone = await openDevice(server.url, token.token, { storage: await sqliteStorage(path) });
+    const device = await phone.deviceId();
+    const first = await phone.capture("captured, then the app was closed");
+    await phone.sync();
+    const waiting = [await phone.capture("pending when the app closed 1"), await phone.capture("pending when the app closed 2")];
+    await phone.close();
+
+    phone = await openDevice(server.url, token.token, { storage: await sqliteStorage(path) });
+    assert.equal(await phone.deviceId(), device);
+    assert.equal(await phone.pending(), 2);
+    const report = await phone.sync();
+    assert.equal(report.accepted, 2);
+    assert.equal(report.pulled, 0);
+    assert.deepEqual((await server.serverLog(token)).ids, [first, ...waiting].sort());
+    assert.equal(await phone.verify(), true);
+    await phone.close();
   });
 });

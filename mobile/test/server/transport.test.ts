@@ -218,3 +218,35 @@ test("the server's own 429 rate_limited with Retry-After is waited out", { timeo
     { env: { WINLEDGER_RATE_LIMIT_PER_S: "1", WINLEDGER_RATE_LIMIT_BURST: "1" } },
   );
 });
+
+test("a token of another account is refused for a journal that has synced: nothing moves", { timeout: 60_000 }, async () => {
+  await withServer(async (server) => {
+    const alice = await server.createUser("alice");
+    const bob = await server.createUser("bob");
+    const phone = await openDevice(server.url, alice.token);
+    await phone.capture("alice's first win");
+    await phone.sync();
+    const waiting = await phone.capture("alice's second win");
+
+    // Refused where the SDK first sees the other account: by setToken (which checks a token when the
+    // server answers, as `winledger login` does), or else by the sync.
+    const mismatch = (error: unknown): boolean => error instanceof SyncError && error.code === "account_mismatch";
+    let refusedAtSetToken = false;
+    try {
+      await phone.setToken(bob.token);
+    } catch (error) {
+      assert.ok(mismatch(error), `setToken failed with ${String(error)}`);
+      refusedAtSetToken = true;
+    }
+    if (!refusedAtSetToken) await assert.rejects(phone.sync(), mismatch);
+    assert.equal((await server.serverLog(bob)).count, 0);
+    assert.equal(await phone.pending(), 1);
+    assert.equal((await phone.events()).length, 2);
+
+    await phone.setToken(alice.token);
+    await phone.sync();
+    assert.ok((await server.serverLog(alice)).ids.includes(waiting));
+    assert.equal(await phone.verify(), true);
+    await phone.close();
+  });
+});
