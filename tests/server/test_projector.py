@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import schema.projections
-import server.projections.projector
+import server.projections.batches
 import server.projections.rebuild
 from schema.projections import build_models
 from server.projections import leases
@@ -150,8 +150,8 @@ def test_a_restart_resumes_from_the_checkpoint_without_reapplying_events(
         folded.append(sorted(read.keys))
         return fold_batch(read)
 
-    monkeypatch.setattr(server.projections.projector, "refold", spy)
-    monkeypatch.setattr(server.projections.projector, "fold_batch", forward_spy)
+    monkeypatch.setattr(server.projections.batches, "refold", spy)
+    monkeypatch.setattr(server.projections.batches, "fold_batch", forward_spy)
     second = server_factory(path, **FAST)
     api = Api(second, token)
     time.sleep(0.3)  # several polls of the projector
@@ -255,7 +255,7 @@ def test_a_failing_projection_is_retried_and_never_fails_a_push(
             raise failures.pop()
         return fold(read)
 
-    monkeypatch.setattr(server.projections.projector, "fold_batch", flaky)
+    monkeypatch.setattr(server.projections.batches, "fold_batch", flaky)
     result = user.push([an_event()])
     assert result["results"][0]["status"] == "accepted"
     assert projects(user, min_seq=result["cursor"])["as_of_seq"] == result["cursor"]

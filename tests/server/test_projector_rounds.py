@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from schema.projections import build_models
-from server.projections import leases
+from server.projections import batches, leases
 from server.projections import projector as projector_module
 from server.projections.projector import BatchResult, project_round
 from server.projections.states import States
@@ -57,14 +57,14 @@ def test_a_round_commits_the_users_it_can_and_leaves_a_busy_and_a_failing_one_as
             return True
 
     assert server.portal.call(lease, ids[1], True)
-    read_and_fold = projector_module._read_and_fold
+    read_and_fold = batches._read_and_fold
 
     async def failing_for_edsger(recorder: Any, user_id: int, *args: Any) -> Any:
         if user_id == ids[2]:
             raise RuntimeError("the fold of edsger's batch failed")
         return await read_and_fold(recorder, user_id, *args)
 
-    monkeypatch.setattr(projector_module, "_read_and_fold", failing_for_edsger)
+    monkeypatch.setattr(batches, "_read_and_fold", failing_for_edsger)
     states = States()
 
     async def round_() -> dict[int, BatchResult | Exception]:
@@ -92,7 +92,7 @@ def test_a_round_commits_the_users_it_can_and_leaves_a_busy_and_a_failing_one_as
 
     assert server.portal.call(free, ids[2]) and server.portal.call(free, ids[0])
 
-    monkeypatch.setattr(projector_module, "_read_and_fold", read_and_fold)
+    monkeypatch.setattr(batches, "_read_and_fold", read_and_fold)
     server.portal.call(lease, ids[1], False)
     heads[0] = _push_a_project(ada, 3)
     results = server.portal.call(round_)
