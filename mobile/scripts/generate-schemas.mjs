@@ -5,7 +5,7 @@
 //   node scripts/generate-schemas.mjs            write the file
 //   node scripts/generate-schemas.mjs --check    exit 1 if the file differs from what would be written
 //
-// The `winledger` command is $WINLEDGER when set, else `winledger` on PATH, else ../.venv/bin/winledger.
+// The `winledger` command is $WINLEDGER_BIN when set, else `winledger` on PATH, else ../.venv/bin/winledger.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -44,15 +44,15 @@ export function render(dir) {
   ].join("\n");
 }
 
-/** $WINLEDGER, else `winledger` on PATH, else the repository's own .venv/bin/winledger. */
+/** $WINLEDGER_BIN, else `winledger` on PATH, else the repository's own .venv/bin/winledger. */
 export function winledgerCommand() {
-  if (process.env.WINLEDGER) return process.env.WINLEDGER;
+  if (process.env.WINLEDGER_BIN) return process.env.WINLEDGER_BIN;
   for (const dir of (process.env.PATH || "").split(":")) {
     if (dir && existsSync(join(dir, "winledger"))) return join(dir, "winledger");
   }
   const local = join(here, "..", "..", ".venv", "bin", "winledger");
   if (existsSync(local)) return local;
-  throw new Error("`winledger` is not on PATH (nor in the repository's .venv): set WINLEDGER to its path");
+  throw new Error("`winledger` is not on PATH (nor in the repository's .venv): set WINLEDGER_BIN to its path");
 }
 
 export function exportSchemas() {
