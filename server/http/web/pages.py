@@ -191,8 +191,8 @@ def nudges_section(found: Nudges) -> Markup:
             ),
         )
     return render(
-        '<section id="nudges"><h2>What to capture next</h2><p class="muted">As of {as_of} (UTC).</p>'
-        "{items}</section>",
+        '<div id="nudges"><h2>What to capture next</h2><p class="muted">As of {as_of} (UTC).</p>'
+        "{items}</div>",
         as_of=found.as_of,
         items=items,
     )
