@@ -81,6 +81,13 @@ def test_nudge_lists_what_to_capture_and_its_printed_command_resolves_it(
     assert command == """winledger metric "Ann's churn model" KEY VALUE --layer business"""
     argv = [{"KEY": "saved_rate", "VALUE": "34"}.get(word, word) for word in shlex.split(command)]
     assert "pending sync" in ok(capsys, *argv[1:])
+    # Then the chain from the production number to that outcome.
+    lines = ok(capsys, "nudge").splitlines()
+    assert "The chain “Scored per day” of Ann's churn model stops at the production layer" in lines[1]
+    command = lines[2].strip()
+    assert command == """winledger link "Ann's churn model" scored_per_day saved_rate --evidence EVIDENCE"""
+    argv = [{"EVIDENCE": "before_after"}.get(word, word) for word in shlex.split(command)]
+    assert "pending sync" in ok(capsys, *argv[1:])
     assert ok(capsys, "nudge") == f"Nothing to capture right now (as of {TODAY.isoformat()}).\n"
 
 
