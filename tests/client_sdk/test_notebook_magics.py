@@ -20,7 +20,7 @@ def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """IPython's shell, as a notebook's kernel runs it, with the extension loaded as a user loads it."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("IPYTHONDIR", str(tmp_path_factory.mktemp("ipython")))
-        ip = InteractiveShell.instance()
+        ip: Any = InteractiveShell.instance()
         result = ip.run_cell("%load_ext client_sdk.notebook")
         assert result.success, result
         yield ip

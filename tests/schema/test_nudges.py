@@ -305,7 +305,10 @@ def test_each_kind_appears_exactly_when_its_condition_holds(
     journal = Journal()
     project = journal.project("P", "model", on=on(start))
     dates = [start]
-    clip = lambda ago: None if ago is None else min(ago, start)  # noqa: E731
+
+    def clip(ago: int | None) -> int | None:
+        return None if ago is None else min(ago, start)
+
     deploy, production, business, launch = clip(deploy), clip(production), clip(business), clip(launch)
     rollback = None if deploy is None or rollback_after is None else max(deploy - rollback_after, 0)
     conclude = None if launch is None or conclude_after is None else max(launch - conclude_after, 0)
