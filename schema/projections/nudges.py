@@ -154,121 +154,165 @@ def planned_days(note: str | None) -> tuple[int, str] | None:
     return days, match.group(0)
 
 
-def _of(model: ProjectModel, as_of: date, target: str) -> Iterable[tuple[NudgeKind, str, Nudge]]:
-    timeline = model.timeline
-    project = NudgeProject(id=str(model.project_id), name=timeline.name)
-    name = timeline.name
-    when = day_words(as_of.isoformat())
+Found = tuple[NudgeKind, str, Nudge]
+"""A nudge with its kind and what it is about (a metric key, or empty), for the order."""
 
-    def nudge(
-        kind: NudgeKind, about: str, reason: str, command: str, ids: list[str]
-    ) -> tuple[NudgeKind, str, Nudge]:
-        return (
-            kind,
-            about,
-            Nudge(kind=kind, project=project, reason=reason, command=f"winledger {command}", event_ids=ids),
+
+class _Project:
+    """One project as of the day, and what every rule reads of it."""
+
+    def __init__(self, model: ProjectModel, as_of: date, target: str) -> None:
+        self.model, self.as_of, self.target = model, as_of, target
+        self.timeline = model.timeline
+        self.name = model.timeline.name
+        self.when = day_words(as_of.isoformat())
+        by_layer: dict[str, list[Metric]] = {}
+        for metric in model.chains.metrics:
+            by_layer.setdefault(metric.layer, []).append(metric)
+        self.production = by_layer.get("production", [])
+        self.business = by_layer.get("business", [])
+
+    def nudge(self, kind: NudgeKind, about: str, reason: str, command: str, ids: list[str]) -> Found:
+        project = NudgeProject(id=str(self.model.project_id), name=self.name)
+        item = Nudge(kind=kind, project=project, reason=reason, command=f"winledger {command}", event_ids=ids)
+        return kind, about, item
+
+
+def _of(model: ProjectModel, as_of: date, target: str) -> list[Found]:
+    project = _Project(model, as_of, target)
+    return [
+        *_production(project),
+        *_business(project),
+        *_chains(project),
+        *_experiment(project),
+        *_quiet(project),
+    ]
+
+
+def _production(p: _Project) -> list[Found]:
+    period = open_period(p.model, p.as_of)
+    if period is None:
+        return []
+    days = _days(period.start, p.as_of)
+    since = [o for m in p.production for o in m.history if day_of(o.occurred_at) >= day_of(period.start)]
+    if days <= PRODUCTION_WAIT_DAYS or since:
+        return []
+    return [
+        p.nudge(
+            "no_production_metric",
+            "",
+            f"{p.name} was deployed on {day_words(period.start)}, {plural(days, 'day')} before {p.when}, "
+            "and no production-layer number has been recorded since: capture the first production numbers.",
+            f"metric {p.target} KEY VALUE --layer production",
+            [period.start_id],
         )
+    ]
 
-    by_layer: dict[str, list[Metric]] = {}
-    for metric in model.chains.metrics:
-        by_layer.setdefault(metric.layer, []).append(metric)
-    production, business = by_layer.get("production", []), by_layer.get("business", [])
 
-    period = open_period(model, as_of)
-    if period is not None:
-        days = _days(period.start, as_of)
-        since = [o for m in production for o in m.history if day_of(o.occurred_at) >= day_of(period.start)]
-        if days > PRODUCTION_WAIT_DAYS and not since:
-            yield nudge(
-                "no_production_metric",
-                "",
-                f"{name} was deployed on {day_words(period.start)}, {plural(days, 'day')} before {when}, "
-                "and no production-layer number has been recorded since: capture the first production "
-                "numbers.",
-                f"metric {target} KEY VALUE --layer production",
-                [period.start_id],
-            )
-
-    ran = timeline.shipped and timeline.stage not in ("rolled_back", "abandoned")
-    if production and not business and ran:
-        latest = max(production, key=lambda m: (m.latest.occurred_at, m.key))
-        yield nudge(
+def _business(p: _Project) -> list[Found]:
+    ran = p.timeline.shipped and p.timeline.stage not in ("rolled_back", "abandoned")
+    if not (p.production and not p.business and ran):
+        return []
+    latest = max(p.production, key=lambda m: (m.latest.occurred_at, m.key))
+    return [
+        p.nudge(
             "no_business_metric",
             "",
-            f"{name} has production numbers ({latest.headline.text} on "
+            f"{p.name} has production numbers ({latest.headline.text} on "
             f"{day_words(latest.latest.occurred_at)}) but no business-layer metric: record the outcome "
             "it moved.",
-            f"metric {target} KEY VALUE --layer business",
+            f"metric {p.target} KEY VALUE --layer business",
             [latest.latest.id],
         )
+    ]
 
-    if business:
-        labels = {m.key: m.label for m in model.chains.metrics}
-        stops: dict[str, list[list[str]]] = {}
-        ids: dict[str, list[str]] = {}
-        for chain in model.chains.chains:
-            if chain.complete or chain.layers[-1] == "business":
-                continue
-            end = chain.keys[-1]
-            stops.setdefault(end, []).append(chain.keys)
-            ids.setdefault(end, [])
-            ids[end] += [i for i in chain.link_ids if i not in ids[end]]
-        business_keys = sorted(m.key for m in business)
-        effect = business_keys[0] if len(business_keys) == 1 else "BUSINESS_KEY"
-        outcome = series([f"“{labels[key]}” ({key})" for key in business_keys])
-        for end, paths in sorted(stops.items()):
-            layer = next((m.layer for m in model.chains.metrics if m.key == end), None)
-            longest = max(paths, key=lambda keys: (len(keys), keys))
-            drawn = " → ".join(f"“{labels.get(key, key)}”" for key in longest)
-            evidence = ids[end] or [m.latest.id for m in model.chains.metrics if m.key == end]
-            yield nudge(
+
+def _chains(p: _Project) -> list[Found]:
+    if not p.business:
+        return []
+    metrics = p.model.chains.metrics
+    labels = {m.key: m.label for m in metrics}
+    stops: dict[str, list[list[str]]] = {}
+    ids: dict[str, list[str]] = {}
+    for chain in p.model.chains.chains:
+        if chain.complete or chain.layers[-1] == "business":
+            continue
+        end = chain.keys[-1]
+        stops.setdefault(end, []).append(chain.keys)
+        ids.setdefault(end, [])
+        ids[end] += [i for i in chain.link_ids if i not in ids[end]]
+    business_keys = sorted(m.key for m in p.business)
+    effect = business_keys[0] if len(business_keys) == 1 else "BUSINESS_KEY"
+    outcome = series([f"“{labels[key]}” ({key})" for key in business_keys])
+    found: list[Found] = []
+    for end, paths in sorted(stops.items()):
+        layer = next((m.layer for m in metrics if m.key == end), None)
+        longest = max(paths, key=lambda keys: (len(keys), keys))
+        drawn = " → ".join(f"“{labels.get(key, key)}”" for key in longest)
+        found.append(
+            p.nudge(
                 "chain_incomplete",
                 end,
-                f"The chain {drawn} of {name} stops at the {layer or 'an unrecorded'} layer, and the "
+                f"The chain {drawn} of {p.name} stops at the {layer or 'an unrecorded'} layer, and the "
                 f"project records the business metric{'s' if len(business_keys) > 1 else ''} {outcome}: "
                 "link it to the outcome it moves.",
-                f"link {target} {end} {effect} --evidence EVIDENCE",
-                evidence,
+                f"link {p.target} {end} {effect} --evidence EVIDENCE",
+                ids[end] or [m.latest.id for m in metrics if m.key == end],
             )
+        )
+    return found
 
-    launched = _open_launch(timeline.entries)
-    if launched is not None and timeline.stage != "abandoned":
-        days = _days(launched.occurred_at, as_of)
-        plan = planned_days(launched.note)
-        planned = plan[0] if plan else DEFAULT_EXPERIMENT_DAYS
-        if days > planned:
-            said = (
-                f"planned for {plural(planned, 'day')} (its note says “{plan[1]}”)"
-                if plan
-                else f"with no planned length recorded (so {plural(planned, 'day')} is assumed)"
-            )
-            yield nudge(
-                "experiment_overdue",
-                "",
-                f"The experiment of {name} was launched on {day_words(launched.occurred_at)}, {said}; "
-                f"{plural(days, 'day')} later, as of {when}, no conclusion is recorded.",
-                f"milestone {target} experiment_concluded",
-                [launched.id],
-            )
 
-    last = timeline.entries[-1] if timeline.entries else None
-    if last is not None and timeline.stage not in ("retired", "abandoned"):
-        days = _days(last.occurred_at, as_of)
-        if days > QUIET_DAYS:
-            running = timeline.in_production
-            yield nudge(
-                "quiet",
-                "",
-                f"Nothing has been recorded for {name} since {day_words(last.occurred_at)}, "
-                f"{plural(days, 'day')} before {when}: "
-                + (
-                    "is it still in production, or was it retired?"
-                    if running
-                    else "is it still going, or was it dropped?"
-                ),
-                f"milestone {target} {'retired' if running else 'abandoned'}",
-                [last.id],
-            )
+def _experiment(p: _Project) -> list[Found]:
+    launched = _open_launch(p.timeline.entries)
+    if launched is None or p.timeline.stage == "abandoned":
+        return []
+    days = _days(launched.occurred_at, p.as_of)
+    plan = planned_days(launched.note)
+    planned = plan[0] if plan else DEFAULT_EXPERIMENT_DAYS
+    if days <= planned:
+        return []
+    said = (
+        f"planned for {plural(planned, 'day')} (its note says “{plan[1]}”)"
+        if plan
+        else f"with no planned length recorded (so {plural(planned, 'day')} is assumed)"
+    )
+    return [
+        p.nudge(
+            "experiment_overdue",
+            "",
+            f"The experiment of {p.name} was launched on {day_words(launched.occurred_at)}, {said}; "
+            f"{plural(days, 'day')} later, as of {p.when}, no conclusion is recorded.",
+            f"milestone {p.target} experiment_concluded",
+            [launched.id],
+        )
+    ]
+
+
+def _quiet(p: _Project) -> list[Found]:
+    entries = p.timeline.entries
+    if not entries or p.timeline.stage in ("retired", "abandoned"):
+        return []
+    last = entries[-1]
+    days = _days(last.occurred_at, p.as_of)
+    if days <= QUIET_DAYS:
+        return []
+    running = p.timeline.in_production
+    question = (
+        "is it still in production, or was it retired?"
+        if running
+        else "is it still going, or was it dropped?"
+    )
+    return [
+        p.nudge(
+            "quiet",
+            "",
+            f"Nothing has been recorded for {p.name} since {day_words(last.occurred_at)}, "
+            f"{plural(days, 'day')} before {p.when}: {question}",
+            f"milestone {p.target} {'retired' if running else 'abandoned'}",
+            [last.id],
+        )
+    ]
 
 
 def _open_launch(entries: list[TimelineEntry]) -> TimelineEntry | None:
