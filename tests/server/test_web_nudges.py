@@ -52,7 +52,9 @@ def test_the_projects_page_lists_the_users_nudges_with_their_commands_as_text(
     # The reason and the command read as the pure function wrote them, markup included, as text.
     assert deployed.reason in text and deployed.command in text
     assert deployed.command.startswith("winledger metric 'Churn <script>")
-    assert f'href="/projects/{project}"' in page.text
+    assert (
+        f'data-kind="no_production_metric" data-project="{project}"><strong>Churn &lt;script&gt;' in page.text
+    )
 
 
 def test_a_journal_with_nothing_to_capture_says_so_and_another_users_nudges_never_show(

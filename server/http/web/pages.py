@@ -168,7 +168,8 @@ def projects_page(
 
 
 def nudges_section(found: Nudges) -> Markup:
-    """The nudges of ``schema.projections.nudges``: each project linked, its reason, and its command."""
+    """The nudges of ``schema.projections.nudges``: each project's name (its link is the table's, above),
+    its reason, and its command."""
     if not found.nudges:
         items = render(
             '<p class="empty">Nothing to capture right now (as of {as_of}).</p>', as_of=found.as_of
@@ -179,7 +180,7 @@ def nudges_section(found: Nudges) -> Markup:
             "words in capitals are yours to fill in.</p>",
             rows=join(
                 render(
-                    '<li data-kind="{kind}"><a href="/projects/{id}">{name}</a>: {reason}'
+                    '<li data-kind="{kind}" data-project="{id}"><strong>{name}</strong>: {reason}'
                     "<br><code>{command}</code></li>",
                     kind=item.kind,
                     id=item.project.id,
