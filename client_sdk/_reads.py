@@ -13,6 +13,7 @@ from client_sdk.errors import NotFoundError, ValidationError
 # The read models are imported where they are used: an append never pays for them.
 if TYPE_CHECKING:
     from schema.projections import MetricChains, ProjectModel, ProjectSummary, ReviewDraft, TimelineView
+    from schema.projections.nudges import Nudges
 
 __all__ = ["Reads"]
 
@@ -139,6 +140,15 @@ class Reads:
         if format == "text":
             return render_text(draft, cite=cite, short=short)
         return shorten(draft) if short else draft
+
+    def nudges(self, as_of: date | str | None = None) -> Nudges:
+        """What is worth capturing now, as of the end of ``as_of`` (default: today in UTC), from the
+        events held here (``schema.projections.nudges``): each with its reason and the one command that
+        resolves it."""
+        from schema.projections.nudges import nudges
+
+        day = day_argument(as_of, "as_of") or utc_today()
+        return nudges(self._models().values(), day)
 
     def rejected(self) -> list[Event]:
         """Events the server refused for good, with ``code`` and ``message``; never pushed again."""

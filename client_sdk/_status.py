@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from client_sdk import _config
 from client_sdk._cli_args import CommandError, open_client
 from client_sdk._names import describe
+from client_sdk._nudge import nudges_text
 from client_sdk._types import Status
 
 __all__ = ["events_phrase", "status"]
@@ -32,6 +33,7 @@ def status(args: argparse.Namespace) -> int:
         state = client.status()
         pending = [e for e in client.events() if e.status == "pending"]
         rejected = client.rejected()
+        found = client.nudges()
     owner = state.account
     lines = [
         f"Journal:    {state.path}",
@@ -51,6 +53,7 @@ def status(args: argparse.Namespace) -> int:
     if rejected:
         lines.append("Rejected (kept, never pushed again):")
         lines += [f"  {e.id}  {e.type:<17}  {describe(e)}" + _why(e.code, e.message) for e in rejected]
+    lines += ["", nudges_text(found)]  # what to capture next, as `winledger nudge` lists it
     print("\n".join(lines))
     return 0
 

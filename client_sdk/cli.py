@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from client_sdk import _account, _capture, _export
+from client_sdk import _account, _capture, _export, _nudge
 from client_sdk._cli_args import CommandError, store_options, when_options
 from client_sdk.errors import WinledgerError
 
@@ -58,6 +58,7 @@ examples:
   winledger login --server https://wins.example    # once; then, whenever online:
   winledger sync
   winledger review --from 2026-01-01 --to 2026-12-31
+  winledger nudge                                  # what to capture next
 
 `winledger COMMAND --help` explains each command.
 """
@@ -82,6 +83,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     _capture.add_commands(commands, store_options(), when_options())
     _account.add_commands(commands, store_options())
     _export.add_commands(commands, store_options())
+    _nudge.add_commands(commands, store_options())  # winledger nudge (issue 19, section 2)
     if not argv or (argv[0] not in commands.choices and argv[0] not in _LAST):
         _add_plugins(commands)
     for add in _LAST.values():

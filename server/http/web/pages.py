@@ -11,6 +11,7 @@ from datetime import date
 
 from schema.projections import ProjectModel, ProjectSummary, ReviewDraft, TimelineView, stage_label
 from schema.projections.models import Claim
+from schema.projections.nudges import Nudges
 from schema.projections.outline import outline
 from server.http.web.markup import Markup, join, render
 from server.http.web.sections import chains_section, feedback_section
@@ -125,7 +126,9 @@ def error_page(status: int, message: str, *, nonce: str, csrf: str | None = None
     return layout(f"Error {status}", body, nonce=nonce, csrf=csrf)
 
 
-def projects_page(summaries: list[ProjectSummary], *, nonce: str, csrf: str) -> Markup:
+def projects_page(
+    summaries: list[ProjectSummary], *, nonce: str, csrf: str, nudges: Nudges | None = None
+) -> Markup:
     if summaries:
         rows = join(
             render(
@@ -154,9 +157,46 @@ def projects_page(summaries: list[ProjectSummary], *, nonce: str, csrf: str) -> 
             "then <code>winledger sync</code>.</p>"
         )
     body = render(
-        '<h1>Your projects</h1>{table}<p><a href="/review">Read the review draft →</a></p>', table=table
+        '<h1>Your projects</h1>{table}<p><a href="/review">Read the review draft →</a></p>{nudges}',
+        table=table,
+        nudges=nudges_section(nudges) if nudges is not None else Markup(""),
     )
     return layout("Projects", body, nonce=nonce, csrf=csrf)
+
+
+# What to capture next (issue 19, section 2) ------------------------------------------------------
+
+
+def nudges_section(found: Nudges) -> Markup:
+    """The nudges of ``schema.projections.nudges``: each project's name (its link is the table's, above),
+    its reason, and its command."""
+    if not found.nudges:
+        items = render(
+            '<p class="empty">Nothing to capture right now (as of {as_of}).</p>', as_of=found.as_of
+        )
+    else:
+        items = render(
+            '<ol class="nudges">{rows}</ol><p class="muted">Run each command where your journal is; '
+            "words in capitals are yours to fill in.</p>",
+            rows=join(
+                render(
+                    '<li data-kind="{kind}" data-project="{id}"><strong>{name}</strong>: {reason}'
+                    "<br><code>{command}</code></li>",
+                    kind=item.kind,
+                    id=item.project.id,
+                    name=item.project.name,
+                    reason=item.reason,
+                    command=item.command,
+                )
+                for item in found.nudges
+            ),
+        )
+    return render(
+        '<div id="nudges"><h2>What to capture next</h2><p class="muted">As of {as_of} (UTC).</p>'
+        "{items}</div>",
+        as_of=found.as_of,
+        items=items,
+    )
 
 
 def project_page(model: ProjectModel, view: TimelineView, *, nonce: str, csrf: str) -> Markup:
