@@ -112,6 +112,14 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Store:
             recall=float("nan"),
         )
         _version(client, "Fraud scorer", runs["fraud"])
+        client.create_registered_model("Demand forecast")
+        for number in (1, 2):
+            run_id = _run(
+                client, pricing, f"d{number}", "2026-08-01T08:00:00Z", "2026-08-01T09:00:00Z", mae=3.0
+            )
+            _version(client, "Demand forecast", run_id)
+        client.transition_model_version_stage("Demand forecast", "1", "Production")  # MLflow 2's stages
+        client.set_registered_model_alias("Demand forecast", "live", 2)
     ends = {name: int(client.get_run(run_id).info.end_time or 0) for name, run_id in runs.items()}
     return Store(uri=uri, ends=ends, runs=runs)
 
@@ -288,6 +296,7 @@ def test_a_model_no_project_fits_stops_without_a_terminal_and_asks_in_one(
     refused = mlflow_import(capsys, journal, store, "--model", "ticket-router")
     assert refused.code == 1
     assert "argument --project" in refused.err and "'ticket-router' fits no project" in refused.err
+    assert "Number:" not in refused.err  # no question where nobody can answer it
     assert [e.id for e in events(journal)] == held and mlflow_rows(journal) == 0
 
     forced = mlflow_import(capsys, journal, store, "--model", "ticket-router", "--project", "support tickets")
@@ -341,3 +350,19 @@ def test_filters_and_bad_arguments_are_named(
     monkeypatch.setitem(sys.modules, "mlflow.exceptions", None)
     without = mlflow_import(capsys, journal, store)
     assert without.code == 1 and 'pip install "winledger[mlflow]"' in without.err
+
+
+def test_the_stage_production_and_a_named_alias_mean_production(
+    capsys: pytest.CaptureFixture[str], journal: Path, store: Store
+) -> None:
+    start(capsys, journal, "Demand forecast")
+    assert mlflow_import(capsys, journal, store, "--model", "Demand forecast").code == 0
+    deployed = [m for m in milestones(journal) if m[0] != "trained"]
+    assert deployed == [("deployed", version_updated(store, "Demand forecast", 1))]  # 'live' means nothing
+
+    named = mlflow_import(capsys, journal, store, "--model", "Demand forecast", "--production-alias", "live")
+    assert named.code == 0 and "Imported 1 events" in named.out, named.out + named.err
+    deployed = [m for m in milestones(journal) if m[0] != "trained"]
+    assert sorted(deployed) == sorted(
+        [("deployed", version_updated(store, "Demand forecast", n)) for n in (1, 2)]
+    )
