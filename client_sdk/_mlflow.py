@@ -490,7 +490,7 @@ def _remembered_aliases(client: Client, model: str) -> dict[str, _Alias]:
 # -- projects ---------------------------------------------------------------------------------------
 
 
-def _project(client: Client, model: Model, forced: str | None) -> ProjectRef:
+def _project(client: Client, model: Model, forced: str | None, dry_run: bool) -> ProjectRef:
     """The project ``model`` maps to: ``--project``, else the one remembered, else the one of the same name
     (any case), else the person's choice in a terminal. The answer is remembered."""
     refs = project_refs(client._store)
@@ -505,12 +505,14 @@ def _project(client: Client, model: Model, forced: str | None) -> ProjectRef:
         return next(ref for ref in refs if ref.id == remembered)
     else:
         same = [ref for ref in refs if folded(ref.name) == folded(model.name)]
-        chosen = same[0] if len(same) == 1 else _ask(client, model, same, refs)
+        chosen = same[0] if len(same) == 1 else _ask(client, model, same, refs, dry_run)
     _remember(client, **{f"project:{model.name}": chosen.id})
     return chosen
 
 
-def _ask(client: Client, model: Model, same: list[ProjectRef], refs: list[ProjectRef]) -> ProjectRef:
+def _ask(
+    client: Client, model: Model, same: list[ProjectRef], refs: list[ProjectRef], dry_run: bool
+) -> ProjectRef:
     fits = f"fits {len(same)} projects of the journal" if same else "fits no project name of the journal"
     if not sys.stdin.isatty():
         raise CommandError(
@@ -529,7 +531,7 @@ def _ask(client: Client, model: Model, same: list[ProjectRef], refs: list[Projec
         print("Number: ", end="", file=sys.stderr, flush=True)
         answer = sys.stdin.readline().strip()
         if answer == "0" and can_start:
-            return _start(client, model)
+            return _start(client, model, dry_run)
         if answer.isdigit() and 1 <= int(answer) <= len(choices):
             return choices[int(answer) - 1]
         if not answer:
@@ -537,14 +539,15 @@ def _ask(client: Client, model: Model, same: list[ProjectRef], refs: list[Projec
     raise CommandError(f"no project chosen for the MLflow model {model.name!r}", "--project")
 
 
-def _start(client: Client, model: Model) -> ProjectRef:
+def _start(client: Client, model: Model, dry_run: bool) -> ProjectRef:
     """A new project for ``model``, started when the model, or its first run, began."""
     starts = [run.start_ms for run in model.runs.values() if run.start_ms] + [model.created_ms]
     try:
         project_id = client.start_project(model.name, "model", occurred_at=_moment(min(starts)))
     except ValidationError as exc:
         raise CommandError(f"cannot start a project named {model.name!r}: {exc}", "--project") from None
-    print(f"Started project {model.name!r} (model): {project_id}", file=sys.stderr)
+    said = "Would start" if dry_run else "Started"
+    print(f"{said} project {model.name!r} (model)" + ("" if dry_run else f": {project_id}"), file=sys.stderr)
     return ProjectRef(id=project_id, name=model.name, kind="model")
 
 
@@ -589,7 +592,7 @@ def import_command(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     with opened as client:
         for model in models:
-            project = _project(client, model, args.project)
+            project = _project(client, model, args.project, args.dry_run)
             proposed = proposals(
                 model,
                 _remembered_aliases(client, model.name),
@@ -614,7 +617,10 @@ def import_command(args: argparse.Namespace) -> int:
 
 @contextmanager
 def _opened(args: argparse.Namespace) -> Iterator[Client]:
-    with open_client(args) as client:
+    # A --project names a project the journal must hold: a mistyped --store is then an error, not a new
+    # empty journal (as for a capture that names one).
+    first = "start the project with `winledger project start NAME --kind model`"
+    with open_client(args, create=args.project is None, first=first) as client:
         yield client
 
 
