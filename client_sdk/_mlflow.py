@@ -122,9 +122,9 @@ def record(
         remembered: dict[str, str] = {}
         if proposal.alias is not None:
             alias, version = proposal.alias
-            moment = proposal.occurred_at.astimezone(UTC).isoformat()
+            seen_at = proposal.occurred_at.astimezone(UTC).isoformat()
             remembered[f"alias:{model}:{alias}"] = json.dumps(
-                {"version": version, "at": moment, "key": proposal.key}
+                {"version": version, "at": seen_at, "key": proposal.key}
             )
         seen = proposal.milestone is None and proposal.metric is None  # an alias where it was
         if seen or proposal.key in done or _proposed_content(project.id, proposal) in held:

@@ -67,7 +67,7 @@ def _check_uri(uri: str) -> None:
     """A local store must exist: MLflow would create an empty one at a mistyped path."""
     parsed = urlparse(uri)
     if parsed.scheme == "sqlite":
-        path = unquote(uri.split("://", 1)[1])
+        path = unquote(uri.split("://", 1)[1].split("?", 1)[0])
         path = path[1:] if path.startswith("/") else path  # sqlite:///relative, sqlite:////absolute
         if path and path != ":memory:" and not Path(path).is_file():
             raise CommandError(f"there is no MLflow database at {path} (from {uri})", "--tracking-uri")
@@ -165,7 +165,9 @@ def _run(client: Any, run_id: str, experiment_names: dict[str, str]) -> tuple[Ru
     try:
         run = client.get_run(run_id)
     except MlflowException:
-        return None  # deleted since the version was registered
+        return None  # gone since the version was registered
+    if run.info.lifecycle_stage == "deleted":
+        return None  # in MLflow's trash: not a run the person stands by
     experiment_id = run.info.experiment_id
     if experiment_id not in experiment_names:
         experiment_names[experiment_id] = client.get_experiment(experiment_id).name
