@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from client_sdk import _account, _capture, _export
+from client_sdk import _account, _capture, _export, _share
 from client_sdk._cli_args import CommandError, store_options, when_options
 from client_sdk.errors import WinledgerError
 
@@ -82,6 +82,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     _capture.add_commands(commands, store_options(), when_options())
     _account.add_commands(commands, store_options())
     _export.add_commands(commands, store_options())
+    _share.add_commands(commands, store_options())  # `winledger share` (read-only links to the draft)
     if not argv or (argv[0] not in commands.choices and argv[0] not in _LAST):
         _add_plugins(commands)
     for add in _LAST.values():
