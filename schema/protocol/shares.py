@@ -1,4 +1,4 @@
-"""Shared review drafts (docs/protocol.md, section 15): the bodies of ``/v1/shares``.
+"""Shared review drafts (docs/protocol.md, section 14): the bodies of ``/v1/shares``.
 
 A share is a read-only link (``/s/<token>``) to the review draft of one period, optionally of some
 projects only, that a manager opens without an account. The token is in the answer to its creation

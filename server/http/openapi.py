@@ -346,7 +346,7 @@ def _export_path() -> dict[str, Any]:
 
 
 def _share_paths() -> dict[str, Any]:
-    """Read-only links to a review draft (protocol section 15); the token is in the create answer alone."""
+    """Read-only links to a review draft (protocol section 14); the token is in the create answer alone."""
     share_id = {"name": "share_id", "in": "path", "required": True, "schema": {"type": "string"}}
     share_id["description"] = "A share's id; a malformed, missing or another user's id is a 404"
     created = _ok("ShareCreated", "The share, and its link's path `/s/<token>`: given this once")

@@ -1,4 +1,4 @@
-"""``/v1/shares``: make, list and revoke read-only links to a review draft (docs/protocol.md, section 15).
+"""``/v1/shares``: make, list and revoke read-only links to a review draft (docs/protocol.md, section 14).
 
 The same order of checks as every /v1 route: the bearer token first, then Content-Type, Accept,
 the body's size, time and syntax, then each field. Bad input is a 400 naming the field, and
