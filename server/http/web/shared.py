@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from schema.projections import ReviewDraft, model_as_of, timeline_view
 from server.accounts.shares import ShareRow, Shares
+from server.exceptions import ServerError
 from server.http import readmodels
 from server.http.problems import ProblemError
 from server.http.state import state_of
@@ -29,7 +30,9 @@ from server.http.web.markup import Markup
 GONE = "This link is unknown, has expired or was revoked. Ask the person who shared it for a new one."
 
 
-class _SharedError(Exception):
+class _SharedError(ServerError):
+    """A shared link's error page (a private kind of ``PageError``: no session, a way back to the draft)."""
+
     def __init__(self, status: int, message: str, home: str | None = None) -> None:
         super().__init__(message)
         self.status, self.message, self.home = status, message, home
