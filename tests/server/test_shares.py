@@ -24,6 +24,8 @@ from tests.factories import Device, new_id
 from tests.server.conftest import Api, assert_problem, decode
 from tests.support.inprocess import InProcessServer
 
+pytestmark = pytest.mark.backends  # the shares table and its queries, on SQLite and on PostgreSQL
+
 TODAY = datetime.now(UTC).date()
 START, END = TODAY - timedelta(days=200), TODAY
 PERIOD = {"from": START.isoformat(), "to": END.isoformat()}
