@@ -32,7 +32,7 @@ def test_make_open_list_and_revoke_a_link_from_the_terminal(tmp_path: Path) -> N
     person.run("project", "start", "Pricing elasticity", "--kind", "analysis")
     person.run("win", "Pricing team adopted the elasticity curves", "--project", "Pricing elasticity")
 
-    server = ServerProcess(tmp_path / "server.db").start()
+    server = ServerProcess(tmp_path / "server.db", log_level="info").start()  # with its access log
     try:
         assert "not signed in" in _refused(person, "share", "create", "--review", this_year)
         token = server.create_user("dana")
@@ -88,3 +88,5 @@ def test_make_open_list_and_revoke_a_link_from_the_terminal(tmp_path: Path) -> N
         assert " revoked " in person.run("share", "list").stdout
     finally:
         server.stop()
+    log = server.log_path.read_text()
+    assert link.rsplit("/", 1)[-1] not in log and "GET /s/[redacted] HTTP/1.1" in log, log[-2000:]

@@ -97,7 +97,7 @@ async def _draft(request: Request, share: ShareRow) -> tuple[ReviewDraft, date]:
     return draft, as_of
 
 
-def _cited(draft: ReviewDraft, share: ShareRow) -> list[tuple[str, str]]:
+def _cited(draft: ReviewDraft) -> list[tuple[str, str]]:
     """The projects whose pages the link opens: those the draft tells of (within the share's projects)."""
     return [(section.project_id, section.name) for section in draft.sections]
 
@@ -107,7 +107,7 @@ async def shared_review(request: Request, nonce: str, share: ShareRow) -> Markup
     draft, _as_of = await _draft(request, share)
     home = f"/s/{request.path_params['link']}"
     return pages.shared_review_page(
-        draft, home=home, projects=_cited(draft, share), expires_at=share.expires_at, nonce=nonce
+        draft, home=home, projects=_cited(draft), expires_at=share.expires_at, nonce=nonce
     )
 
 
@@ -117,7 +117,7 @@ async def shared_project(request: Request, nonce: str, share: ShareRow) -> Marku
     home = f"/s/{request.path_params['link']}"
     draft, as_of = await _draft(request, share)
     missing = _SharedError(404, "This link shows no such project.", home)
-    if project_id not in {pid for pid, _name in _cited(draft, share)}:
+    if project_id not in {pid for pid, _name in _cited(draft)}:
         raise missing  # another project of the author's, another user's, a malformed id: one answer
     model, _seq, _version = await readmodels.load_project(state_of(request), share.user_id, project_id)
     # As of the draft's day, like the draft: nothing dated after the period shows.
