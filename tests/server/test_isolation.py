@@ -51,7 +51,8 @@ SHARED_PAGES = {("GET", "/s/{link}"), ("GET", "/s/{link}/projects/{project_id}")
 
 
 def request(api: Api, method: str, path: str, headers: dict[str, str], project: str) -> httpx.Response:
-    url = path.format(project_id=project, share_id="0123456789abcdef") + (f"?{PERIOD}" if path == "/v1/review-draft" else "")
+    url = path.format(project_id=project, share_id="0123456789abcdef")
+    url += f"?{PERIOD}" if path == "/v1/review-draft" else ""
     body = encode({"events": [an_event()]}, "json") if method == "POST" else None
     return api.http.request(
         method, url, content=body, headers={"Content-Type": "application/json", **headers}
