@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from client_sdk import _account, _capture, _export, _mlflow, _nudge
+from client_sdk import _account, _capture, _export, _mlflow, _nudge, _share
 from client_sdk._cli_args import CommandError, store_options, when_options
 from client_sdk.errors import WinledgerError
 
@@ -83,8 +83,9 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     _capture.add_commands(commands, store_options(), when_options())
     _account.add_commands(commands, store_options())
     _export.add_commands(commands, store_options())
-    _nudge.add_commands(commands, store_options())  # winledger nudge (issue 19, section 2)
-    _mlflow.add_commands(commands, store_options())  # issue 19: winledger mlflow import
+    _nudge.add_commands(commands, store_options())  # `winledger nudge` (what to capture next)
+    _mlflow.add_commands(commands, store_options())  # `winledger mlflow import`
+    _share.add_commands(commands, store_options())  # `winledger share` (read-only links to the draft)
     if not argv or (argv[0] not in commands.choices and argv[0] not in _LAST):
         _add_plugins(commands)
     for add in _LAST.values():

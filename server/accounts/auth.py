@@ -90,7 +90,13 @@ class RedactTokens(logging.Filter):
         return True
 
 
+_SHARE_ANYWHERE = re.compile(r"(/s/)[A-Za-z0-9_-]{20,}")
+"""A shared link's token in a path (server/accounts/shares.py): the access log's request line holds it."""
+
+
 def _redact(text: str) -> str:
+    if "/s/" in text:
+        text = _SHARE_ANYWHERE.sub(r"\1[redacted]", text)
     return _TOKEN_ANYWHERE.sub(r"\1[redacted]", text) if "wl_" in text.lower() else text
 
 

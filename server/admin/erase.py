@@ -67,6 +67,7 @@ _SHOWN = {
     "project_models": ("read model", "read models"),
     "projection_checkpoints": ("checkpoint", "checkpoints"),
     "web_sessions": ("web session", "web sessions"),
+    "shares": ("shared link", "shared links"),
     "tokens": ("token", "tokens"),
 }
 _UNSHOWN = {"users", "projection_leases"}  # the user is named; the lease is the one this command took

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     event,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -132,6 +133,25 @@ web_sessions = Table(
     Column("created_at", String(32), nullable=False),
     Column("expires_at", String(32), nullable=False),
     Index("ix_web_sessions_expires_at", "expires_at"),
+)
+
+shares = Table(
+    "shares",
+    metadata,
+    # Read-only links to a review draft (server/accounts/shares.py): `id` is public (list, revoke), the
+    # link's token is never stored, only its SHA-256, like every token and session id.
+    Column("id", String(32), primary_key=True),
+    Column("user_id", Integer, nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("period_from", String(10), nullable=False),
+    Column("period_to", String(10), nullable=False),
+    # The project ids it is limited to, as a JSON array; null: every project of the period.
+    Column("project_ids", Text),
+    Column("created_at", String(32), nullable=False),
+    Column("expires_at", String(32), nullable=False),
+    Column("revoked_at", String(32)),
+    Column("view_count", BigInteger, nullable=False),
+    Column("last_viewed_at", String(32)),
 )
 
 EVENT_INSERT_COLUMNS = (

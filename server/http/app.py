@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from server.eventlog.store import Overloaded
-from server.http import export, readmodels, routes, web
+from server.http import export, readmodels, routes, shares, web
 from server.http.metrics import metrics
 from server.http.observe import Observe
 from server.http.problems import SHED_RETRY_AFTER_S, Admission, ProblemError, problem_response
@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/v1/sync", routes.sync, methods=["POST"]),
             *readmodels.ROUTES,
             *export.ROUTES,
+            *shares.ROUTES,
             # The review pages (server/http/web): HTML behind a session cookie, outside /v1 and its API.
             *web.ROUTES,
         ],

@@ -14,6 +14,7 @@ from typing import Any
 
 import msgspec
 
+from schema.jsonschema import sent_defaults
 from schema.protocol import (
     EPOCH_HEADER,
     JSON,
@@ -38,6 +39,7 @@ from schema.protocol.readmodels import (
     ReviewDraftResponse,
     TimelineResponse,
 )
+from schema.protocol.shares import SHARE_BODIES
 from schema.types import MAX_INT
 from server.settings import Settings
 
@@ -54,13 +56,14 @@ BODIES: tuple[type[msgspec.Struct], ...] = (
     TimelineResponse,
     MetricChainsResponse,
     ReviewDraftResponse,
+    *SHARE_BODIES,
 )
 
 _PROBLEMS = {
     400: "`malformed_body` (the body does not parse, or nests deeper than `limits.max_depth`) "
     "or `invalid_parameter`",
     401: "`unauthorized`: the bearer token is missing, malformed, unknown, revoked or expired",
-    404: "`not_found`: no such project in your journal (another user's looks exactly the same)",
+    404: "`not_found`: no such project (or share) of yours (another user's looks exactly the same)",
     406: "`not_acceptable`: `Accept` names no format this server speaks",
     408: "`body_timeout`: the body did not arrive in time",
     409: "`cursor_ahead`: `after` is beyond your newest seq; recover as protocol section 9 says",
@@ -190,6 +193,7 @@ _REVIEW_PARAMETERS = [
 def build(settings: Settings) -> dict[str, Any]:
     """The document for a server running with ``settings``."""
     paths = {**_sync_paths(settings), **_read_model_paths(), **_export_path(), **_public_paths()}
+    paths |= _share_paths()
     # A fuzzer (and a reader) finds real project ids in the list.
     project = {"project_id": "$response.body#/projects/0/id"}
     paths["/v1/projects"]["get"]["responses"]["200"]["links"] = {
@@ -225,6 +229,7 @@ def _schemas(settings: Settings) -> dict[str, Any]:
     events = components["PushRequest"]["properties"]["events"]
     events |= {"minItems": 1, "maxItems": settings.max_batch}
     components["SyncRequest"]["properties"]["events"]["maxItems"] = settings.max_batch
+    sent_defaults(components["ShareRequest"])  # what a client may leave out, in words (as for a push)
     return components
 
 
@@ -338,6 +343,28 @@ def _export_path() -> dict[str, Any]:
     }
     summary = "All of your events in seq order, then your read models, as NDJSON (protocol section 13)"
     return {"/v1/export": {"get": _operation("export", summary, lines, ())}}
+
+
+def _share_paths() -> dict[str, Any]:
+    """Read-only links to a review draft (protocol section 14); the token is in the create answer alone."""
+    share_id = {"name": "share_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    share_id["description"] = "A share's id; a malformed, missing or another user's id is a 404"
+    created = _ok("ShareCreated", "The share, and its link's path `/s/<token>`: given this once")
+    created["links"] = {
+        "revokeShare": {"operationId": "revokeShare", "parameters": {"share_id": "$response.body#/share/id"}}
+    }
+    return {
+        "/v1/shares": {
+            "get": _operation("listShares", "Your shared links, newest first (never their tokens)",
+                              _ok("SharesResponse", "Your shares, with their state and views"), ()),
+            "post": _operation("createShare", "Make a read-only link to the review draft of a period",
+                               created, (400, 408, 413, 415), body="ShareRequest"),
+        },
+        "/v1/shares/{share_id}/revoke": {
+            "post": _operation("revokeShare", "Revoke a link: it stops working at once (again: no change)",
+                               _ok("ShareRevoked", "The share, revoked"), (404,), parameters=[share_id])
+        },
+    }  # fmt: skip
 
 
 def _public_paths() -> dict[str, Any]:

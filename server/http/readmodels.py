@@ -10,6 +10,7 @@ to reflect seq N, so that a client reads its own writes.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -242,12 +243,17 @@ async def load_project(state: State, user_id: int, project_id: str) -> tuple[Pro
 
 
 async def load_draft(
-    state: State, user_id: int, start: date, end: date, as_of: date
+    state: State, user_id: int, start: date, end: date, as_of: date, projects: Iterable[str] = ()
 ) -> tuple[ReviewDraft, int, int]:
-    """The review draft of the user's journal for ``start``..``end``."""
+    """The review draft of the user's journal for ``start``..``end``; of ``projects`` alone when given
+    (a shared link limited to them: then no win captured without a project either)."""
+    only = set(projects)
     async with reads.snapshot(state.engine) as connection:
         seq, version = await _standing(connection, user_id)
-        models = await _guarded(reads.load_models(connection, user_id))
+        if only:
+            models = await _guarded(reads.load_models_of(connection, user_id, only))
+        else:
+            models = await _guarded(reads.load_models(connection, user_id))
     return review_draft(models.values(), start, end, as_of), seq, version
 
 

@@ -37,16 +37,22 @@ ROUTES: list[tuple[str, str]] = [
     ("GET", "/v1/projects/{project_id}/metric-chains"),
     ("GET", "/v1/review-draft"),
     ("GET", "/v1/export"),
+    ("GET", "/v1/shares"),
+    ("POST", "/v1/shares"),
+    ("POST", "/v1/shares/{share_id}/revoke"),
 ]
 """Every route behind a bearer token: (method, path as routed)."""
 
 PUBLIC = {("GET", "/healthz"), ("GET", "/openapi.json")}
 OPERATOR = {("GET", "/metrics")}
+SHARED_PAGES = {("GET", "/s/{link}"), ("GET", "/s/{link}/projects/{project_id}")}
+"""A shared link's pages, behind its own token (tests/server/test_shares.py): only what it was made for."""
 """Behind the operator's metrics token, never a user's (tests/server/test_metrics.py): no user's data."""
 
 
 def request(api: Api, method: str, path: str, headers: dict[str, str], project: str) -> httpx.Response:
-    url = path.format(project_id=project) + (f"?{PERIOD}" if path == "/v1/review-draft" else "")
+    url = path.format(project_id=project, share_id="0123456789abcdef")
+    url += f"?{PERIOD}" if path == "/v1/review-draft" else ""
     body = encode({"events": [an_event()]}, "json") if method == "POST" else None
     return api.http.request(
         method, url, content=body, headers={"Content-Type": "application/json", **headers}
@@ -61,7 +67,7 @@ def test_every_route_of_the_app_is_in_the_table(api: Api) -> None:
         for method in route.methods or ()
         if method != "HEAD"
     }
-    assert routed == set(ROUTES) | PUBLIC | OPERATOR | set(WEB_ROUTES)
+    assert routed == set(ROUTES) | PUBLIC | OPERATOR | set(WEB_ROUTES) | SHARED_PAGES
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ creates it. docs/web.md describes the pages, the sessions, CSRF and escaping.
 
 from starlette.routing import Route
 
-from server.http.web import handlers
+from server.http.web import handlers, shared
 from server.http.web.markup import Markup, escape, render
 from server.http.web.sessions import SESSION_LIFETIME, Sessions, web_sessions
 
@@ -20,6 +20,9 @@ ROUTES = [
     Route("/projects/{project_id}", handlers.page(handlers.project), methods=["GET"]),
     Route("/review", handlers.page(handlers.review), methods=["GET"]),
     Route("/review.md", handlers.page(handlers.review_markdown), methods=["GET"]),
+    # Shared links (server/http/web/shared.py): a review draft for a reader without an account.
+    Route("/s/{link}", shared.shared_review, methods=["GET"]),
+    Route("/s/{link}/projects/{project_id}", shared.shared_project, methods=["GET"]),
 ]
 
 __all__ = ["ROUTES", "SESSION_LIFETIME", "Markup", "Sessions", "escape", "render", "web_sessions"]

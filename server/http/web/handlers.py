@@ -243,7 +243,7 @@ async def projects(request: Request, nonce: str, session: Session) -> Response:
 
 async def _nudges(request: Request, user_id: int) -> Nudges:
     """What to capture next as of today (UTC), from the user's stored models, with the function
-    ``winledger nudge`` runs on the journal (issue 19, section 2)."""
+    ``winledger nudge`` runs on the journal."""
     state = state_of(request)
     try:
         async with reads.snapshot(state.engine) as connection:

@@ -75,7 +75,23 @@ for (const [button, source, done] of [
 """
 
 
-def layout(title: str, body: Markup, *, nonce: str, csrf: str | None = None, script: str = "") -> Markup:
+_SHARED_HEAD = Markup(
+    '<meta name="robots" content="noindex, nofollow, noarchive"><meta name="referrer" content="no-referrer">'
+)
+
+
+def layout(
+    title: str,
+    body: Markup,
+    *,
+    nonce: str,
+    csrf: str | None = None,
+    script: str = "",
+    home: str = "/",
+    shared: bool = False,
+) -> Markup:
+    """A page; ``shared``: a page of a shared link (``home`` is its draft), for no search engine to keep
+    and with no navigation to the signed-in pages."""
     nav = Markup("")
     if csrf is not None:
         nav = render(
@@ -89,10 +105,13 @@ def layout(title: str, body: Markup, *, nonce: str, csrf: str | None = None, scr
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         # An empty icon: the browser asks for no /favicon.ico (a 404 on every page).
-        '<title>{title} · winledger</title><link rel="icon" href="data:,">'
+        '<title>{title} · winledger</title><link rel="icon" href="data:,">{robots}'
         '<style nonce="{nonce}">{css}</style></head>'
-        '<body><header><a href="/">winledger</a>{nav}</header><main>{body}</main>{scripts}</body></html>',
+        '<body><header><a href="{home}">winledger</a>{nav}</header>'
+        "<main>{body}</main>{scripts}</body></html>",
         title=title,
+        home=home,
+        robots=_SHARED_HEAD if shared else Markup(""),
         nonce=nonce,
         css=Markup(_CSS),
         nav=nav,
@@ -164,7 +183,7 @@ def projects_page(
     return layout("Projects", body, nonce=nonce, csrf=csrf)
 
 
-# What to capture next (issue 19, section 2) ------------------------------------------------------
+# What to capture next ------------------------------------------------------
 
 
 def nudges_section(found: Nudges) -> Markup:
@@ -200,6 +219,11 @@ def nudges_section(found: Nudges) -> Markup:
 
 
 def project_page(model: ProjectModel, view: TimelineView, *, nonce: str, csrf: str) -> Markup:
+    return layout(model.timeline.name, project_body(model, view), nonce=nonce, csrf=csrf)
+
+
+def project_body(model: ProjectModel, view: TimelineView) -> Markup:
+    """A project's page without its layout: the signed-in page's and a shared link's."""
     timeline, chains = model.timeline, model.chains
     facts = [
         part
@@ -250,7 +274,7 @@ def project_page(model: ProjectModel, view: TimelineView, *, nonce: str, csrf: s
         chains=chains_section(chains),
         feedback=feedback_section(model),
     )
-    return layout(timeline.name, body, nonce=nonce, csrf=csrf)
+    return body
 
 
 def _claims(claims: list[Claim], tag: str = "ul") -> Markup:
@@ -353,3 +377,58 @@ def review_page(
 def _year(year: int, as_of: date) -> tuple[date, date]:
     """The period ``year=YYYY`` gives: the year in progress is drawn to ``as_of``."""
     return date(year, 1, 1), min(date(year, 12, 31), as_of)
+
+
+# Shared links (server/http/web/shared.py) -------------------------------------------------------
+
+
+def shared_review_page(
+    draft: ReviewDraft, *, home: str, projects: list[tuple[str, str]], expires_at: str, nonce: str
+) -> Markup:
+    """The draft a shared link shows: the same draft as the signed-in page, its projects' pages linked
+    under the same link, and nothing to change the period or reach anything else."""
+    links = (
+        render(
+            '<h2>Project pages</h2><ul class="shared-projects">{items}</ul>',
+            items=join(
+                render('<li><a href="{home}/projects/{id}">{name}</a></li>', home=home, id=pid, name=name)
+                for pid, name in projects
+            ),
+        )
+        if projects
+        else Markup("")
+    )
+    body = render(
+        "<h1>Review draft, {start} to {end}</h1>"
+        '<p class="muted">A read-only copy shared by its author, as of {as_of}; this link works until '
+        "{expires} (UTC) unless the author revokes it sooner. Each line cites the events it comes from "
+        '(the last 8 characters of their ids).</p><div class="draft" id="draft">{draft}</div>{links}',
+        start=draft.period_from,
+        end=draft.period_to,
+        as_of=draft.as_of,
+        expires=expires_at[:16].replace("T", " "),
+        draft=draft_html(draft),
+        links=links,
+    )
+    return layout("Shared review draft", body, nonce=nonce, home=home, shared=True)
+
+
+def shared_project_page(model: ProjectModel, view: TimelineView, *, home: str, nonce: str) -> Markup:
+    body = render(
+        '{body}<p><a href="{home}">← Back to the review draft</a></p>',
+        body=project_body(model, view),
+        home=home,
+    )
+    return layout(model.timeline.name, body, nonce=nonce, home=home, shared=True)
+
+
+def shared_error_page(status: int, message: str, *, nonce: str, home: str | None = None) -> Markup:
+    back = render('<p><a href="{home}">Back to the review draft</a></p>', home=home) if home else Markup("")
+    body = render(
+        '<h1>{status}</h1><p class="error" role="alert">{message}</p>{back}',
+        status=status,
+        message=message,
+        back=back,
+    )
+    # An unknown, expired or revoked link has no draft to go back to: the header links to nothing.
+    return layout(f"Error {status}", body, nonce=nonce, home=home or "#", shared=True)
