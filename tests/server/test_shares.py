@@ -161,6 +161,12 @@ def test_the_link_shows_the_draft_of_its_period_and_counts_each_view(
     # Nothing of the signed-in pages: no navigation, no form, no script, no way to change the period.
     for absent in ('href="/review', 'href="/"', "<form", "<script", "/sign-out", "csrf"):
         assert absent not in text, absent
+    # The author's own checklist (notes before submitting) stays with the author.
+    period = {"from": START.isoformat(), "to": END.isoformat()}
+    signed_in = journal.api.http.get("/v1/review-draft", params=period, headers=journal.api.headers(None))
+    checklist = decode(signed_in)["checklist"]
+    assert checklist, "the shared journal's draft has a checklist for its author"
+    assert "Before you submit" not in text and checklist[0]["text"] not in text
 
     assert page(shared_server, path).status_code == 200
     (after,) = listed(journal.api)

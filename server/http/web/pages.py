@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import msgspec
+
 from schema.projections import ProjectModel, ProjectSummary, ReviewDraft, TimelineView, stage_label
 from schema.projections.models import Claim
 from schema.projections.nudges import Nudges
@@ -385,8 +387,9 @@ def _year(year: int, as_of: date) -> tuple[date, date]:
 def shared_review_page(
     draft: ReviewDraft, *, home: str, projects: list[tuple[str, str]], expires_at: str, nonce: str
 ) -> Markup:
-    """The draft a shared link shows: the same draft as the signed-in page, its projects' pages linked
-    under the same link, and nothing to change the period or reach anything else."""
+    """The draft a shared link shows: the same draft as the signed-in page but for the author's own
+    "Before you submit" checklist (notes to the author, not claims for a reader), its projects' pages
+    linked under the same link, and nothing to change the period or reach anything else."""
     links = (
         render(
             '<h2>Project pages</h2><ul class="shared-projects">{items}</ul>',
@@ -407,7 +410,7 @@ def shared_review_page(
         end=draft.period_to,
         as_of=draft.as_of,
         expires=expires_at[:16].replace("T", " "),
-        draft=draft_html(draft),
+        draft=draft_html(msgspec.structs.replace(draft, checklist=[])),
         links=links,
     )
     return layout("Shared review draft", body, nonce=nonce, home=home, shared=True)
