@@ -9,14 +9,12 @@ from __future__ import annotations
 
 from datetime import date
 
-import msgspec
-
 from schema.projections import ProjectModel, ProjectSummary, ReviewDraft, TimelineView, stage_label
 from schema.projections.models import Claim
 from schema.projections.nudges import Nudges
 from schema.projections.outline import outline
 from server.http.web.markup import Markup, join, render
-from server.http.web.sections import chains_section, feedback_section
+from server.http.web.sections import chains_section, feedback_section, nudges_section
 from server.http.web.svg import (
     LAYOUTS,
     duration,
@@ -185,41 +183,6 @@ def projects_page(
     return layout("Projects", body, nonce=nonce, csrf=csrf)
 
 
-# What to capture next ------------------------------------------------------
-
-
-def nudges_section(found: Nudges) -> Markup:
-    """The nudges of ``schema.projections.nudges``: each project's name (its link is the table's, above),
-    its reason, and its command."""
-    if not found.nudges:
-        items = render(
-            '<p class="empty">Nothing to capture right now (as of {as_of}).</p>', as_of=found.as_of
-        )
-    else:
-        items = render(
-            '<ol class="nudges">{rows}</ol><p class="muted">Run each command where your journal is; '
-            "words in capitals are yours to fill in.</p>",
-            rows=join(
-                render(
-                    '<li data-kind="{kind}" data-project="{id}"><strong>{name}</strong>: {reason}'
-                    "<br><code>{command}</code></li>",
-                    kind=item.kind,
-                    id=item.project.id,
-                    name=item.project.name,
-                    reason=item.reason,
-                    command=item.command,
-                )
-                for item in found.nudges
-            ),
-        )
-    return render(
-        '<div id="nudges"><h2>What to capture next</h2><p class="muted">As of {as_of} (UTC).</p>'
-        "{items}</div>",
-        as_of=found.as_of,
-        items=items,
-    )
-
-
 def project_page(model: ProjectModel, view: TimelineView, *, nonce: str, csrf: str) -> Markup:
     return layout(model.timeline.name, project_body(model, view), nonce=nonce, csrf=csrf)
 
@@ -379,59 +342,3 @@ def review_page(
 def _year(year: int, as_of: date) -> tuple[date, date]:
     """The period ``year=YYYY`` gives: the year in progress is drawn to ``as_of``."""
     return date(year, 1, 1), min(date(year, 12, 31), as_of)
-
-
-# Shared links (server/http/web/shared.py) -------------------------------------------------------
-
-
-def shared_review_page(
-    draft: ReviewDraft, *, home: str, projects: list[tuple[str, str]], expires_at: str, nonce: str
-) -> Markup:
-    """The draft a shared link shows: the same draft as the signed-in page but for the author's own
-    "Before you submit" checklist (notes to the author, not claims for a reader), its projects' pages
-    linked under the same link, and nothing to change the period or reach anything else."""
-    links = (
-        render(
-            '<h2>Project pages</h2><ul class="shared-projects">{items}</ul>',
-            items=join(
-                render('<li><a href="{home}/projects/{id}">{name}</a></li>', home=home, id=pid, name=name)
-                for pid, name in projects
-            ),
-        )
-        if projects
-        else Markup("")
-    )
-    body = render(
-        "<h1>Review draft, {start} to {end}</h1>"
-        '<p class="muted">A read-only copy shared by its author, as of {as_of}; this link works until '
-        "{expires} (UTC) unless the author revokes it sooner. Each line cites the events it comes from "
-        '(the last 8 characters of their ids).</p><div class="draft" id="draft">{draft}</div>{links}',
-        start=draft.period_from,
-        end=draft.period_to,
-        as_of=draft.as_of,
-        expires=expires_at[:16].replace("T", " "),
-        draft=draft_html(msgspec.structs.replace(draft, checklist=[])),
-        links=links,
-    )
-    return layout("Shared review draft", body, nonce=nonce, home=home, shared=True)
-
-
-def shared_project_page(model: ProjectModel, view: TimelineView, *, home: str, nonce: str) -> Markup:
-    body = render(
-        '{body}<p><a href="{home}">← Back to the review draft</a></p>',
-        body=project_body(model, view),
-        home=home,
-    )
-    return layout(model.timeline.name, body, nonce=nonce, home=home, shared=True)
-
-
-def shared_error_page(status: int, message: str, *, nonce: str, home: str | None = None) -> Markup:
-    back = render('<p><a href="{home}">Back to the review draft</a></p>', home=home) if home else Markup("")
-    body = render(
-        '<h1>{status}</h1><p class="error" role="alert">{message}</p>{back}',
-        status=status,
-        message=message,
-        back=back,
-    )
-    # An unknown, expired or revoked link has no draft to go back to: the header links to nothing.
-    return layout(f"Error {status}", body, nonce=nonce, home=home or "#", shared=True)

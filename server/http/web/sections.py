@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from schema.projections import ProjectModel
 from schema.projections.models import Feedback, Metric, MetricChains, Note
+from schema.projections.nudges import Nudges
 from schema.projections.words import clause, lower, sentence
 from server.http.web.markup import Markup, escape, join, render
 from server.http.web.svg import CHAIN_LAYOUTS, chain_svg, evidence_words
@@ -106,3 +107,35 @@ def _note(note: Note) -> str:
     if note.type != "learning.noted":
         return note.text
     return f"{'Learned' if note.kind == 'learned' else 'Next'}: {note.text}"
+
+
+def nudges_section(found: Nudges) -> Markup:
+    """The nudges of ``schema.projections.nudges``: each project's name (its link is the table's, above),
+    its reason, and its command."""
+    if not found.nudges:
+        items = render(
+            '<p class="empty">Nothing to capture right now (as of {as_of}).</p>', as_of=found.as_of
+        )
+    else:
+        items = render(
+            '<ol class="nudges">{rows}</ol><p class="muted">Run each command where your journal is; '
+            "words in capitals are yours to fill in.</p>",
+            rows=join(
+                render(
+                    '<li data-kind="{kind}" data-project="{id}"><strong>{name}</strong>: {reason}'
+                    "<br><code>{command}</code></li>",
+                    kind=item.kind,
+                    id=item.project.id,
+                    name=item.project.name,
+                    reason=item.reason,
+                    command=item.command,
+                )
+                for item in found.nudges
+            ),
+        )
+    return render(
+        '<div id="nudges"><h2>What to capture next</h2><p class="muted">As of {as_of} (UTC).</p>'
+        "{items}</div>",
+        as_of=found.as_of,
+        items=items,
+    )

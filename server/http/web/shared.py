@@ -24,7 +24,7 @@ from server.exceptions import ServerError
 from server.http import readmodels
 from server.http.problems import ProblemError
 from server.http.state import state_of
-from server.http.web import pages
+from server.http.web import shared_pages
 from server.http.web.markup import Markup
 
 GONE = "This link is unknown, has expired or was revoked. Ask the person who shared it for a new one."
@@ -75,10 +75,10 @@ def shared_page(handler: SharedPage) -> Callable[[Request], Awaitable[Response]]
             await shares.count_view(share.id)
             response = Response(str(body), 200, media_type="text/html; charset=utf-8")
         except _SharedError as exc:
-            page = pages.shared_error_page(exc.status, exc.message, nonce=nonce, home=exc.home)
+            page = shared_pages.shared_error_page(exc.status, exc.message, nonce=nonce, home=exc.home)
             response = Response(str(page), exc.status, media_type="text/html; charset=utf-8")
         except ProblemError as exc:
-            page = pages.shared_error_page(exc.status, exc.detail, nonce=nonce, home=home)
+            page = shared_pages.shared_error_page(exc.status, exc.detail, nonce=nonce, home=home)
             response = Response(str(page), exc.status, media_type="text/html; charset=utf-8")
             if "Retry-After" in exc.headers:
                 response.headers["Retry-After"] = exc.headers["Retry-After"]
@@ -106,7 +106,7 @@ def _cited(draft: ReviewDraft) -> list[tuple[str, str]]:
 async def shared_review(request: Request, nonce: str, share: ShareRow) -> Markup:
     draft, _as_of = await _draft(request, share)
     home = f"/s/{request.path_params['link']}"
-    return pages.shared_review_page(
+    return shared_pages.shared_review_page(
         draft, home=home, projects=_cited(draft), expires_at=share.expires_at, nonce=nonce
     )
 
@@ -125,4 +125,4 @@ async def shared_project(request: Request, nonce: str, share: ShareRow) -> Marku
     view = None if model is None else timeline_view(model, as_of)
     if current is None or view is None:
         raise missing
-    return pages.shared_project_page(current, view, home=home, nonce=nonce)
+    return shared_pages.shared_project_page(current, view, home=home, nonce=nonce)
