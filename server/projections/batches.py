@@ -48,6 +48,10 @@ from server.projections.tracking import (
 
 DEFAULT_BATCH = 2000
 
+ROUND_READERS = 8
+"""Users of a round read and folded at once: their reads overlap, and a round never holds more than this
+many of the pool's connections (12 a process on PostgreSQL), whatever the number of users behind."""
+
 
 class BatchResult(NamedTuple):
     status: Literal["caught_up", "more", "busy", "rebuild"]
@@ -142,8 +146,8 @@ async def project_round(
     """``project_batch`` for several users at once, in two write transactions for all of them.
 
     The leases not yet held (not in ``leased``) are taken in one write transaction; each user's batch
-    is read and folded outside any transaction, as ``project_batch`` does, all users concurrently
-    (their reads wait on reader threads meanwhile, their folds take turns); then one write
+    is read and folded outside any transaction, as ``project_batch`` does, ``ROUND_READERS`` users at a
+    time (their reads wait on reader threads meanwhile, their folds take turns); then one write
     transaction renews every lease, checks every checkpoint, writes every user's rows and checkpoint
     and releases the leases of those caught up. A user whose read or fold fails, whose lease was lost
     or whose checkpoint moved gets that exception as its result, and the others commit; a failure of
@@ -169,10 +173,13 @@ async def project_round(
                     results[user_id] = BatchResult("busy", -1, 0)
     reads: dict[int, tuple[_Batch, dict[str, Encoded | None]]] = {}
     letting_go: list[int] = []
-    found = await asyncio.gather(
-        *(_read_and_fold(recorder, user_id, version, batch, rebuild_gap, states) for user_id in held),
-        return_exceptions=True,
-    )
+    turns = asyncio.Semaphore(ROUND_READERS)
+
+    async def read_and_fold(user_id: int) -> tuple[_Batch | int, dict[str, Encoded | None]]:
+        async with turns:
+            return await _read_and_fold(recorder, user_id, version, batch, rebuild_gap, states)
+
+    found = await asyncio.gather(*(read_and_fold(user_id) for user_id in held), return_exceptions=True)
     for user_id, outcome in zip(held, found, strict=True):
         if isinstance(outcome, BaseException):
             if not isinstance(outcome, Exception):
