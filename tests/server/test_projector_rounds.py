@@ -150,6 +150,7 @@ def test_when_a_rounds_write_fails_the_projector_projects_its_users_one_by_one(
         return await round_(*args, **kwargs)
 
     monkeypatch.setattr(projector_module, "project_round", flaky)
+    monkeypatch.setattr(projector_module.Projector, "_in_rounds", lambda self: True)  # PostgreSQL too
     served = server_factory(projector_poll_s=0.05)
     apis = [Api(served, served.create_user(name), name) for name in ("ada", "grace")]
     cursors = [_push_a_project(api, 3) for api in apis]
@@ -158,3 +159,22 @@ def test_when_a_rounds_write_fails_the_projector_projects_its_users_one_by_one(
         assert response.status_code == 200 and response.json()["as_of_seq"] == cursor
         assert stored(served, user_id_of(served, api.token))[1] == _expected(api)
     assert not failures and "projecting them one by one" in caplog.text
+
+
+def test_the_projector_works_in_rounds_on_sqlite_and_user_by_user_on_postgresql(
+    server_factory: Callable[..., InProcessServer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rounds: list[list[int]] = []
+    round_ = projector_module.project_round
+
+    async def counted(store: Any, user_ids: list[int], *args: Any, **kwargs: Any) -> Any:
+        rounds.append(list(user_ids))
+        return await round_(store, user_ids, *args, **kwargs)
+
+    monkeypatch.setattr(projector_module, "project_round", counted)
+    served = server_factory(projector_poll_s=0.05)
+    api = Api(served, served.create_user("ada"), "ada")
+    cursor = _push_a_project(api, 3)
+    response = api.http.get("/v1/projects", params={"min_seq": cursor}, headers=api.headers(None))
+    assert response.status_code == 200 and response.json()["as_of_seq"] == cursor
+    assert bool(rounds) == (served.state.store.engine.dialect.name == "sqlite")
