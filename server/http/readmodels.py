@@ -32,6 +32,7 @@ from schema.projections import (
     shorten,
     timeline_view,
 )
+from schema.projections.nudges import Nudges, nudges
 from schema.protocol import (
     AS_OF_SEQ_HEADER,
     EPOCH_HEADER,
@@ -255,6 +256,14 @@ async def load_draft(
         else:
             models = await _guarded(reads.load_models(connection, user_id))
     return review_draft(models.values(), start, end, as_of), seq, version
+
+
+async def load_nudges(state: State, user_id: int, as_of: date) -> Nudges:
+    """What to capture next as of ``as_of``, from the user's stored models, with the function
+    ``winledger nudge`` runs on the journal."""
+    async with reads.snapshot(state.engine) as connection:
+        models = await _guarded(reads.load_models(connection, user_id))
+    return nudges(models.values(), as_of)
 
 
 async def _guarded(pending: Any) -> Any:

@@ -153,14 +153,7 @@ class Projector:
         while users and not self._stopping:
             try:
                 results = await project_round(
-                    self.recorder,
-                    users,
-                    self.holder,
-                    batch=self.batch,
-                    lease_s=self.lease_s,
-                    rebuild_gap=self.rebuild_gap,
-                    leased=leased,
-                    states=self.states,
+                    self.recorder, users, self.holder, leased=leased, **self._batches()
                 )
             except Exception:
                 log.warning("a projection round of %d users failed; projecting them one by one", len(users))
@@ -181,6 +174,15 @@ class Projector:
                     leased.add(user_id)  # the round renewed the lease and kept it
                 else:
                     self._retry_at.pop(user_id, None)
+
+    def _batches(self) -> dict[str, Any]:
+        """The options every batch of this projector takes."""
+        return {
+            "batch": self.batch,
+            "lease_s": self.lease_s,
+            "rebuild_gap": self.rebuild_gap,
+            "states": self.states,
+        }
 
     def _in_rounds(self) -> bool:
         """Rounds on SQLite, where each write transaction's commit is an fsync of its own: twenty users'
@@ -207,14 +209,7 @@ class Projector:
         leased = False
         while not self._stopping:
             result = await project_batch(
-                self.recorder,
-                user_id,
-                self.holder,
-                batch=self.batch,
-                lease_s=self.lease_s,
-                rebuild_gap=self.rebuild_gap,
-                leased=leased,
-                states=self.states,
+                self.recorder, user_id, self.holder, leased=leased, **self._batches()
             )
             leased = result.status == "more"  # the batch renewed the lease and kept it
             self._signal()

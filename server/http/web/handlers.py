@@ -17,12 +17,11 @@ from datetime import date
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
-import msgspec
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from schema.projections import model_as_of, render_markdown, render_text, timeline_view
-from schema.projections.nudges import Nudges, nudges
+from schema.projections.nudges import Nudges
 from server.exceptions import ServerError
 from server.http import readmodels
 from server.http.problems import ProblemError, read_body
@@ -30,7 +29,6 @@ from server.http.state import state_of
 from server.http.web import pages
 from server.http.web.markup import Markup
 from server.http.web.sessions import SESSION_LIFETIME, Session, Sessions
-from server.projections import reads
 
 if TYPE_CHECKING:
     pass
@@ -242,21 +240,8 @@ async def projects(request: Request, nonce: str, session: Session) -> Response:
 
 
 async def _nudges(request: Request, user_id: int) -> Nudges:
-    """What to capture next as of today (UTC), from the user's stored models, with the function
-    ``winledger nudge`` runs on the journal."""
-    state = state_of(request)
-    try:
-        async with reads.snapshot(state.engine) as connection:
-            models = await reads.load_models(connection, user_id)
-    except msgspec.ValidationError:
-        # Rows of an older projection version this code cannot read: the rebuild is under way.
-        raise ProblemError(
-            503,
-            "unavailable",
-            "The read models are being rebuilt for a new projection version; retry shortly",
-            retry_after=2,
-        ) from None
-    return nudges(models.values(), _today())
+    """What to capture next as of today (UTC)."""
+    return await readmodels.load_nudges(state_of(request), user_id, _today())
 
 
 @signed_in
