@@ -39,7 +39,10 @@ async def _on_problem(request: Request, exc: Exception) -> Response:
 
 async def _on_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    # No route raises another; were the framework to (a form it could not parse), the code is still one
+    # of the protocol's (section 7), which /openapi.json lists as a closed enum.
+    fallback = "internal_error" if exc.status_code >= 500 else "malformed_body"
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, fallback)
     error = ProblemError(
         exc.status_code, code, f"{request.method} {request.url.path}: {exc.detail}", headers=exc.headers
     )

@@ -158,9 +158,7 @@ def test_the_problem_codes_are_those_the_server_raises_and_the_protocol_doc_list
         text = source.read_text(encoding="utf-8")
         raised |= set(re.findall(r'ProblemError\(\s*\d+,\s*"(\w+)"', text))
         raised |= set(re.findall(r'\d{3}: "(\w+)"', text)) & {"not_found", "method_not_allowed"}
-    # `http_error` is server/http/app.py's fallback for a framework HTTPException other than 404 and 405,
-    # which no route raises: not a code a client meets, so not in the enum.
-    assert raised - {"http_error"} == set(PROBLEM_CODES)
+    assert raised == set(PROBLEM_CODES)
     doc = (root / "docs" / "protocol.md").read_text(encoding="utf-8")
     section = doc[doc.index("## 7. Whole-request errors") : doc.index("## 8. The digest")]
     assert set(re.findall(r"^\| \d{3} \| `(\w+)` \|", section, re.MULTILINE)) == set(PROBLEM_CODES)
