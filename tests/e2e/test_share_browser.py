@@ -9,6 +9,7 @@ Chromium is not installed; .ci/run installs it).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,8 +59,14 @@ def test_a_manager_reads_the_shared_draft_and_nothing_else_until_it_is_revoked(
         token = server.create_user("dana")
         person.run("login", "--server", server.url, stdin=token + "\n")
         person.run("sync")
-        projects = httpx.get(f"{server.url}/v1/projects", headers={"Authorization": f"Bearer {token}"}).json()
-        ids = {project["name"]: project["id"] for project in projects["projects"]}
+        # The read models follow the log a moment later (protocol 12.1): wait until both projects are there.
+        deadline = time.monotonic() + 10
+        while True:
+            projects = httpx.get(f"{server.url}/v1/projects", headers={"Authorization": f"Bearer {token}"})
+            ids = {project["name"]: project["id"] for project in projects.json()["projects"]}
+            if {"Churn early warning", "Pricing elasticity"} <= ids.keys() or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         made = person.run("share", "create", "--review", this_year, "--project", "Churn early warning")
         link = made.stdout.splitlines()[0]
         share_token = link.rsplit("/", 1)[-1]

@@ -4,6 +4,7 @@ mistake is refused naming its option, and changes nothing."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +39,12 @@ def test_make_open_list_and_revoke_a_link_from_the_terminal(tmp_path: Path) -> N
         token = server.create_user("dana")
         person.run("login", "--server", server.url, stdin=token + "\n")
         person.run("sync")
+        # The read models follow the log a moment later (protocol 12.1): the link shows them as they are.
+        deadline = time.monotonic() + 10
+        headers = {"Authorization": f"Bearer {token}"}
+        while len(httpx.get(f"{server.url}/v1/projects", headers=headers).json()["projects"]) < 2:
+            assert time.monotonic() < deadline, "the read models did not follow the sync"
+            time.sleep(0.05)
 
         made = person.run("share", "create", "--review", this_year, "--project", "churn early warning",
                           "--expires", "2h").stdout  # fmt: skip
