@@ -9,9 +9,7 @@ installed. Playwright's sync API runs its own event loop in this thread, so this
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -26,25 +24,8 @@ from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
 MARKUP = "Fixed <script>alert(1)</script> \"quotes' <svg onload=alert(1)>"
 MARKUP_PROJECT = "Markup <b>bold</b> \"quoted' <svg onload=alert(2)>"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """One headless Chromium for the module; each test opens its own context (cookies, viewport)."""
-    if CHROMIUM is None:
-        pytest.skip("no Chromium installed (Debian: apt-get install -y chromium); .ci/run installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI containers run as root, where Chromium's sandbox cannot start.
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _capture_offline(person: Person, today: datetime) -> None:

@@ -10,7 +10,6 @@ Chromium is not installed; .ci/run installs it).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,26 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_browser import CHROMIUM
 from tests.e2e.test_capture_flow import Person
 from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if CHROMIUM is None:
-        pytest.skip("no Chromium installed (Debian: apt-get install -y chromium); .ci/run installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # --no-sandbox: CI containers run as root, where Chromium's sandbox cannot start.
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_a_manager_reads_the_shared_draft_and_nothing_else_until_it_is_revoked(
