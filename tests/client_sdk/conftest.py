@@ -65,3 +65,13 @@ def make_client(tmp_path: Path, server: InProcessServer, token: str) -> Iterator
     yield make
     for client in made:
         client.close()
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Fresh XDG directories and no WINLEDGER_* variables: the user's first day."""
+    for name in ("WINLEDGER_STORE", "WINLEDGER_SERVER", "WINLEDGER_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path

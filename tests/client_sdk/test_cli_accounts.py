@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from client_sdk import _account, _config
-from tests.client_sdk.test_cli_capture import Cli, cli, home  # noqa: F401  (fixtures)
+from tests.client_sdk.test_cli_capture import Cli, cli  # noqa: F401  (fixture; `home` is conftest's)
 from tests.support.inprocess import InProcessServer
 
 
@@ -64,7 +64,7 @@ def test_another_server_is_refused_even_offline_and_the_same_store_elsewhere_is_
 
 def test_a_journal_that_never_synced_may_sign_in_anywhere(
     cli: Cli,  # noqa: F811
-    home: Path,  # noqa: F811
+    home: Path,
     server: InProcessServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -16,7 +16,7 @@ import msgspec
 import pytest
 
 from client_sdk import Client, _account, _config, uuid7
-from client_sdk.cli import main
+from tests.support.cli import Result, run_main
 from tests.support.inprocess import InProcessServer
 from tests.support.process import winledger_command
 
@@ -44,23 +44,7 @@ TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
 NEXT_MONTH = (datetime.now(UTC).date() + timedelta(days=31)).isoformat()
 
 
-class Result(msgspec.Struct):
-    code: int
-    out: str
-    err: str
-
-
 Cli = Callable[..., Result]
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Fresh XDG directories and no WINLEDGER_* variables: the user's first day."""
-    for name in ("WINLEDGER_STORE", "WINLEDGER_SERVER", "WINLEDGER_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path
 
 
 @pytest.fixture
@@ -68,15 +52,9 @@ def cli(home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monk
     """``cli("win", "text", stdin=...)``: run ``winledger`` in-process; usage errors included."""
 
     def run(*args: str, stdin: str | None = None) -> Result:
-        capsys.readouterr()
         if stdin is not None:
             monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
-        try:
-            code = main(list(args))
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
+        return run_main(capsys, *args)
 
     return run
 

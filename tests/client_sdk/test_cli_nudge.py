@@ -8,44 +8,17 @@ import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import msgspec
 import pytest
 
-from client_sdk.cli import main
+from tests.support.cli import run_main
 from tests.support.process import run_cli
-
-
-class Result(msgspec.Struct):
-    code: int
-    out: str
-    err: str
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("WINLEDGER_STORE", "WINLEDGER_SERVER", "WINLEDGER_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    capsys.readouterr()
-    try:
-        code = main(list(args))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return Result(code, captured.out, captured.err)
-
 
 TODAY = datetime.now(UTC).date()
 DEPLOYED = TODAY - timedelta(days=40)
 
 
 def ok(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    result = cli(capsys, *args)
+    result = run_main(capsys, *args)
     assert result.code == 0, result.err
     return result.out
 
@@ -111,15 +84,15 @@ def test_as_of_draws_the_list_as_of_that_day_28_days_then_29(
 def test_bad_input_is_a_clear_error_naming_the_argument(
     home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    missing = cli(capsys, "nudge")
+    missing = run_main(capsys, "nudge")
     assert missing.code == 1 and "there is no journal" in missing.err and not (home / "data").exists()
     _journal(capsys)
     tomorrow = (TODAY + timedelta(days=1)).isoformat()
-    future = cli(capsys, "nudge", "--as-of", tomorrow)
+    future = run_main(capsys, "nudge", "--as-of", tomorrow)
     assert future.code == 1 and "argument --as-of" in future.err and "after today" in future.err
-    wrong = cli(capsys, "nudge", "--as-of", "2026-02-30")
+    wrong = run_main(capsys, "nudge", "--as-of", "2026-02-30")
     assert wrong.code == 1 and "--as-of" in wrong.err and "YYYY-MM-DD" in wrong.err
-    fmt = cli(capsys, "nudge", "--format", "md")
+    fmt = run_main(capsys, "nudge", "--format", "md")
     assert fmt.code == 1 and "--format" in fmt.err
 
 

@@ -22,7 +22,7 @@ import msgspec
 import pytest
 
 from client_sdk import Client
-from client_sdk.cli import main
+from tests.support.cli import Result, run_main
 
 
 def ms(text: str) -> int:
@@ -138,43 +138,23 @@ def move_alias(store: Store, model: str, alias: str, version: int) -> None:
 # -- running the command ---------------------------------------------------------------------------
 
 
-class Result(msgspec.Struct):
-    code: int
-    out: str
-    err: str
-
-
 class Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
 
 
 @pytest.fixture
-def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("WINLEDGER_STORE", "WINLEDGER_SERVER", "WINLEDGER_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+def journal(home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # no terminal, as under CI
-    return tmp_path / "journal.db"
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> Result:
-    capsys.readouterr()
-    try:
-        code = main(list(args))
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    captured = capsys.readouterr()
-    return Result(code, captured.out, captured.err)
+    return home / "journal.db"
 
 
 def mlflow_import(capsys: pytest.CaptureFixture[str], journal: Path, store: Store, *args: str) -> Result:
-    return cli(capsys, "mlflow", "import", "--tracking-uri", store.uri, "--store", str(journal), *args)
+    return run_main(capsys, "mlflow", "import", "--tracking-uri", store.uri, "--store", str(journal), *args)
 
 
 def start(capsys: pytest.CaptureFixture[str], journal: Path, name: str) -> str:
-    result = cli(capsys, "project", "start", name, "--kind", "model", "--store", str(journal))
+    result = run_main(capsys, "project", "start", name, "--kind", "model", "--store", str(journal))
     assert result.code == 0, result.err
     return result.out.split()[-1]
 
@@ -341,7 +321,7 @@ def test_filters_and_bad_arguments_are_named(
     assert none.code == 1 and "argument --experiment: MLflow has no experiment named" in none.err
     missing = mlflow_import(capsys, journal, store, "--model", "no such model")
     assert missing.code == 1 and "argument --model: MLflow has no registered model" in missing.err
-    typo = cli(capsys, "mlflow", "import", "--tracking-uri", "sqlite:///nowhere/mlflow.db")
+    typo = run_main(capsys, "mlflow", "import", "--tracking-uri", "sqlite:///nowhere/mlflow.db")
     assert typo.code == 1 and "argument --tracking-uri: there is no MLflow database" in typo.err
     assert not Path("nowhere").exists()
 

@@ -11,15 +11,6 @@ from client_sdk import Client, NotFoundError, ValidationError, _config
 from tests.support.inprocess import InProcessServer
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("WINLEDGER_STORE", "WINLEDGER_SERVER", "WINLEDGER_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path
-
-
 def test_default_opens_the_journal_and_sign_in_of_the_winledger_command(
     home: Path, server: InProcessServer, token: str
 ) -> None:

@@ -26,15 +26,6 @@ def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield ip
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    for name in ("WINLEDGER_STORE", "WINLEDGER_SERVER", "WINLEDGER_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    return tmp_path
-
-
 def default_journal(home: Path) -> Path:
     return home / "data" / "winledger" / "journal.db"
 
