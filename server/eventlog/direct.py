@@ -20,8 +20,9 @@ import asyncio
 import os
 import sqlite3
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import OperationalError
@@ -46,6 +47,48 @@ def sqlite_path(engine: AsyncEngine) -> str | None:
     return database
 
 
+class Held:
+    """One connection held for a transaction whose statements come from the event loop a few at a time:
+    each ``run`` is one hop to ``executor``'s thread; the transaction begins with the first of them
+    (``begin``) and ends with ``end``. For a caller that reads (or writes) in several steps with awaits
+    between them, and needs them all in one snapshot (the projector's tracking recorder)."""
+
+    def __init__(self, connection: Callable[[], sqlite3.Connection], executor: Executor, begin: str) -> None:
+        self._connection = connection
+        self._executor = executor
+        self._begin = begin
+        self._begun = False
+
+    def _call(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
+        connection = self._connection()
+        try:
+            if not self._begun:
+                connection.execute(self._begin)
+                self._begun = True
+            return work(connection, *args)
+        except sqlite3.OperationalError as exc:
+            raise OperationalError(work.__name__, None, exc) from exc
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(connection, *args)`` in the transaction, on the connection's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, work, args)
+
+    def _finish(self, commit: bool) -> None:
+        connection = self._connection()
+        if not self._begun or not connection.in_transaction:
+            return
+        try:
+            connection.execute("COMMIT" if commit else "ROLLBACK")
+        except sqlite3.OperationalError as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise OperationalError("COMMIT", None, exc) from exc
+
+    async def end(self, *, commit: bool) -> None:
+        """Commit (or roll back) on the connection's thread, after any statement still running there."""
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._finish, commit)
+
+
 class DirectReads:
     def __init__(self, path: str, threads: int = READERS) -> None:
         self.path = path
@@ -54,6 +97,8 @@ class DirectReads:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._inline: sqlite3.Connection | None = None
+        self._held: list[sqlite3.Connection] = []
+        """Idle connections of ``snapshot``."""
 
     @classmethod
     def for_engine(cls, engine: AsyncEngine) -> DirectReads | None:
@@ -63,11 +108,14 @@ class DirectReads:
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA busy_timeout=10000")
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
+            connection = self._local.connection = self._connect(10000)
+        return connection
+
+    def _connect(self, busy_timeout_ms: int) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        connection.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        with self._lock:
+            self._connections.append(connection)
         return connection
 
     def _run(self, read: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -86,6 +134,19 @@ class DirectReads:
         """``read(connection, *args)`` in a reader thread, inside one read transaction."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, read, args)
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Held]:
+        """A read transaction held across awaits (``Held``): every ``run`` in it sees one committed state.
+        Its connection is one of a few kept for this (never a reader thread's own), so that snapshots
+        held at once by concurrent callers never share one."""
+        connection = self._held.pop() if self._held else self._connect(10000)
+        held = Held(lambda: connection, self._executor, "BEGIN")
+        try:
+            yield held
+        finally:
+            await held.end(commit=True)  # a read: nothing to commit, the snapshot released
+            self._held.append(connection)
+
     async def point(self, read: Callable[..., T], *args: Any) -> T:
         """A read of a row or two by key (a token), done where it is asked: in the event loop's thread.
 
@@ -95,10 +156,7 @@ class DirectReads:
         """
         connection = self._inline
         if connection is None:
-            connection = self._inline = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False
-            )
-            connection.execute("PRAGMA busy_timeout=0")
+            connection = self._inline = self._connect(0)
         try:
             connection.execute("BEGIN")
             try:
@@ -110,9 +168,8 @@ class DirectReads:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
-        if self._inline is not None:
-            self._inline.close()
-            self._inline = None
+        self._inline = None
+        self._held.clear()
         with self._lock:
             for connection in self._connections:
                 connection.close()
@@ -158,6 +215,19 @@ class DirectWriter:
     async def run(self, write: Callable[..., T], *args: Any) -> T:
         """``write(connection, *args)`` on the writer thread; it manages its own transaction."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, write, args)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Held]:
+        """A write transaction on the writer's connection (``BEGIN IMMEDIATE`` with its first statement):
+        committed on a clean exit, rolled back otherwise. The caller holds the store's turn to write
+        (``EventStore.write_turn``), so no group commit runs on the thread meanwhile."""
+        held = Held(self.connection, self._executor, "BEGIN IMMEDIATE")
+        try:
+            yield held
+        except BaseException:
+            await held.end(commit=False)
+            raise
+        await held.end(commit=True)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -41,6 +41,7 @@ class SQLiteRecorder(Recorder):
     Its head is read through the engine (``SQLAlchemyRecorder``): it is no hot path."""
 
     single_writer = True
+    reads: DirectReads
 
     def __init__(self, engine: AsyncEngine, path: str) -> None:
         self.engine = engine

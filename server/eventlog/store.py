@@ -105,6 +105,15 @@ class EventStore:
                 yield connection
 
     @asynccontextmanager
+    async def write_turn(self) -> AsyncIterator[None]:
+        """The turn to write, without a connection: for a writer that brings its own (the projector's
+        plain ``sqlite3`` recorder, server/projections/tracking_sqlite.py) and begins its transaction
+        inside it. This process's write lock, then the machine's turn where the backend has one; always
+        queues (background work)."""
+        async with self._turn(shed=False), self._file_turn():
+            yield
+
+    @asynccontextmanager
     async def _file_turn(self) -> AsyncIterator[None]:
         """The turn among this machine's processes, where the backend has one (``Recorder.turn``)."""
         turn = self.recorder.turn

@@ -86,6 +86,19 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def lease_decision(
+    row: tuple[str, int, str | None], holder: str, now: int, *, request: bool = False
+) -> tuple[bool, str | None]:
+    """What ``take_lease`` does with the lease's row ``(holder, expires_at_ms, requested_by)``: whether
+    ``holder`` takes it, and the ``requested_by`` to store (the row's own when nothing changes).
+
+    Every backend's ``take_lease`` decides here, so that they decide alike."""
+    current, expires_at, requested_by = row
+    if current != holder and int(expires_at) > now and not holder_gone(current):
+        return False, holder if request else requested_by
+    return True, None if requested_by == holder else requested_by
+
+
 async def take_lease(
     connection: AsyncConnection, user_id: int, holder: str, ttl_s: float, *, request: bool = False
 ) -> bool:
@@ -96,7 +109,6 @@ async def take_lease(
     """
     table = db.projection_leases
     now = now_ms()
-    expires = now + int(ttl_s * 1000)
     # Several processes may race for a lease: the row is created if missing (an expired one at
     # first), then read FOR UPDATE, so that the rest of this transaction decides alone (on
     # PostgreSQL; SQLite's BEGIN IMMEDIATE already makes every writer decide alone).
@@ -108,21 +120,17 @@ async def take_lease(
             .with_for_update()
         )
     ).one()
-    current, expires_at, requested_by = row
-    if current != holder and int(expires_at) > now and not holder_gone(current):
-        if request and requested_by != holder:
+    taken, requested_by = lease_decision(tuple(row), holder, now, request=request)
+    if not taken:
+        if requested_by != row[2]:
             await connection.execute(
-                update(table).where(table.c.user_id == user_id).values(requested_by=holder)
+                update(table).where(table.c.user_id == user_id).values(requested_by=requested_by)
             )
         return False
     await connection.execute(
         update(table)
         .where(table.c.user_id == user_id)
-        .values(
-            holder=holder,
-            expires_at_ms=expires,
-            requested_by=None if requested_by == holder else requested_by,
-        )
+        .values(holder=holder, expires_at_ms=now + int(ttl_s * 1000), requested_by=requested_by)
     )
     return True
 

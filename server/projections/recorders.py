@@ -1,12 +1,14 @@
 """Which tracking recorder a store gets: the one place that chooses a backend.
 
-A SQLite file that ``server.eventlog.direct`` serves gets ``tracking_sqlite``; anything else
-(PostgreSQL, an in-memory SQLite) the SQLAlchemy recorder. The projector picks once, when it is
+A SQLite file, whose event log is plain ``sqlite3`` (``server.eventlog.sqlite``), gets ``tracking_sqlite``
+on the same reader threads and writer thread; anything else (PostgreSQL, an in-memory SQLite) the
+SQLAlchemy recorder. The projector picks once, when it is
 built; a rebuild or a batch given a store picks here too.
 """
 
 from __future__ import annotations
 
+from server.eventlog.sqlite import SQLiteRecorder
 from server.eventlog.store import EventStore
 from server.projections.tracking import TrackingRecorder
 from server.projections.tracking_sqlalchemy import SqlAlchemyTrackingRecorder
@@ -17,6 +19,6 @@ def recorder_for(source: EventStore | TrackingRecorder) -> TrackingRecorder:
     """The tracking recorder of a store (a recorder is returned as it is)."""
     if isinstance(source, TrackingRecorder):
         return source
-    if source.direct is not None:
-        return SqliteTrackingRecorder(source, source.direct)
+    if isinstance(source.recorder, SQLiteRecorder):
+        return SqliteTrackingRecorder(source)
     return SqlAlchemyTrackingRecorder(source)

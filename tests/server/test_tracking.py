@@ -1,6 +1,6 @@
 """The tracking recorder's contract, run against every backend from one set of tests.
 
-Backends: ``sqlite3`` (a SQLite file: the fold's reads on plain ``sqlite3`` reader threads),
+Backends: ``sqlite3`` (a SQLite file: every read and write on plain ``sqlite3``, as its event log),
 ``sqlalchemy-sqlite`` (the SQLAlchemy recorder on a SQLite file) and ``sqlalchemy-postgresql`` (on
 the PostgreSQL of ``WINLEDGER_TEST_POSTGRES_URL``; skipped when it is unset). The contract
 (server/projections/tracking.py): rows and checkpoint commit together, and a failure between them
@@ -25,6 +25,7 @@ from server.accounts.auth import Accounts
 from server.database import migrate
 from server.database import tables as db
 from server.eventlog import event_store
+from server.eventlog.sqlite import SQLiteRecorder
 from server.eventlog.store import EventStore
 from server.projections.leases import new_holder
 from server.projections.projector import project_batch
@@ -55,8 +56,8 @@ class Backend:
 
     def _recorder(self, store: EventStore) -> TrackingRecorder:
         if self.kind == "sqlite3":
-            assert store.direct is not None, "a SQLite file is served by the direct reads"
-            recorder: TrackingRecorder = SqliteTrackingRecorder(store, store.direct)
+            assert isinstance(store.recorder, SQLiteRecorder), "a SQLite file's log is plain sqlite3"
+            recorder: TrackingRecorder = SqliteTrackingRecorder(store)
             assert type(recorder_for(store)) is SqliteTrackingRecorder, "the backend chosen for a file"
             return recorder
         return SqlAlchemyTrackingRecorder(store)
