@@ -13,6 +13,7 @@ from schema.projections.models import (
     Feedback,
     Lags,
     Link,
+    MetricChains,
     Note,
     Observation,
     ProductionPeriod,
@@ -46,11 +47,13 @@ def derive(
     links: list[Link],
     feedback: list[Feedback],
     notes: list[Note],
+    chains: MetricChains | None = None,
 ) -> ProjectModel:
     """A project's model from its recorded facts, each list in fold order.
 
     The facts are what a model keeps of its events, so that ``model_as_of`` can draw the model again
-    from those recorded by a given day, without the events.
+    from those recorded by a given day, without the events. ``chains``: ``build_chains(project_id,
+    history, links)`` when the caller has it already (a fold forward whose batch added no metric).
     """
     header: dict[str, Any] = {"name": None, "kind": None, "summary": None, "team": None}
     started_at: str | None = None
@@ -75,7 +78,7 @@ def derive(
     return ProjectModel(
         project_id=project_id,
         timeline=timeline,
-        chains=build_chains(project_id, history, links),
+        chains=build_chains(project_id, history, links) if chains is None else chains,
         feedback=feedback,
         notes=notes,
         revisions=revisions,

@@ -34,13 +34,14 @@ from schema.events import (
     ProjectUpdated,
     WinCaptured,
 )
-from schema.projections.chains import metric_label
+from schema.projections.chains import build_chains, metric_label
 from schema.projections.derive import derive
 from schema.projections.fold import feedback_of, link_of, note_of, observation_of, revision_of
 from schema.projections.journal import entry
 from schema.projections.models import (
     Feedback,
     Link,
+    MetricChains,
     Note,
     Observation,
     ProjectModel,
@@ -73,6 +74,7 @@ class ProjectFold:
     """One project's folded state: what ``fold_project`` records of its events, in canonical order."""
 
     __slots__ = (
+        "chains",
         "entries",
         "feedback",
         "ids",
@@ -96,6 +98,10 @@ class ProjectFold:
         self.entries: list[tuple[str, tuple[Any, ...], TimelineEntry | MetricObserved]] = []
         """Each event's timeline line; an observation without a label keeps its event, as its line names
         the metric by its latest label, which a later observation may change."""
+        self.chains: MetricChains | None = None
+        """The project's metric chains as the last ``model`` built them; ``None`` once an observation or a
+        link is added (they are all that chains are built from), so a batch of wins and milestones
+        builds none."""
 
     @classmethod
     def of(
@@ -138,6 +144,7 @@ class ProjectFold:
             if observed is None:
                 observed = self.observations[data.key] = []
             observed.append(((occurred_at, order), observation_of(event)))  # type: ignore[arg-type]
+            self.chains = None
             line = event if not data.label else entry(event)  # type: ignore[assignment]
             self.entries.append((occurred_at, order, line))
             return True
@@ -149,6 +156,7 @@ class ProjectFold:
             self.revisions.append(revision_of(event))  # type: ignore[arg-type]
         elif kind is _LINK:
             self.links.append(((occurred_at, order), link_of(event)))  # type: ignore[arg-type]
+            self.chains = None
         line = entry(event)
         self.entries.append((occurred_at, order, line))
         return True
@@ -162,6 +170,9 @@ class ProjectFold:
             for key, items in self.observations.items()
         }
         labels = {key: metric_label(key, observed) for key, observed in history.items()}
+        links = [link for _, link in sorted(self.links, key=_first)]
+        if self.chains is None:
+            self.chains = build_chains(self.project_id, history, links)
         return derive(
             self.project_id,
             revisions=list(self.revisions),
@@ -170,9 +181,10 @@ class ProjectFold:
                 for _, _, line in sorted(self.entries, key=_dated)
             ],
             history=history,
-            links=[link for _, link in sorted(self.links, key=_first)],
+            links=links,
             feedback=sorted(self.feedback, key=lambda f: (f.occurred_at, f.id)),
             notes=sorted(self.notes, key=lambda n: (n.occurred_at, n.id)),
+            chains=self.chains,
         )
 
 
