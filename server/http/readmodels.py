@@ -54,9 +54,9 @@ from schema.types import MAX_INT
 from server.http.auth import authenticate
 from server.http.problems import ProblemError, encode, negotiate, response_format
 from server.http.state import state_of
-from server.projections import reads
+from server.projections import stored
 from server.projections.projector import MAX_WAIT_S
-from server.projections.tracking import code_version
+from server.projections.tracking import Checkpoint, code_version
 
 if TYPE_CHECKING:
     from server.http.state import State
@@ -206,8 +206,7 @@ async def _wait(request: Request, state: State, user_id: int) -> None:
     await state.projector.wait_for(user_id, int(raw), MAX_WAIT_S)
 
 
-async def _standing(connection: Any, user_id: int) -> tuple[int, int]:
-    checkpoint = await reads.read_checkpoint(connection, user_id)
+def _standing(checkpoint: Checkpoint | None) -> tuple[int, int]:
     return (checkpoint.seq, checkpoint.version) if checkpoint else (0, code_version())
 
 
@@ -226,21 +225,16 @@ async def _project(request: Request, state: State, user_id: int) -> tuple[Projec
 
 async def load_projects(state: State, user_id: int) -> tuple[list[ProjectSummary], int, int]:
     """The user's projects, the most recently active first (ties by id)."""
-    async with reads.snapshot(state.engine) as connection:
-        seq, version = await _standing(connection, user_id)
-        summaries = await reads.load_summaries(connection, user_id)
-    return by_recent_activity(summaries), seq, version
+    checkpoint, summaries = await stored.summaries(state.engine, state.store.direct, user_id)
+    return by_recent_activity(summaries), *_standing(checkpoint)
 
 
 async def load_project(state: State, user_id: int, project_id: str) -> tuple[ProjectModel | None, int, int]:
     """The user's project ``project_id``; ``None`` when it is missing, malformed or another user's."""
-    model = None
-    async with reads.snapshot(state.engine) as connection:
-        seq, version = await _standing(connection, user_id)
-        # A malformed id is answered exactly like another user's project: not found.
-        if _UUID.match(project_id):
-            model = await _guarded(reads.load_model(connection, user_id, project_id))
-    return model, seq, version
+    # A malformed id is answered exactly like another user's project: not found.
+    keys = [project_id] if _UUID.match(project_id) else []
+    checkpoint, models = await _guarded(stored.models(state.engine, state.store.direct, user_id, keys))
+    return (models[0] if models else None), *_standing(checkpoint)
 
 
 async def load_draft(
@@ -248,22 +242,16 @@ async def load_draft(
 ) -> tuple[ReviewDraft, int, int]:
     """The review draft of the user's journal for ``start``..``end``; of ``projects`` alone when given
     (a shared link limited to them: then no win captured without a project either)."""
-    only = set(projects)
-    async with reads.snapshot(state.engine) as connection:
-        seq, version = await _standing(connection, user_id)
-        if only:
-            models = await _guarded(reads.load_models_of(connection, user_id, only))
-        else:
-            models = await _guarded(reads.load_models(connection, user_id))
-    return review_draft(models.values(), start, end, as_of), seq, version
+    only = set(projects) or None
+    checkpoint, models = await _guarded(stored.models(state.engine, state.store.direct, user_id, only))
+    return review_draft(models, start, end, as_of), *_standing(checkpoint)
 
 
 async def load_nudges(state: State, user_id: int, as_of: date) -> Nudges:
     """What to capture next as of ``as_of``, from the user's stored models, with the function
     ``winledger nudge`` runs on the journal."""
-    async with reads.snapshot(state.engine) as connection:
-        models = await _guarded(reads.load_models(connection, user_id))
-    return nudges(models.values(), as_of)
+    _, models = await _guarded(stored.models(state.engine, state.store.direct, user_id))
+    return nudges(models, as_of)
 
 
 async def _guarded(pending: Any) -> Any:

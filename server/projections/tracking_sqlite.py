@@ -27,6 +27,7 @@ from server.projections import leases
 from server.projections.bodies import RETRACTED, TARGETING, decode_event
 from server.projections.reads import IN_CHUNK
 from server.projections.rows import NO_PROJECT_KEY, Encoded, EncodedRow, decode_model, encode_row, key_of
+from server.projections.stored import model_rows, read_checkpoint
 from server.projections.tracking import (
     Checkpoint,
     CheckpointMoved,
@@ -65,14 +66,6 @@ def _standing(connection: sqlite3.Connection, user_id: int) -> tuple[int, Checkp
 def _log_head(connection: sqlite3.Connection, user_id: int) -> int:
     row = connection.execute("SELECT last_seq FROM users WHERE id = ?", (user_id,)).fetchone()
     return 0 if row is None else int(row[0] or 0)
-
-
-def _read_checkpoint(connection: sqlite3.Connection, user_id: int) -> Checkpoint | None:
-    return _checkpoint(
-        connection.execute(
-            "SELECT seq, version FROM projection_checkpoints WHERE user_id = ?", (user_id,)
-        ).fetchone()
-    )
 
 
 _BEHIND = (
@@ -158,17 +151,6 @@ def _model_keys(connection: sqlite3.Connection, user_id: int) -> list[str]:
     return [str(key) for (key,) in rows]
 
 
-def _model_rows(connection: sqlite3.Connection, user_id: int, keys: list[str]) -> list[tuple[str, bytes]]:
-    found: list[tuple[str, bytes]] = []
-    for chunk in _chunks(keys):
-        found += connection.execute(
-            "SELECT project_key, model FROM project_models WHERE user_id = ? "
-            f"AND project_key IN ({_marks(chunk)})",
-            (user_id, *chunk),
-        ).fetchall()
-    return found
-
-
 # Writes: each a function of the writer's connection inside its write transaction ---------------------
 
 
@@ -245,7 +227,7 @@ def _record(
     if new == expected:
         return
     if expected is None:
-        if _read_checkpoint(connection, user_id) is not None:
+        if read_checkpoint(connection, user_id) is not None:
             raise CheckpointMoved(f"user {user_id} has a checkpoint already")
         connection.execute(
             "INSERT INTO projection_checkpoints (user_id, seq, version) VALUES (?, ?, ?)",
@@ -284,7 +266,7 @@ class SqliteReads(LogReads):
         return await self.held.run(_log_head, user_id)
 
     async def read_checkpoint(self, user_id: int) -> Checkpoint | None:
-        return await self.held.run(_read_checkpoint, user_id)
+        return await self.held.run(read_checkpoint, user_id)
 
     async def behind_users(
         self, version: int, only: Iterable[int] | None = None
@@ -323,7 +305,7 @@ class SqliteReads(LogReads):
         return await self.held.run(_model_keys, user_id)
 
     async def load_models_of(self, user_id: int, keys: Iterable[str]) -> dict[str, ProjectModel]:
-        rows = await self.held.run(_model_rows, user_id, sorted(set(keys)))
+        rows = await self.held.run(model_rows, user_id, sorted(set(keys)))
         return {str(key): decode_model(raw) for key, raw in rows}
 
 
