@@ -166,11 +166,12 @@ async def project_round(
     taking = [user_id for user_id in user_ids if user_id not in leased]
     if taking:
         async with recorder.writing() as writes:
-            for user_id in taking:
-                if await writes.take_lease(user_id, holder, lease_s):
-                    held.append(user_id)
-                else:
-                    results[user_id] = BatchResult("busy", -1, 0)
+            taken = await writes.take_leases(taking, holder, lease_s)
+        for user_id, took in zip(taking, taken, strict=True):
+            if took:
+                held.append(user_id)
+            else:
+                results[user_id] = BatchResult("busy", -1, 0)
     reads: dict[int, tuple[_Batch, dict[str, Encoded | None]]] = {}
     letting_go: list[int] = []
     turns = asyncio.Semaphore(ROUND_READERS)
@@ -222,24 +223,17 @@ async def _write_round(
         for user_id in letting_go:
             await writes.release_lease(user_id, holder)
         for user_id, (read, models) in reads.items():
-            if not await writes.take_lease(user_id, holder, lease_s):
+            outcome = await writes.commit_batch(
+                user_id, holder, lease_s, models, Checkpoint(read.end, version), read.checkpoint
+            )
+            if outcome == "lost":
                 results[user_id] = CheckpointMoved(f"lost the lease of user {user_id} to another projector")
-                continue
-            if await writes.read_checkpoint(user_id) != read.checkpoint:
+            elif outcome == "moved":
                 results[user_id] = CheckpointMoved(
                     f"the checkpoint of user {user_id} moved under the projector"
                 )
-                await writes.release_lease(user_id, holder)
-                continue
-            await writes.record(user_id, models, Checkpoint(read.end, version), read.checkpoint)
-            caught_up = read.end == await writes.log_head(user_id)
-            handed = await writes.hand_over(user_id, holder, lease_s)
-            if caught_up and not handed:
-                await writes.release_lease(user_id, holder)
-            status: Literal["caught_up", "more", "busy"] = (
-                "busy" if handed else "caught_up" if caught_up else "more"
-            )
-            results[user_id] = BatchResult(status, read.end, read.events)
+            else:
+                results[user_id] = BatchResult(outcome, read.end, read.events)
 
 
 async def _read_and_fold(

@@ -28,7 +28,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from schema import projections
 from schema.projections import ProjectModel
@@ -51,6 +51,9 @@ def code_version() -> int:
     """The projection version of this code (read at call time, so that tests can change it)."""
     return projections.PROJECTION_VERSION
 
+
+BatchOutcome = Literal["lost", "moved", "caught_up", "more", "busy"]
+"""What ``TrackingWrites.commit_batch`` did with a projector's batch."""
 
 LogRow = tuple[int, str, str | None, bytes]
 """``(seq, type, project_id, body)`` of a stored event."""
@@ -160,6 +163,38 @@ class TrackingWrites(LogReads):
     async def swap(self, user_id: int, rows: Iterable[Sequence[EncodedRow]], checkpoint: Checkpoint) -> None:
         """Replace all of the user's rows with ``rows`` (in batches) and set the checkpoint, whatever it
         was (a rebuild's swap, under the user's lease)."""
+
+    async def take_leases(self, user_ids: Sequence[int], holder: str, ttl_s: float) -> list[bool]:
+        """``take_lease`` of each user, in order (a backend may do them in one step)."""
+        return [await self.take_lease(user_id, holder, ttl_s) for user_id in user_ids]
+
+    async def commit_batch(
+        self,
+        user_id: int,
+        holder: str,
+        ttl_s: float,
+        models: Mapping[str, Encoded | None],
+        new: Checkpoint,
+        expected: Checkpoint | None,
+    ) -> BatchOutcome:
+        """A projector's batch, in this transaction: the lease renewed (``lost`` if it cannot be), the
+        checkpoint checked (``moved``, the lease released, if it is not at ``expected``), the rows and the
+        checkpoint recorded, then the lease handed over if someone asked (``busy``) or released once the
+        checkpoint is the log's head (``caught_up``; ``more`` otherwise). A backend may do it in one step;
+        this is the reference, from the steps above."""
+        if not await self.take_lease(user_id, holder, ttl_s):
+            return "lost"
+        if await self.read_checkpoint(user_id) != expected:
+            await self.release_lease(user_id, holder)
+            return "moved"
+        await self.record(user_id, models, new, expected)
+        caught_up = new.seq == await self.log_head(user_id)
+        if await self.hand_over(user_id, holder, ttl_s):
+            return "busy"
+        if caught_up:
+            await self.release_lease(user_id, holder)
+            return "caught_up"
+        return "more"
 
 
 class TrackingRecorder(ABC):

@@ -31,7 +31,7 @@ from server.projections.leases import new_holder
 from server.projections.projector import project_batch
 from server.projections.rebuild import rebuild_user
 from server.projections.recorders import recorder_for
-from server.projections.rows import key_of
+from server.projections.rows import encode_rows, key_of
 from server.projections.tracking import Checkpoint, CheckpointMoved, TrackingRecorder, code_version
 from server.projections.tracking_sqlalchemy import SqlAlchemyTrackingRecorder
 from server.projections.tracking_sqlite import SqliteTrackingRecorder
@@ -261,5 +261,53 @@ def test_the_folds_reads_agree_on_every_path(run: Callable[[Scenario], None]) ->
         assert sorted(alone) == sorted(together)
         assert len(alone) == len(events) - 1, "retractions are folded into no project"
         assert sum(sizes.values()) == len(events)
+
+    run(scenario)
+
+
+def test_a_projector_batch_commits_as_its_steps_would(run: Callable[[Scenario], None]) -> None:
+    """``commit_batch`` (one step on SQLite, the reference steps elsewhere): lost lease, moved checkpoint,
+    then rows and checkpoint with the lease kept, released, or handed over to whoever asked."""
+
+    async def commit(backend: Backend, holder: str, new: Checkpoint, expected: Checkpoint | None) -> str:
+        models = encode_rows(a_model(backend))
+        async with backend.recorder.writing() as writes:
+            return await writes.commit_batch(backend.user_id, holder, 60, models, new, expected)
+
+    async def holder_of(backend: Backend, holder: str) -> bool:
+        async with backend.recorder.writing() as writes:
+            return await writes.take_lease(backend.user_id, holder, 60)
+
+    async def scenario(backend: Backend) -> None:
+        version = code_version()
+        head = await backend.push(a_log(6))
+        assert await holder_of(backend, "other")
+        assert await commit(backend, "projector", Checkpoint(head, version), None) == "lost"
+        assert await backend.stored() == (None, {}), "a lost lease writes nothing"
+        async with backend.recorder.writing() as writes:
+            await writes.release_lease(backend.user_id, "other")
+        moved = Checkpoint(1, version)
+        assert await commit(backend, "projector", Checkpoint(head, version), moved) == "moved"
+        assert await backend.stored() == (None, {}), "a moved checkpoint writes nothing"
+        assert await holder_of(backend, "other"), "and the lease is released"
+        async with backend.recorder.writing() as writes:
+            await writes.release_lease(backend.user_id, "other")
+
+        assert await commit(backend, "projector", Checkpoint(head - 2, version), None) == "more"
+        assert not await holder_of(backend, "other"), "more to do: the lease is kept"
+        done = await commit(backend, "projector", Checkpoint(head, version), Checkpoint(head - 2, version))
+        assert done == "caught_up"
+        assert await backend.stored() == (Checkpoint(head, version), backend.expected())
+        assert await holder_of(backend, "other"), "caught up: the lease is released"
+
+        head = await backend.push(a_log(4))
+        previous = Checkpoint(head - 4, version)
+        async with backend.recorder.writing() as writes:
+            await writes.release_lease(backend.user_id, "other")
+            assert await writes.take_lease(backend.user_id, "projector", 60)
+            assert not await writes.take_lease(backend.user_id, "rebuild", 60, request=True)
+        assert await commit(backend, "projector", Checkpoint(head, version), previous) == "busy"
+        assert await backend.stored() == (Checkpoint(head, version), backend.expected())
+        assert await holder_of(backend, "rebuild"), "handed over to the rebuild that asked"
 
     run(scenario)
