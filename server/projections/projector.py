@@ -260,8 +260,7 @@ class Projector:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            async with self.recorder.reading() as reading:
-                head, checkpoint = await reading.standing(user_id)
+            head, checkpoint = await self.recorder.standing(user_id)
             if min_seq > head or (checkpoint is not None and checkpoint.seq >= min_seq) or min_seq <= 0:
                 return
             remaining = deadline - loop.time()

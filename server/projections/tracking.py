@@ -212,3 +212,9 @@ class TrackingRecorder(ABC):
     async def project_bodies(self, user_id: int, keys: Iterable[str], upto: int) -> list[tuple[str, bytes]]:
         """``LogReads.project_bodies`` in a read transaction of its own: the fold's large reads, which a
         backend may serve faster outside its general path."""
+
+    async def standing(self, user_id: int) -> tuple[int, Checkpoint | None]:
+        """``LogReads.standing`` in a read transaction of its own: what a reader waiting for the read models
+        polls (``Projector.wait_for``), which a backend may answer without a hop."""
+        async with self.reading() as reading:
+            return await reading.standing(user_id)

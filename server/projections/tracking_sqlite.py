@@ -172,6 +172,13 @@ class SqliteTrackingRecorder(TrackingRecorder):
         async with self.store.write_turn(), log.writer.transaction() as held:
             yield SqliteWrites(held)
 
+    async def standing(self, user_id: int) -> tuple[int, Checkpoint | None]:
+        # Two rows by key: read in the event loop's thread (DirectReads.point), cheaper than the hops.
+        log = self.store.recorder
+        if not isinstance(log, SQLiteRecorder):
+            return await self._engine.standing(user_id)
+        return await log.reads.point(sql.standing, user_id)
+
     async def project_bodies(self, user_id: int, keys: Iterable[str], upto: int) -> list[tuple[str, bytes]]:
         log = self.store.recorder
         if not isinstance(log, SQLiteRecorder):

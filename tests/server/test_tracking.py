@@ -299,6 +299,7 @@ def test_a_projector_batch_commits_as_its_steps_would(run: Callable[[Scenario], 
         assert done == "caught_up"
         assert await backend.stored() == (Checkpoint(head, version), backend.expected())
         assert await holder_of(backend, "other"), "caught up: the lease is released"
+        assert await backend.recorder.standing(backend.user_id) == (head, Checkpoint(head, version))
 
         head = await backend.push(a_log(4))
         previous = Checkpoint(head - 4, version)
