@@ -19,7 +19,13 @@ from server.eventlog.store import Overloaded
 from server.http import export, readmodels, routes, shares, web
 from server.http.metrics import metrics
 from server.http.observe import Observe
-from server.http.problems import SHED_RETRY_AFTER_S, Admission, ProblemError, problem_response
+from server.http.problems import (
+    SHED_RETRY_AFTER_S,
+    Admission,
+    Endpoint,
+    ProblemError,
+    problem_response,
+)
 from server.http.state import State
 from server.settings import Settings
 
@@ -94,8 +100,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/metrics", metrics, methods=["GET"]),
             Route("/v1/info", routes.info, methods=["GET"]),
             Route("/v1/me", routes.me, methods=["GET"]),
-            Route("/v1/events", routes.events, methods=["GET", "POST"]),
-            Route("/v1/sync", routes.sync, methods=["POST"]),
+            Route("/v1/events", Endpoint(routes.events), methods=["GET", "POST"], name="events"),
+            Route("/v1/sync", Endpoint(routes.sync), methods=["POST"], name="sync"),
             *readmodels.ROUTES,
             *export.ROUTES,
             *shares.ROUTES,
