@@ -94,14 +94,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
+            # First, as the router tries each route in turn: these two take every device's sync.
+            Route("/v1/sync", Endpoint(routes.sync), methods=["POST"], name="sync"),
+            Route("/v1/events", Endpoint(routes.events), methods=["GET", "POST"], name="events"),
             Route("/healthz", routes.healthz, methods=["GET"]),
             Route("/openapi.json", routes.openapi_document, methods=["GET"]),
             # For Prometheus, behind its own token; not part of the API (docs/operations.md).
             Route("/metrics", metrics, methods=["GET"]),
             Route("/v1/info", routes.info, methods=["GET"]),
             Route("/v1/me", routes.me, methods=["GET"]),
-            Route("/v1/events", Endpoint(routes.events), methods=["GET", "POST"], name="events"),
-            Route("/v1/sync", Endpoint(routes.sync), methods=["POST"], name="sync"),
             *readmodels.ROUTES,
             *export.ROUTES,
             *shares.ROUTES,
@@ -117,9 +118,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Exception: _on_unexpected,
         },
         middleware=[
-            # Outermost, so that it also counts and logs what Admission sheds.
-            Middleware(Observe, metrics=state.metrics, log_json=settings.log_format == "json"),
-            Middleware(Admission, limit=settings.max_inflight, epoch=lambda: state.epoch),
+            # Counts and logs every request, what Admission sheds too.
+            Middleware(
+                Observe,
+                metrics=state.metrics,
+                log_json=settings.log_format == "json",
+                admission=Admission(limit=settings.max_inflight, epoch=lambda: state.epoch),
+            ),
         ],
         lifespan=lifespan,
     )

@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Literal, TypeVar
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from schema.protocol import EPOCH_HEADER, JSON, MSGPACK, MSGPACK_ALIAS, PROBLEM_JSON, Problem
 from server.exceptions import ServerError
@@ -77,35 +77,32 @@ SHED_RETRY_AFTER_S = 1
 
 
 class Admission:
-    """ASGI middleware: at most ``limit`` requests to ``/v1`` at once; the next ones get 503 at once.
+    """At most ``limit`` requests to ``/v1`` at once; the next ones get 503 at once.
 
     A shed request costs almost nothing (no token lookup, no body read), so a
     burst of devices is answered quickly, each told when to retry, instead of
-    piling up bodies in memory and waiting until its client times out.
+    piling up bodies in memory and waiting until its client times out. Not a
+    middleware of its own: ``server.http.observe.Observe``, around the whole
+    app, admits each request (one layer less on every request).
     """
 
-    def __init__(self, app: ASGIApp, *, limit: int, epoch: Callable[[], str]) -> None:
-        self.app, self.limit, self.epoch = app, limit, epoch
+    def __init__(self, *, limit: int, epoch: Callable[[], str]) -> None:
+        self.limit, self.epoch = limit, epoch
         self.active = 0
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.limit or not scope["path"].startswith("/v1"):
-            await self.app(scope, receive, send)
-            return
-        if self.active >= self.limit:
-            error = ProblemError(
-                503,
-                "unavailable",
-                f"The server is handling {self.active} requests, its limit; retry later",
-                retry_after=SHED_RETRY_AFTER_S,
-            )
-            await problem_response(error, self.epoch() or None)(scope, receive, send)
-            return
-        self.active += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.active -= 1
+    def counts(self, scope: Scope) -> bool:
+        """Whether the request is one that the limit counts (every request to ``/v1``, when it is set)."""
+        return bool(self.limit) and scope["path"].startswith("/v1")
+
+    def refusal(self) -> Response:
+        """The 503 of a request beyond the limit."""
+        error = ProblemError(
+            503,
+            "unavailable",
+            f"The server is handling {self.active} requests, its limit; retry later",
+            retry_after=SHED_RETRY_AFTER_S,
+        )
+        return problem_response(error, self.epoch() or None)
 
 
 def encode(value: msgspec.Struct, fmt: Format, epoch: str) -> Response:
@@ -225,9 +222,17 @@ async def read_body(request: Request, max_bytes: int, timeout_s: float) -> bytes
             raise _too_large(max_bytes, size)
     chunks: list[bytes] = []
     received = 0
+    receive, more = request.receive, True
     try:
         async with asyncio.timeout(timeout_s):
-            async for chunk in request.stream():
+            # The messages as `request.stream()` reads them, without an async generator per request.
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    if message["type"] == "http.disconnect":
+                        raise ClientDisconnect()
+                    continue
+                chunk, more = message.get("body", b""), message.get("more_body", False)
                 received += len(chunk)
                 if received > max_bytes:
                     raise _too_large(max_bytes, received)
