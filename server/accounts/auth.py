@@ -367,7 +367,19 @@ def expiry(text: str, now: datetime | None = None) -> str:
 
 
 def _seconds_between(earlier: str, later: str) -> float:
+    # On every request: two stored timestamps of one day are compared by their clock digits alone.
+    if len(earlier) == len(later) == _STORED_LENGTH and earlier[:11] == later[:11] and earlier[26] == "Z":
+        return (_micros_of_day(later) - _micros_of_day(earlier)) / 1_000_000
     return (parse_timestamp(later) - parse_timestamp(earlier)).total_seconds()
+
+
+_STORED_LENGTH = len("2026-01-01T00:00:00.000000Z")
+
+
+def _micros_of_day(stamp: str) -> int:
+    """``HH:MM:SS.ffffff`` of a stored timestamp, in microseconds."""
+    seconds = int(stamp[11:13]) * 3600 + int(stamp[14:16]) * 60 + int(stamp[17:19])
+    return seconds * 1_000_000 + int(stamp[20:26])
 
 
 def _check_name(name: str) -> str:

@@ -16,6 +16,7 @@ backend keeps writers in turn is said in its module.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -60,8 +61,20 @@ class Page:
 
 
 def utc_now() -> str:
-    """The time a push receives its events, as stored (``received_at``)."""
-    return format_timestamp(datetime.now(UTC))
+    """The time a push receives its events, as stored (``received_at``): ``format_timestamp`` of now.
+
+    Called on every request (a token's checks, a push's ``received_at``): the seconds are formatted once
+    a second, the microseconds each call, from the clock ``datetime.now`` reads (and truncates the same).
+    """
+    global _formatted_second
+    second, micro = divmod(time.time_ns() // 1000, 1_000_000)
+    cached = _formatted_second  # one read: writer threads call this too
+    if cached[0] != second:
+        cached = _formatted_second = (second, format_timestamp(datetime.fromtimestamp(second, UTC))[:-8])
+    return f"{cached[1]}.{micro:06d}Z"
+
+
+_formatted_second = (-1, "")
 
 
 def served_event(seq: int, body: bytes, received_at: str) -> bytes:

@@ -19,7 +19,13 @@ from server.eventlog.store import Overloaded
 from server.http import export, readmodels, routes, shares, web
 from server.http.metrics import metrics
 from server.http.observe import Observe
-from server.http.problems import SHED_RETRY_AFTER_S, Admission, ProblemError, problem_response
+from server.http.problems import (
+    SHED_RETRY_AFTER_S,
+    Admission,
+    Endpoint,
+    ProblemError,
+    problem_response,
+)
 from server.http.state import State
 from server.settings import Settings
 
@@ -88,14 +94,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     app = Starlette(
         routes=[
+            # First, as the router tries each route in turn: these two take every device's sync.
+            Route("/v1/sync", Endpoint(routes.sync), methods=["POST"], name="sync"),
+            Route("/v1/events", Endpoint(routes.events), methods=["GET", "POST"], name="events"),
             Route("/healthz", routes.healthz, methods=["GET"]),
             Route("/openapi.json", routes.openapi_document, methods=["GET"]),
             # For Prometheus, behind its own token; not part of the API (docs/operations.md).
             Route("/metrics", metrics, methods=["GET"]),
             Route("/v1/info", routes.info, methods=["GET"]),
             Route("/v1/me", routes.me, methods=["GET"]),
-            Route("/v1/events", routes.events, methods=["GET", "POST"]),
-            Route("/v1/sync", routes.sync, methods=["POST"]),
             *readmodels.ROUTES,
             *export.ROUTES,
             *shares.ROUTES,
@@ -111,9 +118,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Exception: _on_unexpected,
         },
         middleware=[
-            # Outermost, so that it also counts and logs what Admission sheds.
-            Middleware(Observe, metrics=state.metrics, log_json=settings.log_format == "json"),
-            Middleware(Admission, limit=settings.max_inflight, epoch=lambda: state.epoch),
+            # Counts and logs every request, what Admission sheds too.
+            Middleware(
+                Observe,
+                metrics=state.metrics,
+                log_json=settings.log_format == "json",
+                admission=Admission(limit=settings.max_inflight, epoch=lambda: state.epoch),
+            ),
         ],
         lifespan=lifespan,
     )

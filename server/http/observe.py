@@ -27,6 +27,8 @@ from typing import Any
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.http.problems import Admission
+
 access_log = logging.getLogger("winledger.access")
 
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -66,10 +68,11 @@ class Metrics:
 
 
 class Observe:
-    """ASGI middleware: count every HTTP request, and log it as one JSON line when ``log_json``."""
+    """ASGI middleware: count every HTTP request, and log it as one JSON line when ``log_json``; and
+    admit it first (``admission``), so that what is shed is counted and logged too."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, log_json: bool) -> None:
-        self.app, self.metrics, self.log_json = app, metrics, log_json
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, log_json: bool, admission: Admission) -> None:
+        self.app, self.metrics, self.log_json, self.admission = app, metrics, log_json, admission
         self.templates: dict[Any, str] | None = None  # endpoint -> route template, from the first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -95,9 +98,18 @@ class Observe:
 
         if self.templates is None:
             self.templates = dict(_templates(scope["app"].routes))
+        app, admission = self.app, self.admission
+        counted = admission.counts(scope)
+        if counted:
+            if admission.active >= admission.limit:
+                app, counted = admission.refusal(), False
+            else:
+                admission.active += 1
         try:
-            await self.app(scope, counting_receive, recording_send)
+            await app(scope, counting_receive, recording_send)
         finally:
+            if counted:
+                admission.active -= 1
             route = self.templates.get(scope.get("endpoint"), "unmatched")
             method = scope["method"]
             self.metrics.record(route, method, status, scope)

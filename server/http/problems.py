@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Literal, TypeVar
 
 import msgspec
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from schema.protocol import EPOCH_HEADER, JSON, MSGPACK, MSGPACK_ALIAS, PROBLEM_JSON, Problem
 from server.exceptions import ServerError
@@ -77,42 +77,70 @@ SHED_RETRY_AFTER_S = 1
 
 
 class Admission:
-    """ASGI middleware: at most ``limit`` requests to ``/v1`` at once; the next ones get 503 at once.
+    """At most ``limit`` requests to ``/v1`` at once; the next ones get 503 at once.
 
     A shed request costs almost nothing (no token lookup, no body read), so a
     burst of devices is answered quickly, each told when to retry, instead of
-    piling up bodies in memory and waiting until its client times out.
+    piling up bodies in memory and waiting until its client times out. Not a
+    middleware of its own: ``server.http.observe.Observe``, around the whole
+    app, admits each request (one layer less on every request).
     """
 
-    def __init__(self, app: ASGIApp, *, limit: int, epoch: Callable[[], str]) -> None:
-        self.app, self.limit, self.epoch = app, limit, epoch
+    def __init__(self, *, limit: int, epoch: Callable[[], str]) -> None:
+        self.limit, self.epoch = limit, epoch
         self.active = 0
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not self.limit or not scope["path"].startswith("/v1"):
-            await self.app(scope, receive, send)
-            return
-        if self.active >= self.limit:
-            error = ProblemError(
-                503,
-                "unavailable",
-                f"The server is handling {self.active} requests, its limit; retry later",
-                retry_after=SHED_RETRY_AFTER_S,
-            )
-            await problem_response(error, self.epoch() or None)(scope, receive, send)
-            return
-        self.active += 1
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.active -= 1
+    def counts(self, scope: Scope) -> bool:
+        """Whether the request is one that the limit counts (every request to ``/v1``, when it is set)."""
+        return bool(self.limit) and scope["path"].startswith("/v1")
+
+    def refusal(self) -> Response:
+        """The 503 of a request beyond the limit."""
+        error = ProblemError(
+            503,
+            "unavailable",
+            f"The server is handling {self.active} requests, its limit; retry later",
+            retry_after=SHED_RETRY_AFTER_S,
+        )
+        return problem_response(error, self.epoch() or None)
 
 
 def encode(value: msgspec.Struct, fmt: Format, epoch: str) -> Response:
     """A message of the protocol as the body of a 200, with the epoch in its header too."""
     if fmt == "msgpack":
-        return Response(_msgpack_encoder.encode(value), headers={EPOCH_HEADER: epoch}, media_type=MSGPACK)
-    return Response(_json_encoder.encode(value), headers={EPOCH_HEADER: epoch}, media_type=JSON)
+        return Encoded(_msgpack_encoder.encode(value), MSGPACK, epoch)
+    return Encoded(_json_encoder.encode(value), JSON, epoch)
+
+
+_EPOCH_KEY = EPOCH_HEADER.lower().encode("latin-1")
+
+
+class Encoded(Response):
+    """A 200 with a body of ``media_type`` and the epoch header: the headers ``Response`` gives it, in
+    its order, built without its general path (this answers every sync)."""
+
+    def __init__(self, body: bytes, media_type: str, epoch: str) -> None:
+        self.status_code, self.media_type, self.background, self.body = 200, media_type, None, body
+        self.raw_headers = [
+            (_EPOCH_KEY, epoch.encode("latin-1")),
+            (b"content-length", b"%d" % len(body)),
+            (b"content-type", media_type.encode("latin-1")),
+        ]
+
+
+class Endpoint:
+    """A route's handler as a plain ASGI app, for the routes every sync takes.
+
+    Starlette wraps a function endpoint in one more exception-handling layer, with the same handlers as
+    the app's own ``ExceptionMiddleware``, which then handles what this raises, as it would have.
+    """
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handler(Request(scope, receive, send))
+        await response(scope, receive, send)
 
 
 def request_format(request: Request) -> Format:
@@ -194,9 +222,17 @@ async def read_body(request: Request, max_bytes: int, timeout_s: float) -> bytes
             raise _too_large(max_bytes, size)
     chunks: list[bytes] = []
     received = 0
+    receive, more = request.receive, True
     try:
         async with asyncio.timeout(timeout_s):
-            async for chunk in request.stream():
+            # The messages as `request.stream()` reads them, without an async generator per request.
+            while more:
+                message = await receive()
+                if message["type"] != "http.request":
+                    if message["type"] == "http.disconnect":
+                        raise ClientDisconnect()
+                    continue
+                chunk, more = message.get("body", b""), message.get("more_body", False)
                 received += len(chunk)
                 if received > max_bytes:
                     raise _too_large(max_bytes, received)

@@ -32,11 +32,18 @@ _MSGPACK_MAP_FIRST = frozenset({*range(0x80, 0x90), 0xDE, 0xDF})
 _NOT_AN_OBJECT = {"json": "an object", "msgpack": "a map"}
 
 
+def _deeper_than_max(body: bytes, fmt: Format) -> bool:
+    if fmt == "msgpack":
+        return msgpack_depth(body, MAX_DEPTH) > MAX_DEPTH
+    # No JSON nests deeper than it has opening brackets: most bodies are shallow, and counting is cheaper
+    # than measuring.
+    return body.count(b"[") + body.count(b"{") > MAX_DEPTH and json_depth(body) > MAX_DEPTH
+
+
 def decode_push_body(body: bytes, fmt: Format) -> RawPushBody:
     """Parse the whole body; syntax errors and non-object elements are 400s for the whole request."""
     # Before any decoder: msgspec recurses per level and could overflow the C stack (server/http/depth.py).
-    depth = json_depth(body) if fmt == "json" else msgpack_depth(body, MAX_DEPTH)
-    if depth > MAX_DEPTH:
+    if _deeper_than_max(body, fmt):
         raise ProblemError(
             400,
             "malformed_body",
