@@ -150,7 +150,7 @@ class SQLiteAccountReads(AccountReads):
         self.reads = reads
 
     async def token(self, token_id: str) -> _TokenRow | None:
-        return await self.reads.point(_token_direct, token_id)
+        return await self.reads.point(_token_direct, token_id, one_statement=True)
 
     async def user_name(self, user_id: int) -> str | None:
         return await self.reads.run(_user_name_direct, user_id)

@@ -147,17 +147,21 @@ class DirectReads:
             await held.end(commit=True)  # a read: nothing to commit, the snapshot released
             self._held.append(connection)
 
-    async def point(self, read: Callable[..., T], *args: Any) -> T:
+    async def point(self, read: Callable[..., T], *args: Any, one_statement: bool = False) -> T:
         """A read of a row or two by key (a token), done where it is asked: in the event loop's thread.
 
         Such a read takes microseconds on a warm cache, and the hop to a reader thread costs about
         40 us of the loop's time (docs/performance.md). The loop's connection never waits for a lock
         (``busy_timeout`` 0): a read that would wait (a checkpoint, a restore) takes the hop instead.
+        A read of ``one_statement`` runs without ``BEGIN`` and ``COMMIT``: one statement is a snapshot
+        of its own (SQLite's autocommit).
         """
         connection = self._inline
         if connection is None:
             connection = self._inline = self._connect(0)
         try:
+            if one_statement:
+                return read(connection, *args)
             connection.execute("BEGIN")
             try:
                 return read(connection, *args)

@@ -177,7 +177,7 @@ class SqliteTrackingRecorder(TrackingRecorder):
         log = self.store.recorder
         if not isinstance(log, SQLiteRecorder):
             return await self._engine.standing(user_id)
-        return await log.reads.point(sql.standing, user_id)
+        return await log.reads.point(sql.standing, user_id, one_statement=True)
 
     async def project_bodies(self, user_id: int, keys: Iterable[str], upto: int) -> list[tuple[str, bytes]]:
         log = self.store.recorder
