@@ -18,7 +18,6 @@ import logging
 import re
 import secrets
 import sqlite3
-import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,15 +28,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from schema import EMPTY_DIGEST, format_timestamp, parse_timestamp
 from schema.protocol.constants import TOKEN_FORMAT
+from server.accounts.uses import LAST_USED_RESOLUTION_S, TokenUses
 from server.database import tables as db
 from server.eventlog.direct import DirectReads
 from server.eventlog.postgres import PostgresRecorder
-from server.eventlog.store import EventStore, Overloaded, utc_now
+from server.eventlog.store import EventStore, utc_now
 from server.exceptions import ServerError
 
 TOKEN_PATTERN = re.compile(f"^{TOKEN_FORMAT}$")
 _TOKEN_ANYWHERE = re.compile(r"(wl_[0-9a-f]{16}_)[0-9a-f]+", re.IGNORECASE)
-LAST_USED_RESOLUTION_S = 60  # last use is recorded at most once a minute per token
 _DURATION = re.compile(r"^(\d{1,6})([hdw])$")
 _UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 RefusalReason = Literal["expired", "revoked"]
@@ -186,7 +185,8 @@ class Accounts:
     def __init__(self, store: EventStore, reads: AccountReads | None = None) -> None:
         self.store = store
         self.reads = account_reads(store) if reads is None else reads
-        self._recorded: dict[str, float] = {}  # token id -> when this process last recorded its use
+        self.uses = TokenUses(store)
+        """The tokens' last uses, written in the background."""
 
     async def create_user(self, name: str, label: str | None = None, expires_at: str | None = None) -> str:
         """Create a user and a first token; return the token."""
@@ -276,23 +276,8 @@ class Accounts:
         if expires_at is not None and expires_at <= now:
             return Refused("expired")
         if last_used_at is None or _seconds_between(last_used_at, now) >= LAST_USED_RESOLUTION_S:
-            await self._record_use(token_id, now)
+            self.uses.note(token_id, now)
         return int(user_id)
-
-    async def _record_use(self, token_id: str, now: str) -> None:
-        # Best effort: a burst of requests with one token would otherwise all queue to write the same
-        # minute, so this process writes it once, and not at all when writers are already queueing.
-        moment = time.monotonic()
-        if moment - self._recorded.get(token_id, -LAST_USED_RESOLUTION_S) < LAST_USED_RESOLUTION_S:
-            return
-        self._recorded[token_id] = moment
-        try:
-            async with self.store.write(shed=True) as connection:
-                await connection.execute(
-                    update(db.tokens).where(db.tokens.c.id == token_id).values(last_used_at=now)
-                )
-        except Overloaded:
-            del self._recorded[token_id]
 
 
 def _token_direct(connection: sqlite3.Connection, token_id: str) -> _TokenRow | None:

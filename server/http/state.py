@@ -53,6 +53,7 @@ class State:
             self.projector.start()
 
     async def close(self) -> None:
+        await self.accounts.uses.close()
         await self.projector.stop()
         self.store.close()
         await self.engine.dispose()
