@@ -53,7 +53,9 @@ class Held:
     (``begin``) and ends with ``end``. For a caller that reads (or writes) in several steps with awaits
     between them, and needs them all in one snapshot (the projector's tracking recorder)."""
 
-    def __init__(self, connection: Callable[[], sqlite3.Connection], executor: Executor, begin: str) -> None:
+    def __init__(
+        self, connection: Callable[[], sqlite3.Connection], executor: Executor | None, begin: str
+    ) -> None:
         self._connection = connection
         self._executor = executor
         self._begin = begin
@@ -70,7 +72,10 @@ class Held:
             raise OperationalError(work.__name__, None, exc) from exc
 
     async def run(self, work: Callable[..., T], *args: Any) -> T:
-        """``work(connection, *args)`` in the transaction, on the connection's thread."""
+        """``work(connection, *args)`` in the transaction, on the connection's thread (where it is asked,
+        without an executor)."""
+        if self._executor is None:
+            return self._call(work, args)
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, work, args)
 
     def _finish(self, commit: bool) -> None:
@@ -86,6 +91,9 @@ class Held:
 
     async def end(self, *, commit: bool) -> None:
         """Commit (or roll back) on the connection's thread, after any statement still running there."""
+        if self._executor is None:
+            self._finish(commit)
+            return
         await asyncio.get_running_loop().run_in_executor(self._executor, self._finish, commit)
 
 
@@ -93,6 +101,9 @@ class DirectReads:
     def __init__(self, path: str, threads: int = READERS) -> None:
         self.path = path
         self._executor = ThreadPoolExecutor(threads, thread_name_prefix="winledger-read")
+        self.inline = False
+        """Run every read where it is asked, in the event loop's thread: for a process whose loop does
+        nothing else meanwhile (the projector's), where the hop to a thread costs more than it frees."""
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -132,6 +143,8 @@ class DirectReads:
 
     async def run(self, read: Callable[..., T], *args: Any) -> T:
         """``read(connection, *args)`` in a reader thread, inside one read transaction."""
+        if self.inline:
+            return self._run(read, args)
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, read, args)
 
     @asynccontextmanager
@@ -140,7 +153,7 @@ class DirectReads:
         Its connection is one of a few kept for this (never a reader thread's own), so that snapshots
         held at once by concurrent callers never share one."""
         connection = self._held.pop() if self._held else self._connect(10000)
-        held = Held(lambda: connection, self._executor, "BEGIN")
+        held = Held(lambda: connection, None if self.inline else self._executor, "BEGIN")
         try:
             yield held
         finally:
@@ -188,6 +201,8 @@ class DirectWriter:
         self.factory: type[sqlite3.Connection] = sqlite3.Connection
         """The connection class (``sqlite3.connect``'s ``factory``), for instrumenting the writer."""
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="winledger-write")
+        self.inline = False
+        """Run every write where it is asked (``DirectReads.inline``)."""
         self._connection: sqlite3.Connection | None = None
 
     @classmethod
@@ -218,6 +233,8 @@ class DirectWriter:
 
     async def run(self, write: Callable[..., T], *args: Any) -> T:
         """``write(connection, *args)`` on the writer thread; it manages its own transaction."""
+        if self.inline:
+            return self._run(write, args)
         return await asyncio.get_running_loop().run_in_executor(self._executor, self._run, write, args)
 
     @asynccontextmanager
@@ -225,7 +242,7 @@ class DirectWriter:
         """A write transaction on the writer's connection (``BEGIN IMMEDIATE`` with its first statement):
         committed on a clean exit, rolled back otherwise. The caller holds the store's turn to write
         (``EventStore.write_turn``), so no group commit runs on the thread meanwhile."""
-        held = Held(self.connection, self._executor, "BEGIN IMMEDIATE")
+        held = Held(self.connection, None if self.inline else self._executor, "BEGIN IMMEDIATE")
         try:
             yield held
         except BaseException:

@@ -42,11 +42,15 @@ async def run(settings: Settings, parent: int) -> None:
     from server.database import tables as db
     from server.database.serving import hold_serving_lock
     from server.eventlog import event_store
+    from server.eventlog.sqlite import SQLiteRecorder
     from server.projections.projector import Projector
 
     hold_serving_lock(settings.db_url)  # as the server does: `admin restore` waits for this process too
     engine = db.create_engine(settings.db_url)
     store = event_store(engine)
+    if isinstance(store.recorder, SQLiteRecorder):
+        # This loop only projects: the projector's SQL runs in its thread, without a hop per statement.
+        store.recorder.reads.inline = store.recorder.writer.inline = True
     projector = Projector(
         store,
         batch=settings.projector_batch,

@@ -1,6 +1,7 @@
 """The tracking recorder's contract, run against every backend from one set of tests.
 
-Backends: ``sqlite3`` (a SQLite file: every read and write on plain ``sqlite3``, as its event log),
+Backends: ``sqlite3`` (a SQLite file: every read and write on plain ``sqlite3``, as its event log; and
+``sqlite3-inline``, each statement in the event loop's thread, as the projector process runs them),
 ``sqlalchemy-sqlite`` (the SQLAlchemy recorder on a SQLite file) and ``sqlalchemy-postgresql`` (on
 the PostgreSQL of ``WINLEDGER_TEST_POSTGRES_URL``; skipped when it is unset). The contract
 (server/projections/tracking.py): rows and checkpoint commit together, and a failure between them
@@ -38,7 +39,7 @@ from server.projections.tracking_sqlite import SqliteTrackingRecorder
 from tests.factories import Device, new_id
 from tests.support.databases import PostgresDatabases, sqlite_url
 
-RECORDERS = ("sqlite3", "sqlalchemy-sqlite", "sqlalchemy-postgresql")
+RECORDERS = ("sqlite3", "sqlite3-inline", "sqlalchemy-sqlite", "sqlalchemy-postgresql")
 
 Scenario = Callable[["Backend"], Coroutine[Any, Any, None]]
 
@@ -55,8 +56,10 @@ class Backend:
         self.events: list[dict[str, Any]] = []
 
     def _recorder(self, store: EventStore) -> TrackingRecorder:
-        if self.kind == "sqlite3":
+        if self.kind.startswith("sqlite3"):
             assert isinstance(store.recorder, SQLiteRecorder), "a SQLite file's log is plain sqlite3"
+            if self.kind == "sqlite3-inline":  # as the projector process runs it
+                store.recorder.reads.inline = store.recorder.writer.inline = True
             recorder: TrackingRecorder = SqliteTrackingRecorder(store)
             assert type(recorder_for(store)) is SqliteTrackingRecorder, "the backend chosen for a file"
             return recorder
