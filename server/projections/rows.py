@@ -63,3 +63,12 @@ def encode_rows(models: Mapping[str, ProjectModel | None]) -> dict[str, Encoded 
     """``encode_row`` of each model (``None`` stays: the project has no row), so that a writer can encode
     before it takes the write lock."""
     return {key: None if model is None else encode_row(key, model) for key, model in models.items()}
+
+
+def encoded_rows(models: Mapping[str, ProjectModel | Encoded | None]) -> list[EncodedRow]:
+    """The rows to write for these models, encoded where they are not yet (``None``: no row)."""
+    return [
+        (key, *(model if isinstance(model, Encoded) else encode_row(key, model)))
+        for key, model in models.items()
+        if model is not None
+    ]

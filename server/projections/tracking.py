@@ -33,6 +33,7 @@ from typing import Any, Literal, NamedTuple
 from schema import projections
 from schema.projections import ProjectModel
 from server.exceptions import ServerError
+from server.projections.bodies import decode_event
 from server.projections.rows import Encoded, EncodedRow
 
 
@@ -93,19 +94,22 @@ class LogReads(ABC):
         A retraction or redaction of a retraction or redaction is folded into no project, so it
         touches none."""
 
-    @abstractmethod
     async def retractions(self, user_id: int, upto: int) -> list[dict[str, Any]]:
         """The user's retractions up to ``upto``, decoded."""
+        return [decode_event(body) for body in await self.retraction_bodies(user_id, upto)]
 
     @abstractmethod
     async def retraction_bodies(self, user_id: int, upto: int) -> list[bytes]: ...
 
-    @abstractmethod
     async def project_events(
         self, user_id: int, keys: Iterable[str], upto: int
     ) -> dict[str, list[dict[str, Any]]]:
         """The events (not retractions nor redactions) of these projects up to ``upto``, decoded, by key;
         ``''`` is the project-less bucket."""
+        found: dict[str, list[dict[str, Any]]] = {key: [] for key in sorted(set(keys))}
+        for key, body in await self.project_bodies(user_id, found, upto):
+            found[key].append(decode_event(body))
+        return found
 
     @abstractmethod
     async def project_bodies(self, user_id: int, keys: Iterable[str], upto: int) -> list[tuple[str, bytes]]:

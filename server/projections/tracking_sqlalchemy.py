@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,9 +18,9 @@ from schema.projections import ProjectModel
 from server.database import tables as db
 from server.eventlog.store import EventStore
 from server.projections import leases, reads
-from server.projections.bodies import RETRACTED, TARGETING, decode_event
+from server.projections.bodies import RETRACTED, TARGETING
 from server.projections.reads import IN_CHUNK
-from server.projections.rows import NO_PROJECT_KEY, Encoded, EncodedRow, encode_row, key_of
+from server.projections.rows import NO_PROJECT_KEY, Encoded, EncodedRow, encoded_rows, key_of
 from server.projections.tracking import (
     Checkpoint,
     CheckpointMoved,
@@ -114,23 +113,12 @@ class SqlAlchemyReads(LogReads):
             keys |= {key_of(project_id) for kind, project_id in result.all() if kind not in TARGETING}
         return keys
 
-    async def retractions(self, user_id: int, upto: int) -> list[dict[str, Any]]:
-        return [decode_event(body) for body in await self.retraction_bodies(user_id, upto)]
-
     async def retraction_bodies(self, user_id: int, upto: int) -> list[bytes]:
         e = db.events.c
         result = await self.connection.execute(
             select(e.body).where(e.user_id == user_id, e.type == RETRACTED, e.seq <= upto)
         )
         return [bytes(body) for (body,) in result.all()]
-
-    async def project_events(
-        self, user_id: int, keys: Iterable[str], upto: int
-    ) -> dict[str, list[dict[str, Any]]]:
-        found: dict[str, list[dict[str, Any]]] = {key: [] for key in sorted(set(keys))}
-        for key, body in await self.project_bodies(user_id, found, upto):
-            found[key].append(decode_event(body))
-        return found
 
     async def project_bodies(self, user_id: int, keys: Iterable[str], upto: int) -> list[tuple[str, bytes]]:
         e = db.events.c
@@ -188,11 +176,7 @@ class SqlAlchemyWrites(SqlAlchemyReads, TrackingWrites):
             )
         await self._insert(
             user_id,
-            [
-                (key, *(model if isinstance(model, Encoded) else encode_row(key, model)))
-                for key, model in models.items()
-                if model is not None
-            ],
+            encoded_rows(models),
         )
         if new != expected:
             await self._move_checkpoint(user_id, new, expected)

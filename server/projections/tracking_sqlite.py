@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
 from schema.projections import ProjectModel
 from server.eventlog.direct import Held
@@ -24,8 +23,7 @@ from server.eventlog.sqlite import SQLiteRecorder
 from server.eventlog.store import EventStore
 from server.projections import tracking_sqlite_reads as sql
 from server.projections import tracking_sqlite_writes as writes
-from server.projections.bodies import decode_event
-from server.projections.rows import Encoded, EncodedRow, decode_model, encode_row
+from server.projections.rows import Encoded, EncodedRow, decode_model, encoded_rows
 from server.projections.stored import model_rows, read_checkpoint
 from server.projections.tracking import (
     BatchOutcome,
@@ -65,19 +63,8 @@ class SqliteReads(LogReads):
         wanted = sorted(set(targets))
         return await self.held.run(sql.keys_of_targets, user_id, wanted, upto) if wanted else set()
 
-    async def retractions(self, user_id: int, upto: int) -> list[dict[str, Any]]:
-        return [decode_event(body) for body in await self.retraction_bodies(user_id, upto)]
-
     async def retraction_bodies(self, user_id: int, upto: int) -> list[bytes]:
         return await self.held.run(sql.retraction_bodies, user_id, upto)
-
-    async def project_events(
-        self, user_id: int, keys: Iterable[str], upto: int
-    ) -> dict[str, list[dict[str, Any]]]:
-        found: dict[str, list[dict[str, Any]]] = {key: [] for key in sorted(set(keys))}
-        for key, body in await self.project_bodies(user_id, found, upto):
-            found[key].append(decode_event(body))
-        return found
 
     async def project_bodies(self, user_id: int, keys: Iterable[str], upto: int) -> list[tuple[str, bytes]]:
         return await self.held.run(sql.project_bodies, user_id, sorted(set(keys)), upto)
@@ -129,11 +116,7 @@ class SqliteWrites(SqliteReads, TrackingWrites):
         new: Checkpoint,
         expected: Checkpoint | None,
     ) -> None:
-        rows = [
-            (key, *(model if isinstance(model, Encoded) else encode_row(key, model)))
-            for key, model in models.items()
-            if model is not None
-        ]
+        rows = encoded_rows(models)
         await self.held.run(writes.record, user_id, rows, sorted(models), new, expected)
 
     async def swap(self, user_id: int, rows: Iterable[Sequence[EncodedRow]], checkpoint: Checkpoint) -> None:
