@@ -175,6 +175,15 @@ class PostgresRecorder(Recorder):
         except _UNAVAILABLE as exc:
             raise OperationalError("event log", None, exc) from exc
 
+    @asynccontextmanager
+    async def borrow(self) -> AsyncIterator[Connection]:
+        """One of this recorder's pooled connections, until the block ends: for a caller that runs its own
+        transactions on it and leaves none open (the projector's tracking recorder,
+        server/projections/tracking_postgres.py). Its errors come as the engine raises them
+        (``OperationalError``)."""
+        async with self._connection() as connection:
+            yield connection
+
     async def _run(self, connection: Connection, sql: str, *args: Any) -> Any:
         for hook in self.before_statement:
             hook(sql)

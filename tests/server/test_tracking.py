@@ -2,8 +2,10 @@
 
 Backends: ``sqlite3`` (a SQLite file: every read and write on plain ``sqlite3``, as its event log; and
 ``sqlite3-inline``, each statement in the event loop's thread, as the projector process runs them),
-``sqlalchemy-sqlite`` (the SQLAlchemy recorder on a SQLite file) and ``sqlalchemy-postgresql`` (on
-the PostgreSQL of ``WINLEDGER_TEST_POSTGRES_URL``; skipped when it is unset). The contract
+``sqlalchemy-sqlite`` (the SQLAlchemy recorder on a SQLite file), ``asyncpg`` (PostgreSQL: every read
+and write on plain ``asyncpg``, on its event log's pool) and ``sqlalchemy-postgresql`` (the SQLAlchemy
+recorder on PostgreSQL); the PostgreSQL ones on the database of ``WINLEDGER_TEST_POSTGRES_URL``, skipped
+when it is unset). The contract
 (server/projections/tracking.py): rows and checkpoint commit together, and a failure between them
 leaves neither; a restart resumes from the checkpoint; one lease holder at a time; a rebuild's swap
 replaces every row and the checkpoint at once, and a reader sees the old models or the new.
@@ -26,6 +28,7 @@ from server.accounts.auth import Accounts
 from server.database import migrate
 from server.database import tables as db
 from server.eventlog import event_store
+from server.eventlog.postgres import PostgresRecorder
 from server.eventlog.sqlite import SQLiteRecorder
 from server.eventlog.store import EventStore
 from server.projections.leases import new_holder
@@ -34,12 +37,13 @@ from server.projections.rebuild import rebuild_user
 from server.projections.recorders import recorder_for
 from server.projections.rows import encode_rows, key_of
 from server.projections.tracking import Checkpoint, CheckpointMoved, TrackingRecorder, code_version
+from server.projections.tracking_postgres import PostgresTrackingRecorder
 from server.projections.tracking_sqlalchemy import SqlAlchemyTrackingRecorder
 from server.projections.tracking_sqlite import SqliteTrackingRecorder
 from tests.factories import Device, new_id
 from tests.support.databases import PostgresDatabases, sqlite_url
 
-RECORDERS = ("sqlite3", "sqlite3-inline", "sqlalchemy-sqlite", "sqlalchemy-postgresql")
+RECORDERS = ("sqlite3", "sqlite3-inline", "sqlalchemy-sqlite", "asyncpg", "sqlalchemy-postgresql")
 
 Scenario = Callable[["Backend"], Coroutine[Any, Any, None]]
 
@@ -62,6 +66,11 @@ class Backend:
                 store.recorder.reads.inline = store.recorder.writer.inline = True
             recorder: TrackingRecorder = SqliteTrackingRecorder(store)
             assert type(recorder_for(store)) is SqliteTrackingRecorder, "the backend chosen for a file"
+            return recorder
+        if self.kind == "asyncpg":
+            assert isinstance(store.recorder, PostgresRecorder), "a PostgreSQL log is plain asyncpg"
+            recorder = PostgresTrackingRecorder(store)
+            assert type(recorder_for(store)) is PostgresTrackingRecorder, "the backend chosen for PostgreSQL"
             return recorder
         return SqlAlchemyTrackingRecorder(store)
 
@@ -102,7 +111,7 @@ class Backend:
 @pytest.fixture(params=RECORDERS)
 def run(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[Scenario], None]:
     kind: str = request.param
-    if kind == "sqlalchemy-postgresql":
+    if kind in ("asyncpg", "sqlalchemy-postgresql"):
         databases: PostgresDatabases = request.getfixturevalue("postgres_databases")
         url = databases.create()
     else:
