@@ -225,7 +225,7 @@ async def _project(request: Request, state: State, user_id: int) -> tuple[Projec
 
 async def load_projects(state: State, user_id: int) -> tuple[list[ProjectSummary], int, int]:
     """The user's projects, the most recently active first (ties by id)."""
-    checkpoint, summaries = await stored.summaries(state.engine, state.store.direct, user_id)
+    checkpoint, summaries = await stored.summaries(state.store, user_id)
     return by_recent_activity(summaries), *_standing(checkpoint)
 
 
@@ -233,7 +233,7 @@ async def load_project(state: State, user_id: int, project_id: str) -> tuple[Pro
     """The user's project ``project_id``; ``None`` when it is missing, malformed or another user's."""
     # A malformed id is answered exactly like another user's project: not found.
     keys = [project_id] if _UUID.match(project_id) else []
-    checkpoint, models = await _guarded(stored.models(state.engine, state.store.direct, user_id, keys))
+    checkpoint, models = await _guarded(stored.models(state.store, user_id, keys))
     return (models[0] if models else None), *_standing(checkpoint)
 
 
@@ -243,14 +243,14 @@ async def load_draft(
     """The review draft of the user's journal for ``start``..``end``; of ``projects`` alone when given
     (a shared link limited to them: then no win captured without a project either)."""
     only = set(projects) or None
-    checkpoint, models = await _guarded(stored.models(state.engine, state.store.direct, user_id, only))
+    checkpoint, models = await _guarded(stored.models(state.store, user_id, only))
     return review_draft(models, start, end, as_of), *_standing(checkpoint)
 
 
 async def load_nudges(state: State, user_id: int, as_of: date) -> Nudges:
     """What to capture next as of ``as_of``, from the user's stored models, with the function
     ``winledger nudge`` runs on the journal."""
-    _, models = await _guarded(stored.models(state.engine, state.store.direct, user_id))
+    _, models = await _guarded(stored.models(state.store, user_id))
     return nudges(models, as_of)
 
 

@@ -4,8 +4,10 @@ snapshot, so that the rows reflect exactly the checkpoint's seq (server/projecti
 On a SQLite file, whose event log is plain ``sqlite3`` (``server.eventlog.direct``), each read is one
 hop to a reader thread, its statements and the rows' decoding run there whole; through SQLAlchemy's
 engine the same two statements were a read transaction of four hops and two compiled statements
-(docs/performance.md, round 4). Elsewhere (PostgreSQL, an in-memory SQLite) they go through the engine
-(``server.projections.reads``). A row this code cannot decode (a projection version being rebuilt)
+(docs/performance.md, round 4). On PostgreSQL, one statement on a connection of the event log's pool
+(``PostgresRecorder.borrow``) reads the checkpoint beside each row: one round trip, where the engine
+took a pre-ping, BEGIN, two statements and COMMIT. Elsewhere (an in-memory SQLite) they go through the
+engine (``server.projections.reads``). A row this code cannot decode (a projection version being rebuilt)
 raises ``msgspec.ValidationError`` on either path.
 """
 
@@ -13,11 +15,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-
-from sqlalchemy.ext.asyncio import AsyncEngine
+from typing import Any
 
 from schema.projections import ProjectModel, ProjectSummary
-from server.eventlog.direct import DirectReads
+from server.eventlog.postgres import PostgresRecorder
+from server.eventlog.store import EventStore
 from server.projections import reads
 from server.projections.rows import NO_PROJECT_KEY, decode_model, decode_summary
 from server.projections.tracking import Checkpoint
@@ -64,26 +66,51 @@ def _models(
     return read_checkpoint(connection, user_id), models
 
 
-async def summaries(
-    engine: AsyncEngine, direct: DirectReads | None, user_id: int
-) -> tuple[Checkpoint | None, list[ProjectSummary]]:
+# PostgreSQL: the checkpoint beside each row, in one statement (one snapshot, one round trip).
+_PG_ROWS = (
+    "SELECT c.seq, c.version, m.{column} FROM (SELECT $1::int AS id) AS u "
+    "LEFT JOIN projection_checkpoints AS c ON c.user_id = u.id "
+    "LEFT JOIN project_models AS m ON m.user_id = u.id AND {keys}"
+)
+_PG_SUMMARIES = _PG_ROWS.format(column="summary", keys="m.project_key <> ''")
+_PG_MODELS = _PG_ROWS.format(
+    column="model", keys="($2::varchar[] IS NULL OR m.project_key = ANY($2::varchar[]))"
+)
+
+
+async def _pg_rows(log: PostgresRecorder, sql: str, *args: Any) -> tuple[Checkpoint | None, list[bytes]]:
+    async with log.borrow() as connection:
+        rows = await connection.fetch(sql, *args)
+    seq, version = rows[0][0], rows[0][1]
+    return (None if seq is None else Checkpoint(int(seq), int(version))), [row[2] for row in rows if row[2]]
+
+
+async def summaries(store: EventStore, user_id: int) -> tuple[Checkpoint | None, list[ProjectSummary]]:
     """The checkpoint and the summary of each of the user's projects, in no particular order."""
-    if direct is not None:
-        return await direct.run(_summaries, user_id)
-    async with reads.snapshot(engine) as connection:
+    if store.direct is not None:
+        return await store.direct.run(_summaries, user_id)
+    log = store.recorder
+    if isinstance(log, PostgresRecorder):
+        checkpoint, raws = await _pg_rows(log, _PG_SUMMARIES, user_id)
+        return checkpoint, [decode_summary(raw) for raw in raws]
+    async with reads.snapshot(store.engine) as connection:
         checkpoint = await reads.read_checkpoint(connection, user_id)
         return checkpoint, await reads.load_summaries(connection, user_id)
 
 
 async def models(
-    engine: AsyncEngine, direct: DirectReads | None, user_id: int, keys: Iterable[str] | None = None
+    store: EventStore, user_id: int, keys: Iterable[str] | None = None
 ) -> tuple[Checkpoint | None, list[ProjectModel]]:
     """The checkpoint and the user's models of these project keys (``''``: the wins without a project), of
     every project with ``None``; those that exist, in no particular order."""
     wanted = None if keys is None else sorted(set(keys))
-    if direct is not None:
-        return await direct.run(_models, user_id, wanted)
-    async with reads.snapshot(engine) as connection:
+    if store.direct is not None:
+        return await store.direct.run(_models, user_id, wanted)
+    log = store.recorder
+    if isinstance(log, PostgresRecorder):
+        checkpoint, raws = await _pg_rows(log, _PG_MODELS, user_id, wanted)
+        return checkpoint, [decode_model(raw) for raw in raws]
+    async with reads.snapshot(store.engine) as connection:
         checkpoint = await reads.read_checkpoint(connection, user_id)
         if wanted is None:
             return checkpoint, list((await reads.load_models(connection, user_id)).values())
