@@ -17,10 +17,10 @@ backend:
   exactly the checkpoint's seq (a rebuild's swap included: old models or new, never a mix).
 
 One abstract recorder, one module per backend, picked once for a store by
-``server.projections.recorders.recorder_for``: ``tracking_sqlalchemy`` (any database SQLAlchemy
-serves: SQLite and PostgreSQL) and ``tracking_sqlite`` (a SQLite file: the fold's large reads in
-one hop on a plain ``sqlite3`` reader thread). tests/server/test_tracking.py runs one contract
-against each.
+``server.projections.recorders.recorder_for``: ``tracking_sqlite`` (a SQLite file: every read and write
+on plain ``sqlite3``, as its event log), ``tracking_postgres`` (PostgreSQL: on plain ``asyncpg``, on its
+event log's pool) and ``tracking_sqlalchemy`` (anything else SQLAlchemy serves: an in-memory SQLite; and
+the reference the others are held to). tests/server/test_tracking.py runs one contract against each.
 """
 
 from __future__ import annotations
