@@ -27,7 +27,6 @@ from typing import Any
 
 from schema.projections import ProjectModel
 from server.eventlog.postgres import Connection, PostgresRecorder
-from server.eventlog.store import EventStore
 from server.projections import leases
 from server.projections.bodies import RETRACTED, TARGETING
 from server.projections.rows import NO_PROJECT_KEY, Encoded, EncodedRow, decode_model, encoded_rows, key_of
@@ -36,10 +35,9 @@ from server.projections.tracking import (
     CheckpointMoved,
     LogReads,
     LogRow,
-    TrackingRecorder,
     TrackingWrites,
 )
-from server.projections.tracking_sqlalchemy import SqlAlchemyTrackingRecorder
+from server.projections.tracking_sqlalchemy import DriverTrackingRecorder
 
 _TARGETING = list(TARGETING)
 
@@ -296,22 +294,14 @@ class PostgresWrites(PostgresReads, TrackingWrites):
         )
 
 
-class PostgresTrackingRecorder(TrackingRecorder):
-    """On the pooled connections of the store's PostgreSQL event log, looked up at each use
-    (``EventStore.recorder`` may be swapped): a store whose log is no longer a ``PostgresRecorder`` is
-    served by the SQLAlchemy recorder."""
+class PostgresTrackingRecorder(DriverTrackingRecorder):
+    """On the pooled connections of the store's PostgreSQL event log (the SQLAlchemy recorder when the
+    store's log is no longer a ``PostgresRecorder``: ``DriverTrackingRecorder``)."""
 
-    def __init__(self, store: EventStore) -> None:
-        self.store = store
-        self._engine = SqlAlchemyTrackingRecorder(store)
+    log_type = PostgresRecorder
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[LogReads]:
-        log = self.store.recorder
-        if not isinstance(log, PostgresRecorder):
-            async with self._engine.reading() as reads:
-                yield reads
-            return
+    async def _reading(self, log: PostgresRecorder) -> AsyncIterator[LogReads]:
         async with (
             log.borrow() as connection,
             connection.transaction(isolation="repeatable_read", readonly=True),
@@ -319,19 +309,13 @@ class PostgresTrackingRecorder(TrackingRecorder):
             yield PostgresReads(connection)
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[TrackingWrites]:
-        log = self.store.recorder
-        if not isinstance(log, PostgresRecorder):
-            async with self._engine.writing() as writes:
-                yield writes
-            return
+    async def _writing(self, log: PostgresRecorder) -> AsyncIterator[TrackingWrites]:
         async with self.store.write_turn(), log.borrow() as connection, connection.transaction():
             yield PostgresWrites(connection)
 
-    async def project_bodies(self, user_id: int, keys: Iterable[str], upto: int) -> list[tuple[str, bytes]]:
-        log = self.store.recorder
-        if not isinstance(log, PostgresRecorder):
-            return await self._engine.project_bodies(user_id, keys, upto)
+    async def _project_bodies(
+        self, log: PostgresRecorder, user_id: int, keys: list[str], upto: int
+    ) -> list[tuple[str, bytes]]:
         # One statement is one snapshot: no transaction needed around it.
         async with log.borrow() as connection:
             return await PostgresReads(connection).project_bodies(user_id, keys, upto)

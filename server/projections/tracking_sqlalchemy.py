@@ -8,8 +8,10 @@ only statements here that write rows also move the checkpoint, in the same trans
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -236,3 +238,50 @@ class SqlAlchemyTrackingRecorder(TrackingRecorder):
     async def project_bodies(self, user_id: int, keys: Iterable[str], upto: int) -> list[tuple[str, bytes]]:
         async with self.reading() as reading:
             return await reading.project_bodies(user_id, keys, upto)
+
+
+class DriverTrackingRecorder(TrackingRecorder):
+    """A recorder on the plain driver of the store's event log (``tracking_sqlite``, ``tracking_postgres``),
+    the log looked up at each use (``EventStore.recorder`` may be swapped): a store whose log is not of
+    ``log_type`` is served by the SQLAlchemy recorder. Subclasses give the three ways in on their log."""
+
+    log_type: type
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+        self._engine = SqlAlchemyTrackingRecorder(store)
+
+    def _log(self) -> Any:
+        log = self.store.recorder
+        return log if isinstance(log, self.log_type) else None
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[LogReads]:
+        log = self._log()
+        context = self._engine.reading() if log is None else self._reading(log)
+        async with context as reading:
+            yield reading
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[TrackingWrites]:
+        log = self._log()
+        context = self._engine.writing() if log is None else self._writing(log)
+        async with context as writes:
+            yield writes
+
+    async def project_bodies(self, user_id: int, keys: Iterable[str], upto: int) -> list[tuple[str, bytes]]:
+        log = self._log()
+        if log is None:
+            return await self._engine.project_bodies(user_id, keys, upto)
+        return await self._project_bodies(log, user_id, sorted(set(keys)), upto)
+
+    @abstractmethod
+    def _reading(self, log: Any) -> AbstractAsyncContextManager[LogReads]: ...
+
+    @abstractmethod
+    def _writing(self, log: Any) -> AbstractAsyncContextManager[TrackingWrites]: ...
+
+    @abstractmethod
+    async def _project_bodies(
+        self, log: Any, user_id: int, keys: list[str], upto: int
+    ) -> list[tuple[str, bytes]]: ...

@@ -20,7 +20,6 @@ from contextlib import asynccontextmanager
 from schema.projections import ProjectModel
 from server.eventlog.direct import Held
 from server.eventlog.sqlite import SQLiteRecorder
-from server.eventlog.store import EventStore
 from server.projections import tracking_sqlite_reads as sql
 from server.projections import tracking_sqlite_writes as writes
 from server.projections.rows import Encoded, EncodedRow, decode_model, encoded_rows
@@ -30,10 +29,9 @@ from server.projections.tracking import (
     Checkpoint,
     LogReads,
     LogRow,
-    TrackingRecorder,
     TrackingWrites,
 )
-from server.projections.tracking_sqlalchemy import SqlAlchemyTrackingRecorder
+from server.projections.tracking_sqlalchemy import DriverTrackingRecorder
 
 
 class SqliteReads(LogReads):
@@ -126,34 +124,26 @@ class SqliteWrites(SqliteReads, TrackingWrites):
         await self.held.run(writes.set_checkpoint, user_id, checkpoint)
 
 
-class SqliteTrackingRecorder(TrackingRecorder):
-    """On the reader threads and the writer thread of the store's SQLite event log, looked up at each use
-    (``EventStore.recorder`` may be swapped): a store whose log is no longer plain ``sqlite3`` is served by
-    the SQLAlchemy recorder."""
+class SqliteTrackingRecorder(DriverTrackingRecorder):
+    """On the reader threads and the writer thread of the store's SQLite event log (the SQLAlchemy recorder
+    when the store's log is no longer plain ``sqlite3``: ``DriverTrackingRecorder``)."""
 
-    def __init__(self, store: EventStore) -> None:
-        self.store = store
-        self._engine = SqlAlchemyTrackingRecorder(store)
+    log_type = SQLiteRecorder
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[LogReads]:
-        log = self.store.recorder
-        if not isinstance(log, SQLiteRecorder):
-            async with self._engine.reading() as reads:
-                yield reads
-            return
+    async def _reading(self, log: SQLiteRecorder) -> AsyncIterator[LogReads]:
         async with log.reads.snapshot() as held:
             yield SqliteReads(held)
 
     @asynccontextmanager
-    async def writing(self) -> AsyncIterator[TrackingWrites]:
-        log = self.store.recorder
-        if not isinstance(log, SQLiteRecorder):
-            async with self._engine.writing() as writes:
-                yield writes
-            return
+    async def _writing(self, log: SQLiteRecorder) -> AsyncIterator[TrackingWrites]:
         async with self.store.write_turn(), log.writer.transaction() as held:
             yield SqliteWrites(held)
+
+    async def _project_bodies(
+        self, log: SQLiteRecorder, user_id: int, keys: list[str], upto: int
+    ) -> list[tuple[str, bytes]]:
+        return await log.reads.run(sql.project_bodies, user_id, keys, upto)
 
     async def standing(self, user_id: int) -> tuple[int, Checkpoint | None]:
         # Two rows by key: read in the event loop's thread (DirectReads.point), cheaper than the hops.
@@ -161,9 +151,3 @@ class SqliteTrackingRecorder(TrackingRecorder):
         if not isinstance(log, SQLiteRecorder):
             return await self._engine.standing(user_id)
         return await log.reads.point(sql.standing, user_id, one_statement=True)
-
-    async def project_bodies(self, user_id: int, keys: Iterable[str], upto: int) -> list[tuple[str, bytes]]:
-        log = self.store.recorder
-        if not isinstance(log, SQLiteRecorder):
-            return await self._engine.project_bodies(user_id, keys, upto)
-        return await log.reads.run(sql.project_bodies, user_id, sorted(set(keys)), upto)
