@@ -22,8 +22,9 @@ from tests.support.inprocess import InProcessServer
 DOCUMENTS = schemas()
 # The server's today is the machine's (UTC): the parameters that must be after it are built from it.
 TODAY = datetime.now(UTC).date().isoformat()
-TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
-NEXT_MONTH = (datetime.now(UTC).date() + timedelta(days=31)).isoformat()
+# Days still to come when the tests run, even if they were collected just before midnight (UTC).
+AHEAD = (datetime.now(UTC).date() + timedelta(days=2)).isoformat()
+NEXT_MONTH = (datetime.now(UTC).date() + timedelta(days=33)).isoformat()
 
 pytestmark = pytest.mark.backends
 
@@ -256,9 +257,9 @@ def test_another_users_project_and_a_malformed_id_are_not_found_like_a_missing_o
         ("/v1/review-draft", {"from": "2026-01-01", "to": "2026-06-30", "short": "yes"}, "`short`"),
         ("/v1/review-draft", {"from": "2026-01-01", "to": "2026-06-30", "cite": "0"}, "`cite`"),
         # as_of is a day that has happened, and a period may not end after it.
-        ("/v1/review-draft", {"from": "2026-01-01", "to": TODAY, "as_of": TOMORROW}, "`as_of`"),
+        ("/v1/review-draft", {"from": "2026-01-01", "to": TODAY, "as_of": AHEAD}, "`as_of`"),
         ("/v1/review-draft", {"from": "2026-01-01", "to": "2026-06-30", "as_of": "2026-06-29"}, "`as_of`"),
-        ("/v1/review-draft", {"from": TOMORROW, "to": NEXT_MONTH}, "`from`"),
+        ("/v1/review-draft", {"from": AHEAD, "to": NEXT_MONTH}, "`from`"),
         ("/v1/projects/{project}/timeline", {"as_of": "2026-1-1"}, "`as_of`"),
         ("/v1/projects/{project}/metric-chains", {"as_of": "2026-06-31"}, "`as_of`"),
         ("/v1/projects", {"min_seq": "-1"}, "`min_seq`"),
@@ -288,7 +289,8 @@ def test_the_first_and_last_days_a_date_holds_are_answered_never_a_500(
         response = get(api, path, as_of=day, min_seq=cursor)
         assert response.status_code == (404 if day == "0001-01-01" else 200), response.text
     # A period to the last day is drawn to today; a draft as of the first day holds nothing yet.
-    assert ok(api, "/v1/review-draft", **{"from": "0001-01-01", "to": day})["period_to"] == min(day, TODAY)
+    drawn = ok(api, "/v1/review-draft", **{"from": "0001-01-01", "to": day})["period_to"]
+    assert drawn == min(day, datetime.now(UTC).date().isoformat())
     as_of = get(api, "/v1/review-draft", **{"from": "0001-01-01", "to": "0001-01-01", "as_of": day})
     if day == "0001-01-01":
         assert decode(as_of)["sections"] == []
