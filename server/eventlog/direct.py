@@ -60,6 +60,8 @@ class Held:
         self._executor = executor
         self._begin = begin
         self._begun = False
+        self._running: asyncio.Future[Any] | None = None
+        """The statement on the thread: one whose caller was cancelled may still run there."""
 
     def _call(self, work: Callable[..., T], args: tuple[Any, ...]) -> T:
         connection = self._connection()
@@ -76,7 +78,10 @@ class Held:
         without an executor)."""
         if self._executor is None:
             return self._call(work, args)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._call, work, args)
+        loop = asyncio.get_running_loop()
+        running = self._running = loop.run_in_executor(self._executor, self._call, work, args)
+        # Shielded: a cancelled caller leaves the future to follow its statement to the end (``end``).
+        return await asyncio.shield(running)
 
     def _finish(self, commit: bool) -> None:
         connection = self._connection()
@@ -94,6 +99,14 @@ class Held:
         if self._executor is None:
             self._finish(commit)
             return
+        running = self._running
+        if running is not None:
+            if not running.done():
+                # A cancelled caller's statement still runs on its thread; another thread of the executor
+                # must not end the transaction under it.
+                await asyncio.wait([running])
+            if not running.cancelled():
+                running.exception()  # retrieved: the caller may be gone
         await asyncio.get_running_loop().run_in_executor(self._executor, self._finish, commit)
 
 
