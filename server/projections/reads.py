@@ -108,12 +108,6 @@ async def load_models(connection: AsyncConnection, user_id: int) -> dict[str | N
     return {project_of(key): decode_model(bytes(raw)) for key, raw in result.all()}
 
 
-async def load_model(connection: AsyncConnection, user_id: int, project_id: str) -> ProjectModel | None:
-    t = db.project_models.c
-    raw = await connection.scalar(select(t.model).where(t.user_id == user_id, t.project_key == project_id))
-    return None if raw is None else decode_model(bytes(raw))
-
-
 async def load_summaries(connection: AsyncConnection, user_id: int) -> list[ProjectSummary]:
     t = db.project_models.c
     result = await connection.execute(
